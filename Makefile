@@ -1,0 +1,222 @@
+# wick: GNU Makefile. `make` builds the library; `make test` runs the tests
+# (plain, ASan+UBSan, and the OpenSSL SHA-1 build); `make run` starts the
+# example server on 127.0.0.1:8080. See README.md.
+#
+# Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
+# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD SAN WERROR.
+
+CC      ?= cc
+AR      ?= ar
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+
+VERSION := $(shell sed -n 's/^\#define WICK_VERSION_STRING "\(.*\)"/\1/p' include/wick.h)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# --- Warnings (docs/style: this set is clean with -Werror on gcc 12 and clang 14)
+WARN := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion \
+        -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+        -Wold-style-definition -Wpointer-arith -Wcast-qual -Wcast-align -Wwrite-strings \
+        -Wvla -Wundef -Wformat=2 -Wimplicit-fallthrough -Wnull-dereference \
+        -Wdouble-promotion -Wredundant-decls -Wnested-externs -Wswitch-default \
+        -Wmissing-field-initializers
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+ifeq ($(IS_CLANG),1)
+WARN += -Wshorten-64-to-32 -Wcomma -Wextra-semi -Wassign-enum -Wconditional-uninitialized \
+        -Wmissing-variable-declarations -Wunreachable-code-aggressive
+else
+WARN += -Wlogical-op -Wduplicated-cond -Wduplicated-branches -Wjump-misses-init \
+        -Wcast-align=strict
+endif
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+LIBWARN := $(WARN) -Wframe-larger-than=512
+
+OPT    ?= -O2
+CFLAGS ?= $(OPT) -g
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+DEFS :=
+ifeq ($(WICK_OPENSSL),1)
+DEFS += -DWICK_OPENSSL
+LIBCRYPTO := -lcrypto
+endif
+ifeq ($(WICK_NO_SIMD),1)
+DEFS += -DWICK_NO_SIMD
+endif
+
+ALL_CPPFLAGS := -Iinclude -Isrc $(DEFS) $(CPPFLAGS)
+
+# --- Library sources: every src/*.c; exactly one SHA-1 backend.
+LIB_SRC := $(filter-out src/wick_sha1.c src/wick_sha1_openssl.c,$(wildcard src/*.c))
+ifeq ($(WICK_OPENSSL),1)
+LIB_SRC += $(wildcard src/wick_sha1_openssl.c)
+else
+LIB_SRC += $(wildcard src/wick_sha1.c)
+endif
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
+STATIC  := $(BUILD)/libwick.a
+SHARED  := $(BUILD)/libwick.so.$(VERSION)
+
+# --- Tests: one cmocka binary per tests/test_*.c, linked with tests/support.
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/tests/support/%.o)
+TEST_WARN := $(filter-out -Wcast-qual -Wmissing-declarations,$(WARN))
+
+# --- Examples: each examples/*.c is one program.
+EX_SRC := $(wildcard examples/*.c)
+EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all lib test test-unit test-variant test-interop examples run install uninstall \
+        clean check-symbols lint format format-check fuzz fuzz-smoke bench deps-test \
+        valgrind
+
+lib: $(STATIC) $(BUILD)/libwick.so
+all: lib examples
+
+# Order-only directory prerequisites keep `make -j` safe.
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/tests/support $(BUILD)/examples:
+	$(Q)mkdir -p $@
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(LIBWARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/%.o: src/%.c | $(BUILD)/pic
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DWICK_BUILDING_SHARED $(CFLAGS) $(LIBWARN) -fPIC \
+		-fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED): $(PIC_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,libwick.so.$(MAJOR) $(LDFLAGS) -o $@ $^ $(LIBCRYPTO)
+
+$(BUILD)/libwick.so: $(SHARED)
+	$(Q)ln -sf libwick.so.$(VERSION) $(BUILD)/libwick.so.$(MAJOR)
+	$(Q)ln -sf libwick.so.$(VERSION) $@
+
+# --- Tests -----------------------------------------------------------------
+
+$(BUILD)/tests/support/%.o: tests/support/%.c | $(BUILD)/tests/support
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests $(CFLAGS) $(TEST_WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(STATIC) | $(BUILD)/tests
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests $(CFLAGS) $(TEST_WARN) -MMD -MP $< $(SUPPORT_OBJ) \
+		$(STATIC) $(LDFLAGS) -lcmocka $(LIBCRYPTO) -o $@
+
+# Installs cmocka when missing (as root), or says exactly what to run.
+deps-test:
+	@sh tests/deps.sh
+
+# Builds and runs every unit test in one variant (BUILD/SAN/WICK_OPENSSL).
+test-variant: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do \
+		echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; \
+	done
+
+test-unit: deps-test
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-plain WERROR=1 test-variant
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-san WERROR=1 SAN=address,undefined \
+		OPT=-O1 test-variant
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-openssl WERROR=1 WICK_OPENSSL=1 \
+		test-variant
+
+# The plain test binaries under valgrind.
+valgrind: deps-test
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-plain WERROR=1 build/test-plain/libwick.a \
+		$(TEST_SRC:tests/%.c=build/test-plain/tests/%)
+	@set -e; for t in $(TEST_SRC:tests/%.c=build/test-plain/tests/%); do \
+		echo "== valgrind $$t"; \
+		valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null; \
+	done
+
+test-interop: examples
+	@sh tests/interop/run.sh $(BUILD)
+
+test: test-unit test-interop
+
+# --- Examples --------------------------------------------------------------
+
+$(BUILD)/examples/%: examples/%.c $(STATIC) | $(BUILD)/examples
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP $< $(STATIC) \
+		$(LDFLAGS) $(LIBCRYPTO) -o $@
+
+examples: $(EX_BIN)
+
+run: examples
+	$(BUILD)/examples/echo_server 8080
+
+# --- Install ---------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/wick.h $(DESTDIR)$(INCLUDEDIR)/wick.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libwick.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libwick.so.$(VERSION)
+	ln -sf libwick.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwick.so.$(MAJOR)
+	ln -sf libwick.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwick.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES_PRIVATE@|$(if $(LIBCRYPTO),Requires.private: libcrypto,)|' \
+	    wick.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/wick.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/wick.h $(DESTDIR)$(LIBDIR)/libwick.a \
+	      $(DESTDIR)$(LIBDIR)/libwick.so $(DESTDIR)$(LIBDIR)/libwick.so.$(MAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libwick.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/wick.pc
+
+# --- Checks ----------------------------------------------------------------
+
+# Proves the default static library exports only wick_ names, has no
+# writable globals and imports nothing but the mem* functions.
+check-symbols: $(STATIC)
+	@sh tests/check_symbols.sh $(STATIC)
+
+lint:
+	cppcheck --std=c99 --enable=warning,style,performance,portability --inline-suppr \
+		--error-exitcode=1 --suppress=missingIncludeSystem -Iinclude -Isrc -q src
+	clang-tidy --quiet $(LIB_SRC) -- -std=c99 -Iinclude -Isrc
+
+format:
+	clang-format -i include/*.h src/*.c src/*.h
+
+format-check:
+	clang-format --dry-run --Werror include/*.h src/*.c src/*.h
+
+fuzz:
+	@echo "fuzz targets: not built yet (issue 5)"; exit 1
+
+fuzz-smoke: fuzz
+
+bench:
+	@echo "benchmarks: not built yet (issue 7)"; exit 1
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/pic/*.d $(BUILD)/tests/*.d \
+	$(BUILD)/tests/support/*.d $(BUILD)/examples/*.d)

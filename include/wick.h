@@ -1,0 +1,839 @@
+/*
+ * wick: an embeddable, sans-I/O WebSocket (RFC 6455) protocol library.
+ *
+ * This is the only public header. The library never touches a socket, a
+ * clock, a thread or the heap: the caller feeds it received bytes, drains
+ * the bytes it must send, and learns about events through callbacks.
+ *
+ * Layers, in the order they appear below:
+ *   1. version, configuration defaults, errors, basic types;
+ *   2. helpers: SHA-1, base64, Sec-WebSocket-Accept, UTF-8, close codes;
+ *   3. the opening handshake, server side and client side (RFC 6455 4);
+ *   4. the frame codec (RFC 6455 5.2): an incremental parser and writers;
+ *   5. the connection engine (wick_conn): everything after the handshake.
+ *
+ * Memory: every state struct is owned by the caller and has a fixed size;
+ * it can be static, on the stack or inside the caller's connection object.
+ * Strings returned by the library are views (wick_str: pointer + length)
+ * into buffers the caller owns; they are never NUL-terminated.
+ *
+ * Fields of public structs that are grouped under a member named `priv_`
+ * are private: they may change in any release. Use the accessors.
+ */
+#ifndef WICK_H
+#define WICK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef WICK_CONFIG_FILE
+#include WICK_CONFIG_FILE
+#endif
+
+#if defined(WICK_BUILDING_SHARED) && defined(__GNUC__)
+#define WICK_API __attribute__((visibility("default")))
+#else
+#define WICK_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* === Version === */
+
+#define WICK_VERSION_MAJOR  0
+#define WICK_VERSION_MINOR  1
+#define WICK_VERSION_PATCH  0
+#define WICK_VERSION_NUM    0x000100
+#define WICK_VERSION_STRING "0.1.0"
+
+/* Returns WICK_VERSION_NUM of the compiled library, so a program can detect
+ * a mismatch between the header it was built with and the library it runs
+ * with. */
+WICK_API unsigned long wick_version(void);
+
+/* === Configuration defaults ===
+ *
+ * Every limit has a compile-time default that can be overridden with -D or
+ * through WICK_CONFIG_FILE, and (where it makes sense) a runtime field in a
+ * config struct that starts from this default. */
+
+/* Largest accepted HTTP header block (request or response), in bytes. */
+#ifndef WICK_MAX_HEADER_BYTES
+#define WICK_MAX_HEADER_BYTES 8192
+#endif
+/* Number of header slots in a parsed handshake (compile-time capacity). */
+#ifndef WICK_MAX_HEADERS
+#define WICK_MAX_HEADERS 32
+#endif
+/* Number of offered subprotocols kept from Sec-WebSocket-Protocol. */
+#ifndef WICK_MAX_PROTOCOLS
+#define WICK_MAX_PROTOCOLS 8
+#endif
+/* Number of extensions kept from Sec-WebSocket-Extensions. */
+#ifndef WICK_MAX_EXTENSIONS
+#define WICK_MAX_EXTENSIONS 8
+#endif
+/* Number of parameters kept per extension. */
+#ifndef WICK_MAX_EXT_PARAMS
+#define WICK_MAX_EXT_PARAMS 6
+#endif
+/* Default largest message the connection engine accepts (bytes). */
+#ifndef WICK_DEFAULT_MAX_MESSAGE
+#define WICK_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
+#endif
+/* Smallest output buffer a connection accepts: room for the largest control
+ * frame (14-byte header + 125 bytes) twice over. */
+#define WICK_OUT_MIN 280u
+
+/* === Errors ===
+ *
+ * One table defines every status: X(NAME, value, close_code, "message").
+ * WICK_OK is 0, non-error statuses are small positive values, errors are
+ * negative and grouped by hundreds:
+ *   -1xx  API misuse            -2xx  handshake / HTTP
+ *   -3xx  frame protocol (1002) -4xx  payload (1007, 1009)
+ *   -5xx  environment (callbacks, allocator, randomness)
+ * The close code column is what the connection engine sends when it fails
+ * the connection with that error (0: not a wire error).
+ * Values never change once released; new codes are appended in their group.
+ */
+#define WICK_ERR_MAP(X)                                                                            \
+    X(OK, 0, 0, "success")                                                                         \
+    X(NEED_MORE, 1, 0, "more input is needed")                                                     \
+    X(PAUSED, 2, 0, "paused by a callback")                                                        \
+    X(DONE, 3, 0, "done")                                                                          \
+    X(ERR_ARG, -100, 0, "invalid argument")                                                        \
+    X(ERR_STATE, -101, 0, "call not allowed in the current state")                                 \
+    X(ERR_BUFFER_TOO_SMALL, -102, 0, "output buffer too small")                                    \
+    X(ERR_WOULD_BLOCK, -103, 0, "not enough room in the output buffer now; drain it and retry")    \
+    X(ERR_CLOSED, -104, 0, "connection is closing or closed; no more data may be sent")            \
+    X(ERR_HS_MALFORMED, -200, 0, "malformed HTTP message")                                         \
+    X(ERR_HS_METHOD, -201, 0, "request method is not GET")                                         \
+    X(ERR_HS_HTTP_VERSION, -202, 0, "HTTP version is not 1.1 or later")                            \
+    X(ERR_HS_HOST, -203, 0, "Host header missing or invalid")                                      \
+    X(ERR_HS_UPGRADE, -204, 0, "Upgrade header missing or does not name websocket")                \
+    X(ERR_HS_CONNECTION, -205, 0, "Connection header missing or does not name Upgrade")            \
+    X(ERR_HS_KEY, -206, 0, "Sec-WebSocket-Key missing or not 16 base64-encoded bytes")             \
+    X(ERR_HS_VERSION, -207, 0, "Sec-WebSocket-Version missing or not 13")                          \
+    X(ERR_HS_DUPLICATE, -208, 0, "a header that must appear once appears more than once")         \
+    X(ERR_HS_TOO_LARGE, -209, 0, "header block exceeds the size limit")                            \
+    X(ERR_HS_TOO_MANY_HEADERS, -210, 0, "too many header fields")                                  \
+    X(ERR_HS_STATUS, -211, 0, "response status is not 101 Switching Protocols")                    \
+    X(ERR_HS_ACCEPT, -212, 0, "Sec-WebSocket-Accept missing or does not match the key")            \
+    X(ERR_HS_PROTOCOL, -213, 0, "subprotocol header invalid or not one that was offered")          \
+    X(ERR_HS_EXTENSION, -214, 0, "extension header malformed or not one that was offered")         \
+    X(ERR_HS_NOT_UPGRADE, -215, 0, "request is plain HTTP, not a WebSocket upgrade")               \
+    X(ERR_HS_TARGET, -216, 0, "request target invalid")                                            \
+    X(ERR_PROTO_RSV, -300, 1002, "reserved bit set without a negotiated extension")                \
+    X(ERR_PROTO_OPCODE, -301, 1002, "reserved opcode")                                             \
+    X(ERR_PROTO_CONTROL_FRAGMENTED, -302, 1002, "control frame without FIN")                       \
+    X(ERR_PROTO_CONTROL_TOO_BIG, -303, 1002, "control frame payload over 125 bytes")               \
+    X(ERR_PROTO_MASK, -304, 1002, "frame masking does not match the peer's role")                  \
+    X(ERR_PROTO_LENGTH, -305, 1002, "64-bit payload length with the top bit set")                  \
+    X(ERR_PROTO_CONTINUATION, -306, 1002, "continuation frame with no message in progress")        \
+    X(ERR_PROTO_FRAGMENT, -307, 1002, "new data frame while a fragmented message is in progress")  \
+    X(ERR_PROTO_CLOSE_PAYLOAD, -308, 1002, "close frame payload of 1 byte")                        \
+    X(ERR_PROTO_CLOSE_CODE, -309, 1002, "close code not allowed on the wire")                      \
+    X(ERR_UTF8, -400, 1007, "invalid UTF-8 in a text message or close reason")                     \
+    X(ERR_TOO_BIG, -401, 1009, "message exceeds the size limit")                                   \
+    X(ERR_FRAME_TOO_BIG, -402, 1009, "frame exceeds the size limit")                               \
+    X(ERR_CALLBACK, -500, 1011, "a callback returned an error")                                    \
+    X(ERR_NOMEM, -501, 1011, "the allocator hook failed")                                          \
+    X(ERR_RANDOM, -502, 1011, "the random source failed")                                          \
+    X(ERR_EXTENSION, -503, 1011, "the extension hook failed")
+
+typedef enum wick_err {
+#define WICK__ERR_ENUM(name, value, close, msg) WICK_##name = (value),
+    WICK_ERR_MAP(WICK__ERR_ENUM)
+#undef WICK__ERR_ENUM
+} wick_err;
+
+/* A human-readable message for a status ("unknown status" if unknown).
+ * The returned string is static. */
+WICK_API const char *wick_strerror(wick_err e);
+/* The enum constant's name, e.g. "WICK_ERR_UTF8" ("WICK_UNKNOWN" if
+ * unknown). The returned string is static. */
+WICK_API const char *wick_err_name(wick_err e);
+/* The close code the engine sends when failing with e (1002, 1007, 1009,
+ * 1011), or 0 when e is not a wire error. */
+WICK_API uint16_t wick_err_close_code(wick_err e);
+/* The HTTP status a server should answer with when the handshake parser
+ * returns e: 426 for WICK_ERR_HS_VERSION, 431 for the size limits, 400 for
+ * other handshake errors, 0 for non-handshake statuses. */
+WICK_API int wick_err_http_status(wick_err e);
+/* True for negative values (errors). */
+WICK_API bool wick_err_is_error(wick_err e);
+
+/* === Basic types === */
+
+/* A view: `len` bytes at `ptr`, owned by someone else, not NUL-terminated.
+ * An absent value is {NULL, 0}. */
+typedef struct wick_str {
+    const char *ptr;
+    size_t len;
+} wick_str;
+
+/* One HTTP header field (views). */
+typedef struct wick_header {
+    wick_str name;
+    wick_str value;
+} wick_header;
+
+typedef enum wick_role {
+    WICK_ROLE_SERVER = 0,
+    WICK_ROLE_CLIENT = 1
+} wick_role;
+
+/* Opcodes (RFC 6455 5.2). */
+enum {
+    WICK_OP_CONT = 0x0,
+    WICK_OP_TEXT = 0x1,
+    WICK_OP_BINARY = 0x2,
+    WICK_OP_CLOSE = 0x8,
+    WICK_OP_PING = 0x9,
+    WICK_OP_PONG = 0xA
+};
+
+/* Reserved bits as they sit in the first header byte (RFC 6455 5.2). */
+enum {
+    WICK_RSV1 = 0x40,
+    WICK_RSV2 = 0x20,
+    WICK_RSV3 = 0x10
+};
+
+/* Close codes (RFC 6455 7.4.1 and the IANA registry). */
+enum {
+    WICK_CLOSE_NORMAL = 1000,
+    WICK_CLOSE_GOING_AWAY = 1001,
+    WICK_CLOSE_PROTOCOL_ERROR = 1002,
+    WICK_CLOSE_UNSUPPORTED = 1003,
+    WICK_CLOSE_NO_STATUS = 1005,   /* never on the wire */
+    WICK_CLOSE_ABNORMAL = 1006,    /* never on the wire */
+    WICK_CLOSE_INVALID_DATA = 1007,
+    WICK_CLOSE_POLICY = 1008,
+    WICK_CLOSE_TOO_BIG = 1009,
+    WICK_CLOSE_EXTENSION = 1010,
+    WICK_CLOSE_INTERNAL = 1011,
+    WICK_CLOSE_RESTART = 1012,
+    WICK_CLOSE_TRY_LATER = 1013,
+    WICK_CLOSE_BAD_GATEWAY = 1014
+};
+
+/* === Helpers: SHA-1, base64, Sec-WebSocket-Accept === */
+
+#define WICK_SHA1_LEN   20
+#define WICK_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
+#define WICK_KEY_LEN    24 /* base64 of a 16-byte nonce */
+
+/* SHA-1 (FIPS 180-4) of `len` bytes. With WICK_OPENSSL=1 at build time this
+ * uses OpenSSL's SHA-1; otherwise the built-in one. */
+WICK_API void wick_sha1(const void *data, size_t len, uint8_t out[WICK_SHA1_LEN]);
+
+/* Size of the base64 (RFC 4648 section 4, padded) encoding of n bytes. */
+#define WICK_BASE64_LEN(n) ((((n) + 2u) / 3u) * 4u)
+
+/* Encodes `len` bytes as padded base64 into `out` (no NUL is written).
+ * Returns WICK_OK and sets *out_len, or WICK_ERR_BUFFER_TOO_SMALL when cap
+ * is below WICK_BASE64_LEN(len). */
+WICK_API wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap,
+                                     size_t *out_len);
+
+/* Decodes padded base64 (RFC 4648 section 4; no whitespace, canonical
+ * padding). Returns WICK_OK and sets *out_len, WICK_ERR_ARG for invalid
+ * input, or WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
+                                     size_t *out_len);
+
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 1.3 and 4.2.2):
+ * base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). Writes
+ * exactly WICK_ACCEPT_LEN characters (no NUL). Returns WICK_OK, or
+ * WICK_ERR_ARG when key_len is over 64 (no valid key is that long). */
+WICK_API wick_err wick_accept_key(const char *key, size_t key_len, char out[WICK_ACCEPT_LEN]);
+
+/* === Helpers: UTF-8 (RFC 3629) and close codes ===
+ *
+ * wick_utf8 validates a byte stream incrementally: feed it any split of
+ * the input; it fails at the first byte that cannot be part of valid UTF-8
+ * (fail-fast, RFC 6455 8.1), including across calls. */
+
+typedef struct wick_utf8 {
+    struct {
+        uint32_t state;
+    } priv_;
+} wick_utf8;
+
+/* Resets the validator to the start of a new text. */
+WICK_API void wick_utf8_init(wick_utf8 *u);
+
+/* Validates the next `len` bytes. Returns WICK_OK when every byte can be
+ * part of valid UTF-8 (the input may end inside a sequence), or
+ * WICK_ERR_UTF8 with *bad_pos set to the offset in `buf` of the first
+ * offending byte. After an error the validator stays failed until
+ * wick_utf8_init(). bad_pos may be NULL. */
+WICK_API wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos);
+
+/* Call at the end of the text: returns WICK_OK if it ended on a character
+ * boundary, or WICK_ERR_UTF8 if a sequence was cut short. */
+WICK_API wick_err wick_utf8_finish(const wick_utf8 *u);
+
+/* One-shot helper: true when `len` bytes are complete, valid UTF-8. */
+WICK_API bool wick_utf8_valid(const uint8_t *buf, size_t len);
+
+/* True when `code` may appear in a close frame on the wire
+ * (RFC 6455 7.4 and the IANA registry): 1000-1003, 1007-1014, 3000-4999. */
+WICK_API bool wick_close_code_valid(uint16_t code);
+
+/* === Opening handshake, shared pieces (RFC 6455 4, RFC 9112) ===
+ *
+ * The handshake parsers are incremental in the picohttpparser way: the
+ * caller appends what it receives to one contiguous buffer and calls the
+ * parser again with the whole buffer; the parser resumes where it stopped
+ * scanning, so the total work stays linear. Parsed values are views into
+ * that buffer, which MUST stay unchanged while they are used. When the
+ * header block is complete the parser reports how many bytes it used; any
+ * bytes after that are the start of the WebSocket stream and belong to the
+ * connection engine. */
+
+typedef struct wick_hs_limits {
+    size_t max_header_bytes; /* default WICK_MAX_HEADER_BYTES */
+    size_t max_headers;      /* default and ceiling WICK_MAX_HEADERS */
+} wick_hs_limits;
+
+/* One parameter of an extension (RFC 6455 9.1): `name` or `name=value`.
+ * A quoted-string value is given without its quotes and with backslash
+ * escapes still in place (`quoted` is set); use wick_str_unquote(). */
+typedef struct wick_ext_param {
+    wick_str name;
+    wick_str value; /* {NULL,0} when the parameter has no value */
+    bool has_value;
+    bool quoted;
+} wick_ext_param;
+
+/* One extension with its parameters. */
+typedef struct wick_ext {
+    wick_str name;
+    wick_ext_param params[WICK_MAX_EXT_PARAMS];
+    size_t num_params;
+} wick_ext;
+
+/* Parses one Sec-WebSocket-Extensions value (RFC 6455 9.1 grammar:
+ * extension-list = 1#extension; extension = token *( ";" param );
+ * param = token [ "=" (token | quoted-string) ]) into out[0..cap),
+ * appending after the *count entries already there. Returns WICK_OK,
+ * WICK_ERR_HS_EXTENSION when malformed, or WICK_ERR_HS_TOO_MANY_HEADERS
+ * when more than `cap` extensions or WICK_MAX_EXT_PARAMS parameters. */
+WICK_API wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap,
+                                 size_t *count);
+
+/* Copies a quoted-string body with backslash escapes removed into `out`.
+ * Returns WICK_OK and sets *out_len, or WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API wick_err wick_str_unquote(wick_str s, char *out, size_t cap, size_t *out_len);
+
+/* Iterates over a comma-separated token list (e.g. "keep-alive, Upgrade"):
+ * starting from *pos (0 the first time), stores the next element, trimmed
+ * of spaces and tabs, in *tok and advances *pos. Empty elements are
+ * skipped. Returns true while there is an element. */
+WICK_API bool wick_list_next(wick_str list, size_t *pos, wick_str *tok);
+
+/* True when the comma list `list` contains `token` (ASCII case-insensitive). */
+WICK_API bool wick_list_has(wick_str list, const char *token);
+
+/* Finds the header named `name` (case-insensitive) among headers[0..n),
+ * starting at index *from (0 the first time; may be NULL). Returns the
+ * index found and stores the next start in *from, or -1 when none. */
+WICK_API int wick_header_find(const wick_header *headers, size_t n, const char *name,
+                              size_t *from);
+
+/* === Opening handshake: server side (RFC 6455 4.2) === */
+
+/* A parsed client opening handshake. The public fields are outputs,
+ * valid once wick_hs_server_parse() returned WICK_OK (or
+ * WICK_ERR_HS_NOT_UPGRADE, for serving plain HTTP). Views point into the
+ * caller's buffer. */
+typedef struct wick_hs_request {
+    wick_str method;
+    wick_str target;   /* request-target, e.g. "/chat?room=x" */
+    int http_minor;    /* 1 for HTTP/1.1 */
+    wick_str host;
+    wick_str origin;   /* {NULL,0} when absent */
+    wick_str key;      /* Sec-WebSocket-Key as sent */
+    wick_str protocols[WICK_MAX_PROTOCOLS]; /* offered subprotocols, in order */
+    size_t num_protocols;
+    wick_ext extensions[WICK_MAX_EXTENSIONS]; /* offered extensions, in order */
+    size_t num_extensions;
+    wick_header headers[WICK_MAX_HEADERS]; /* every header field, in order */
+    size_t num_headers;
+    struct { /* private: may change in any release */
+        size_t scanned;
+        size_t line_start;
+        size_t max_header_bytes;
+        size_t max_headers;
+        uint8_t state;
+        bool done;
+    } priv_;
+} wick_hs_request;
+
+/* Prepares `r` for a new request. limits may be NULL for the defaults. */
+WICK_API void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits);
+
+/* Parses the client's opening handshake in buf[0..len), the whole data
+ * received so far (see the shared section). Returns:
+ *   WICK_NEED_MORE     the header block is not complete yet;
+ *   WICK_OK            a valid upgrade request; *consumed is the length of
+ *                      the header block, bytes after it are frame data;
+ *   WICK_ERR_HS_NOT_UPGRADE  a well-formed request without an Upgrade
+ *                      header: fields are filled so the caller can serve
+ *                      it as plain HTTP; *consumed as for WICK_OK;
+ *   another WICK_ERR_HS_* naming the first rule broken (see
+ *   wick_err_http_status() for the answer to send).
+ * consumed may be NULL. The same status is returned again if called again
+ * after completion. */
+WICK_API wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len,
+                                       size_t *consumed);
+
+/* Looks up a header of the request (case-insensitive); returns true and
+ * the first value in *value when present. */
+WICK_API bool wick_hs_request_header(const wick_hs_request *r, const char *name,
+                                     wick_str *value);
+
+/* What the server answers with. Every field may be zero. */
+typedef struct wick_hs_accept_opts {
+    wick_str protocol;          /* chosen subprotocol; MUST be one offered */
+    wick_str extensions;        /* Sec-WebSocket-Extensions value to send */
+    const wick_header *headers; /* extra header fields */
+    size_t num_headers;
+} wick_hs_accept_opts;
+
+/* Writes the "101 Switching Protocols" response for request `r` into
+ * out[0..cap) and sets *out_len. Returns WICK_OK, WICK_ERR_ARG when the
+ * chosen protocol was not offered or a field contains CR or LF, or
+ * WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API wick_err wick_hs_server_accept(const wick_hs_request *r, const wick_hs_accept_opts *opts,
+                                        char *out, size_t cap, size_t *out_len);
+
+/* Writes a complete non-101 HTTP/1.1 response: status line, the extra
+ * headers, Content-Type (when body_len > 0 or content_type is given),
+ * Content-Length, "Connection: close" when close is true, and the body.
+ * For status 426 it adds "Sec-WebSocket-Version: 13" (RFC 6455 4.4).
+ * content_type may be NULL ("text/plain; charset=utf-8"). Returns WICK_OK,
+ * WICK_ERR_ARG (status outside 100-599, CR/LF in a field), or
+ * WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API wick_err wick_http_response(int status, const char *content_type, const void *body,
+                                     size_t body_len, const wick_header *headers,
+                                     size_t num_headers, bool close, char *out, size_t cap,
+                                     size_t *out_len);
+
+/* The answer to a failed handshake: wick_http_response() with the status
+ * from wick_err_http_status(err), the error message as the body, and
+ * "Connection: close". */
+WICK_API wick_err wick_hs_server_reject(wick_err err, char *out, size_t cap, size_t *out_len);
+
+/* The reason phrase for an HTTP status ("OK", "Not Found", ...). */
+WICK_API const char *wick_http_reason(int status);
+
+/* === Opening handshake: client side (RFC 6455 4.1) === */
+
+typedef struct wick_hs_client_opts {
+    wick_str target;              /* request-target, e.g. "/chat"; default "/" */
+    wick_str host;                /* Host value, with ":port" when not default */
+    wick_str origin;              /* optional */
+    const wick_str *protocols;    /* offered subprotocols */
+    size_t num_protocols;
+    wick_str extensions;          /* Sec-WebSocket-Extensions offer, raw */
+    const wick_header *headers;   /* extra header fields */
+    size_t num_headers;
+} wick_hs_client_opts;
+
+/* Client handshake state and, after verification, the parsed response. */
+typedef struct wick_hs_client {
+    int status;                            /* response status code */
+    wick_str reason;                       /* reason phrase */
+    wick_str protocol;                     /* selected subprotocol, or {NULL,0} */
+    wick_ext extensions[WICK_MAX_EXTENSIONS]; /* accepted extensions */
+    size_t num_extensions;
+    wick_header headers[WICK_MAX_HEADERS];
+    size_t num_headers;
+    struct { /* private: may change in any release */
+        const wick_hs_client_opts *opts;
+        char accept[WICK_ACCEPT_LEN];
+        size_t scanned;
+        size_t line_start;
+        size_t max_header_bytes;
+        size_t max_headers;
+        uint8_t state;
+        bool done;
+    } priv_;
+} wick_hs_client;
+
+/* Writes the client's GET upgrade request into out[0..cap), using the
+ * 16 random bytes in `nonce` for Sec-WebSocket-Key, and remembers what it
+ * needs to verify the answer. `opts` and everything it points to MUST stay
+ * valid until wick_hs_client_verify() completes. limits may be NULL.
+ * Returns WICK_OK, WICK_ERR_ARG (no host, CR/LF or bad characters in a
+ * field), or WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *opts,
+                                         const uint8_t nonce[16], const wick_hs_limits *limits,
+                                         char *out, size_t cap, size_t *out_len);
+
+/* Parses and verifies the server's response in buf[0..len), the whole
+ * data received so far (see the shared section). Returns WICK_NEED_MORE;
+ * WICK_OK with *consumed the length of the header block (bytes after it
+ * are frame data); WICK_ERR_HS_STATUS for a well-formed non-101 response
+ * (status, reason and headers are filled); or another WICK_ERR_HS_*. */
+WICK_API wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len,
+                                        size_t *consumed);
+
+/* === Frame codec (RFC 6455 5.2) ===
+ *
+ * The parser is a pull parser: each call to wick_frame_parser_feed()
+ * consumes input and returns at most one event (a frame header, or a chunk
+ * of payload, unmasked in place in the caller's buffer). Feed it any split
+ * of the input; the events are the same apart from how payload is cut
+ * into chunks. It checks everything that can be checked on one frame;
+ * message-level rules (fragmentation, UTF-8, close payloads) belong to the
+ * connection engine. */
+
+typedef struct wick_frame_header {
+    bool fin;
+    uint8_t rsv;          /* WICK_RSV1 | WICK_RSV2 | WICK_RSV3 bits */
+    uint8_t opcode;
+    bool masked;
+    uint8_t mask[4];
+    uint64_t payload_len;
+} wick_frame_header;
+
+typedef enum wick_frame_event_type {
+    WICK_FRAME_NONE = 0,    /* no event: all input consumed */
+    WICK_FRAME_HEADER = 1,  /* a complete header is in ev->header */
+    WICK_FRAME_DATA = 2     /* payload chunk in ev->data/len (may be 0 bytes) */
+} wick_frame_event_type;
+
+typedef struct wick_frame_event {
+    wick_frame_event_type type;
+    wick_frame_header header; /* the current frame's header */
+    uint8_t *data;            /* WICK_FRAME_DATA: unmasked, in the input buffer */
+    size_t len;
+    uint64_t offset;          /* WICK_FRAME_DATA: offset of data in the payload */
+    bool frame_end;           /* WICK_FRAME_DATA: last chunk of this frame */
+} wick_frame_event;
+
+typedef struct wick_frame_parser {
+    struct { /* private: may change in any release */
+        wick_frame_header hdr;
+        uint64_t remaining;
+        uint64_t offset;
+        uint64_t max_frame;
+        uint8_t scratch[14];
+        uint8_t have;
+        uint8_t need;
+        uint8_t state;
+        uint8_t role;
+        uint8_t rsv_allowed;
+        uint8_t mask_phase;
+    } priv_;
+} wick_frame_parser;
+
+/* Prepares a parser. `role` is the role of the endpoint that receives
+ * (a server parses masked client frames). rsv_allowed holds the RSV bits a
+ * negotiated extension claims (0 normally). max_frame is the largest
+ * accepted payload length (0: no limit beyond the 63-bit wire limit). */
+WICK_API void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8_t rsv_allowed,
+                                     uint64_t max_frame);
+
+/* Consumes bytes from buf[0..len) until one event is ready or the input is
+ * used up, and sets *consumed. **buf is modified: payload is unmasked in
+ * place.** Returns WICK_OK with ev->type set (WICK_FRAME_NONE when the
+ * input ran out first), or a WICK_ERR_PROTO_* / WICK_ERR_FRAME_TOO_BIG
+ * error, after which the parser stays failed until re-initialized. A
+ * zero-length payload produces one WICK_FRAME_DATA event with len 0 and
+ * frame_end set, so every frame ends with exactly one frame_end event. */
+WICK_API wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len,
+                                         size_t *consumed, wick_frame_event *ev);
+
+/* Number of header bytes for a payload of `len` bytes: 2, 4 or 10, plus 4
+ * when masked. */
+WICK_API size_t wick_frame_header_size(uint64_t len, bool masked);
+
+/* Writes the header `h` (fin, rsv, opcode, payload_len, and the mask when
+ * h->masked) into out[0..cap). Returns WICK_OK and sets *out_len,
+ * WICK_ERR_ARG (opcode over 15, rsv outside the RSV bits, length with the
+ * top bit set), or WICK_ERR_BUFFER_TOO_SMALL. Use with wick_mask_apply() to
+ * send a large payload without copying it. */
+WICK_API wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_t cap,
+                                          size_t *out_len);
+
+/* Writes a whole frame: header, then `len` payload bytes, masked with
+ * `mask` when mask is not NULL. Returns as wick_frame_header_write(). */
+WICK_API wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const uint8_t *mask,
+                                   const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
+                                   size_t *out_len);
+
+/* XORs buf[0..len) in place with the 4-byte key, starting at key byte
+ * *phase (0..3) and leaving *phase where the next byte continues, so a
+ * payload can be masked or unmasked in pieces. phase may be NULL (start at
+ * 0). Masking and unmasking are the same operation (RFC 6455 5.3). */
+WICK_API void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase);
+
+/* === Connection engine === 
+ *
+ * A wick_conn is one WebSocket endpoint after the opening handshake (done
+ * with the wick_hs_* functions above, or elsewhere: an HTTP server, or
+ * HTTP/2 per RFC 8441); it starts in the OPEN state.
+ *
+ * Driving it:
+ *   - bytes received from the peer go to wick_conn_recv(); it fires the
+ *     callbacks synchronously;
+ *   - bytes to send are read with wick_conn_out_peek() and acknowledged
+ *     with wick_conn_out_consume() once written to the socket;
+ *   - wick_conn_state() says what the connection wants: read, write, or
+ *     that the TCP connection should now be closed.
+ */
+
+typedef struct wick_conn wick_conn;
+
+/* Callback return value asking the engine to pause: wick_conn_recv()
+ * returns WICK_PAUSED with *consumed accurate, and a later call with the
+ * remaining bytes resumes exactly there. */
+#define WICK_PAUSE 2
+
+/* Optional allocator hook, used only for message reassembly. `free` gets
+ * the size that was allocated, so pool and arena allocators work. */
+typedef struct wick_allocator {
+    void *(*alloc)(size_t n, void *ud);
+    void (*free)(void *p, size_t n, void *ud);
+    void *ud;
+} wick_allocator;
+
+/* Callbacks. NULL members mean "not interested". The struct MUST outlive
+ * the connections using it, so one static const table can serve all.
+ * Each callback returns 0 to go on, WICK_PAUSE to pause wick_conn_recv(),
+ * or a negative value to fail the connection with WICK_ERR_CALLBACK
+ * (close 1011). Inside a callback, wick_conn_send(), wick_conn_ping(),
+ * wick_conn_close() and the out_* functions may be called;
+ * wick_conn_recv() and wick_conn_reset() return WICK_ERR_STATE. */
+typedef struct wick_callbacks {
+    /* A data message starts: opcode is WICK_OP_TEXT or WICK_OP_BINARY. */
+    int (*on_message_begin)(wick_conn *c, uint8_t opcode, void *user);
+    /* Streaming delivery: the next chunk of the current message (text is
+     * already validated up to here). `fin` is set on the last chunk of the
+     * message (which may be empty). */
+    int (*on_data)(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user);
+    /* Whole-message delivery, when a reassembly buffer or an allocator is
+     * configured. data stays valid only during the call. */
+    int (*on_message)(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user);
+    /* A ping arrived (the pong is already queued unless auto-pong is off). */
+    int (*on_ping)(wick_conn *c, const uint8_t *data, size_t len, void *user);
+    /* A pong arrived. */
+    int (*on_pong)(wick_conn *c, const uint8_t *data, size_t len, void *user);
+    /* The peer's close frame arrived (code 1005 when it had no payload).
+     * The reply is queued by the engine. */
+    int (*on_close)(wick_conn *c, uint16_t code, const char *reason, size_t len, void *user);
+    /* The connection failed (RFC 6455 7.1.7): err says why; the close frame
+     * with wick_err_close_code(err) is queued; further input is ignored.
+     * The return value is ignored. */
+    void (*on_error)(wick_conn *c, wick_err err, const char *reason, void *user);
+    /* Randomness for client masks: fill out[0..n) and return 0, or return
+     * non-zero on failure. Required for the client role. */
+    int (*random)(void *user, uint8_t *out, size_t n);
+} wick_callbacks;
+
+/* Receive-side extension hook (e.g. permessage-deflate, RFC 7692). When a
+ * data message starts with any of `rsv_mask` set in its first frame, the
+ * message's payload goes through `decode` (with fin set on the last call),
+ * which passes the decoded bytes on with emit(emit_ctx, ...) in as many
+ * pieces as it likes; decoded bytes then get the usual UTF-8 check, size
+ * limit and delivery. decode returns 0, or a negative wick_err to fail the
+ * connection (a value that is not a known error becomes
+ * WICK_ERR_EXTENSION). emit returns 0 or a negative wick_err, which decode
+ * should return at once. A send-side hook will be added later. */
+typedef int (*wick_emit_fn)(void *emit_ctx, const uint8_t *data, size_t len);
+typedef struct wick_extension {
+    uint8_t rsv_mask;
+    int (*decode)(void *state, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
+                  void *emit_ctx);
+    void *state;
+} wick_extension;
+
+/* Connection options. Start from wick_conn_config_default(). */
+enum {
+    WICK_CONF_NO_UTF8_CHECK = 1u << 0,  /* trusted peer: skip text validation */
+    WICK_CONF_NO_AUTO_PONG = 1u << 1,   /* do not answer pings automatically */
+    WICK_CONF_OVERSIZE_STREAM = 1u << 2 /* over max_message: keep streaming
+                                           through on_data instead of 1009 */
+};
+
+typedef struct wick_conn_config {
+    wick_role role;
+    uint8_t *out_buf;                /* required output buffer */
+    size_t out_cap;                  /* >= WICK_OUT_MIN */
+    uint8_t *msg_buf;                /* optional reassembly buffer */
+    size_t msg_cap;
+    const wick_allocator *allocator; /* optional reassembly allocator */
+    uint64_t max_frame;              /* 0: no limit */
+    uint64_t max_message;            /* default WICK_DEFAULT_MAX_MESSAGE */
+    unsigned flags;                  /* WICK_CONF_* */
+    const wick_extension *extension; /* optional */
+} wick_conn_config;
+
+/* Fills cfg with defaults for `role` (no buffers). */
+WICK_API void wick_conn_config_default(wick_conn_config *cfg, wick_role role);
+
+/* State flags returned by wick_conn_state(). */
+enum {
+    WICK_WANT_READ = 1u << 0,        /* the engine accepts input */
+    WICK_WANT_WRITE = 1u << 1,       /* output is waiting */
+    WICK_CLOSING = 1u << 2,          /* a close frame was sent or received */
+    WICK_CLOSED = 1u << 3,           /* closing handshake done or failed */
+    WICK_SHOULD_CLOSE_TCP = 1u << 4  /* output drained; close the socket now */
+};
+
+struct wick_conn {
+    struct { /* private: may change in any release; use the accessors */
+        const wick_callbacks *cb;
+        void *user;
+        const wick_allocator *alloc;
+        const wick_extension *ext;
+        uint8_t *out;
+        size_t out_cap, out_head, out_tail;
+        uint8_t *msg;
+        size_t msg_cap, msg_len;
+        bool msg_owned, msg_dropped;
+        uint64_t max_message, msg_total;
+        wick_frame_parser parser;
+        wick_utf8 utf8;
+        uint8_t ctrl[125];
+        uint8_t ctrl_len;
+        uint8_t role, flags;
+        uint8_t msg_opcode, msg_rsv, frame_opcode;
+        bool in_callback, in_message, out_in_message, ext_active;
+        uint8_t state, sent_close, recv_close;
+        uint16_t close_code;
+        wick_err error;
+        uint8_t pending_pong[125];
+        uint8_t pending_pong_len;
+        bool pending_pong_set;
+        uint8_t pending_close[125];
+        uint8_t pending_close_len;
+        bool pending_close_set;
+    } priv_;
+};
+
+/* Initializes a connection in the OPEN state. Makes no allocation. `cb`
+ * and `cfg->out_buf` (and msg_buf, allocator, extension) MUST outlive the
+ * connection. Returns WICK_OK, WICK_ERR_ARG (NULL argument, client role
+ * without cb->random), or WICK_ERR_BUFFER_TOO_SMALL (out_cap below
+ * WICK_OUT_MIN). */
+WICK_API wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg,
+                                 const wick_callbacks *cb, void *user);
+
+/* Returns the connection to the state right after wick_conn_init() with
+ * the same configuration, releasing any reassembly memory. Returns WICK_OK
+ * or WICK_ERR_STATE inside a callback. */
+WICK_API wick_err wick_conn_reset(wick_conn *c);
+
+/* Frees memory obtained through the allocator hook. Idempotent; safe on a
+ * zeroed struct. */
+WICK_API void wick_conn_release(wick_conn *c);
+
+/* Feeds received bytes. **`in` is modified: payload is unmasked in place
+ * and delivered as views into it.** Sets *consumed (may be NULL). Returns:
+ *   WICK_OK       all bytes consumed;
+ *   WICK_PAUSED   a callback returned WICK_PAUSE; bytes from *consumed on
+ *                 were not processed: pass them again later;
+ *   WICK_ERR_*    the connection failed (sticky: returned again on every
+ *                 later call, with *consumed = len, until reset); the close
+ *                 frame is queued in the output;
+ *   WICK_ERR_STATE  called from inside a callback;
+ *   WICK_ERR_ARG  NULL pointers.
+ * After the closing handshake, input is consumed and ignored. */
+WICK_API wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed);
+
+/* Sends one frame of a data message: opcode WICK_OP_TEXT or WICK_OP_BINARY
+ * starts a message, WICK_OP_CONT continues the message in progress; fin
+ * ends it. The frame is copied (and masked for a client) into the output
+ * buffer. Returns WICK_OK, WICK_ERR_WOULD_BLOCK (not enough free output
+ * space: drain and retry; nothing was queued), WICK_ERR_BUFFER_TOO_SMALL
+ * (the frame can never fit: split it), WICK_ERR_CLOSED (a close frame was
+ * sent), WICK_ERR_STATE (CONT without a message in progress, or a new
+ * message while one is in progress), WICK_ERR_ARG, or WICK_ERR_RANDOM. */
+WICK_API wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len,
+                                 bool fin);
+
+/* Like wick_conn_send(), but queues as much of data as fits now (at least
+ * one byte unless len is 0) and sets *accepted; the frame is final only if
+ * fin is set and all of it was accepted. Calling it again with the rest
+ * (opcode WICK_OP_CONT) continues the message. */
+WICK_API wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, size_t len,
+                                      bool fin, size_t *accepted);
+
+/* Free space in the output buffer, as payload bytes one frame of the
+ * connection's role could carry now. */
+WICK_API size_t wick_conn_send_space(const wick_conn *c);
+
+/* Queues a ping with up to 125 bytes of payload. Returns as wick_conn_send(),
+ * or WICK_ERR_ARG when len > 125. */
+WICK_API wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len);
+
+/* Starts (or answers) the closing handshake: queues a close frame with
+ * `code` (0: no code, no reason) and `reason` (at most 123 bytes, UTF-8).
+ * Returns WICK_OK, WICK_ERR_ARG (code not valid on the wire, reason too
+ * long or not UTF-8), or WICK_ERR_CLOSED when a close was already sent. If
+ * the output buffer is full the close frame waits in the connection and
+ * goes out first when space frees. */
+WICK_API wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len);
+
+/* A prepared frame: encoded once (unmasked, so server role only), sent to
+ * many connections with wick_conn_send_prepared(). */
+typedef struct wick_prepared {
+    const uint8_t *frame;
+    size_t len;
+} wick_prepared;
+
+/* Encodes a whole unmasked data message frame (header + payload) into
+ * out[0..cap) and describes it in *p. Returns as wick_frame_write(). */
+WICK_API wick_err wick_prepare(uint8_t opcode, const void *data, size_t len, uint8_t *out,
+                               size_t cap, wick_prepared *p);
+
+/* Queues a prepared frame. Returns WICK_OK, WICK_ERR_WOULD_BLOCK,
+ * WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_CLOSED, or WICK_ERR_STATE (client
+ * role, or a fragmented message in progress). */
+WICK_API wick_err wick_conn_send_prepared(wick_conn *c, const wick_prepared *p);
+
+/* Output window. Returns a pointer to the bytes waiting to be sent and
+ * sets *len (0 and possibly NULL when none). The bytes stay valid until
+ * the next call that changes the connection. */
+WICK_API const uint8_t *wick_conn_out_peek(const wick_conn *c, size_t *len);
+
+/* Acknowledges that the first n bytes of the window were sent. */
+WICK_API void wick_conn_out_consume(wick_conn *c, size_t n);
+
+/* Bytes waiting to be sent (backpressure), including control frames
+ * waiting for room. */
+WICK_API size_t wick_conn_out_pending(const wick_conn *c);
+
+/* WICK_WANT_* and WICK_CLOSING / WICK_CLOSED / WICK_SHOULD_CLOSE_TCP
+ * flags. The server closes TCP first (RFC 6455 7.1.1): a server gets
+ * WICK_SHOULD_CLOSE_TCP when the closing handshake is done and the output
+ * is drained; a client gets it only after a failure, and otherwise SHOULD
+ * wait for the server to close (with a timeout of its own). */
+WICK_API unsigned wick_conn_state(const wick_conn *c);
+
+/* The close code received from the peer (1005 if it sent none, 0 if no
+ * close was received). */
+WICK_API uint16_t wick_conn_close_code(const wick_conn *c);
+
+/* The error that failed the connection, or WICK_OK. */
+WICK_API wick_err wick_conn_error(const wick_conn *c);
+
+/* The role and user pointer given at init. */
+WICK_API wick_role wick_conn_role(const wick_conn *c);
+WICK_API void *wick_conn_user(const wick_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WICK_H */

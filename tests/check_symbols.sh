@@ -1,0 +1,23 @@
+#!/bin/sh
+# check-symbols: proves with nm that a static libwick exports only wick_
+# names, defines no writable globals, and imports nothing but the mem*
+# functions (no malloc, stdio, time or rand) in the default build.
+set -eu
+lib=$1
+fail=0
+bad=$(nm -g --defined-only "$lib" | awk 'NF==3 {print $3}' | grep -v '^wick_' || true)
+if [ -n "$bad" ]; then echo "check-symbols: exported non-wick_ names:"; echo "$bad"; fail=1; fi
+wr=$(nm --defined-only "$lib" | awk 'NF==3 && $2 ~ /^[BbDdCcGgSsVv]$/ {print $3}' || true)
+if [ -n "$wr" ]; then echo "check-symbols: writable globals:"; echo "$wr"; fail=1; fi
+imp=$(nm -u "$lib" | awk 'NF==2 && $1=="U" {print $2}' | sort -u | grep -v -x -e memcpy -e memmove -e memset -e memcmp \
+      -e '_GLOBAL_OFFSET_TABLE_' -e '__stack_chk_fail' || true)
+# Symbols defined elsewhere in the same archive are not imports.
+defs=$(nm -g --defined-only "$lib" | awk 'NF==3 {print $3}' | sort -u)
+ext=""
+for s in $imp; do echo "$defs" | grep -qx "$s" || ext="$ext $s"; done
+if [ -n "$ext" ]; then echo "check-symbols: imports beyond mem*:$ext"; fail=1; fi
+if [ $fail = 0 ]; then
+    n=$(echo "$defs" | wc -l)
+    echo "check-symbols: OK ($n wick_ symbols, no writable globals, imports: mem* only)"
+fi
+exit $fail
