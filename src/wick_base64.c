@@ -1,0 +1,119 @@
+/* Base64 (RFC 4648 section 4), padded, strict on decode: the handshake
+ * only ever carries canonical encodings (RFC 6455 4.1 key, 4.2.2 accept),
+ * so anything else is rejected rather than guessed at. */
+#include "wick_internal.h"
+
+static const char b64_alphabet[64] = {
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
+    'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
+    'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
+    'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '/'};
+
+/* Value of one alphabet character, or -1. */
+static int b64_value(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+') {
+        return 62;
+    }
+    if (ch == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap, size_t *out_len)
+{
+    if ((in == NULL && len > 0) || out_len == NULL) {
+        return WICK_ERR_ARG;
+    }
+    /* WICK_BASE64_LEN would overflow for len near SIZE_MAX. */
+    if (len > (SIZE_MAX / 4u) * 3u - 2u) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    size_t need = WICK_BASE64_LEN(len);
+    if (need > cap || (out == NULL && need > 0)) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    size_t o = 0;
+    size_t i = 0;
+    for (; len - i >= 3; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
+        out[o++] = b64_alphabet[(v >> 18) & 63];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = b64_alphabet[(v >> 6) & 63];
+        out[o++] = b64_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64_alphabet[(v >> 18) & 63];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (len - i == 2) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
+        out[o++] = b64_alphabet[(v >> 18) & 63];
+        out[o++] = b64_alphabet[(v >> 12) & 63];
+        out[o++] = b64_alphabet[(v >> 6) & 63];
+        out[o++] = '=';
+    }
+    *out_len = o;
+    return WICK_OK;
+}
+
+wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if ((in == NULL && len > 0) || out_len == NULL) {
+        return WICK_ERR_ARG;
+    }
+    if (len % 4 != 0) {
+        return WICK_ERR_ARG;
+    }
+    size_t pad = 0;
+    if (len > 0 && in[len - 1] == '=') {
+        pad = (in[len - 2] == '=') ? 2 : 1;
+    }
+    size_t need = len / 4 * 3 - pad;
+    /* Validate everything before writing anything. */
+    for (size_t i = 0; i < len - pad; i++) {
+        if (b64_value(in[i]) < 0) {
+            return WICK_ERR_ARG;
+        }
+    }
+    /* RFC 4648 3.5: the bits dropped by padding must be zero for the
+     * encoding to be canonical. */
+    if (pad == 1 && (b64_value(in[len - 2]) & 0x03) != 0) {
+        return WICK_ERR_ARG;
+    }
+    if (pad == 2 && (b64_value(in[len - 3]) & 0x0F) != 0) {
+        return WICK_ERR_ARG;
+    }
+    if (need > cap || (out == NULL && need > 0)) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        for (size_t j = 0; j < 4; j++) {
+            int d = (in[i + j] == '=') ? 0 : b64_value(in[i + j]);
+            v = (v << 6) | (uint32_t)d;
+        }
+        out[o++] = (uint8_t)(v >> 16);
+        if (o < need) {
+            out[o++] = (uint8_t)(v >> 8);
+        }
+        if (o < need) {
+            out[o++] = (uint8_t)v;
+        }
+    }
+    *out_len = o;
+    return WICK_OK;
+}
