@@ -84,7 +84,7 @@ EX_SRC := $(wildcard examples/*.c)
 EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all lib test test-unit test-variant test-interop examples run install uninstall \
-        clean check-symbols lint format format-check fuzz fuzz-smoke bench deps-test \
+        clean check-symbols lint format format-check fuzz fuzz-smoke fuzz-replay bench deps-test \
         valgrind
 
 lib: $(STATIC) $(BUILD)/libwick.so
@@ -207,10 +207,51 @@ format:
 format-check:
 	clang-format --dry-run --Werror include/*.h src/*.c src/*.h
 
-fuzz:
-	@echo "fuzz targets: not built yet (issue 5)"; exit 1
+# --- Fuzzing (issue 5): one libFuzzer target per fuzz/fuzz_*.c ---------------
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_FLAGS := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -Iinclude -Isrc -Itests $(DEFS)
 
+# Seed corpora, generated from the unit-test vectors by fuzz/gen_corpus.c.
+build/fuzz/corpus/.stamp: fuzz/gen_corpus.c $(wildcard tests/vectors/*.h) $(STATIC)
+	$(Q)mkdir -p build/fuzz
+	$(Q)$(CC) -std=c99 -O1 -Iinclude -Itests fuzz/gen_corpus.c $(STATIC) -o build/fuzz/gen_corpus
+	$(Q)build/fuzz/gen_corpus build/fuzz/corpus
+	$(Q)touch $@
+
+build/fuzz/%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard tests/support/*.c) | build/fuzz/corpus/.stamp
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_SUPPORT) $(LIBCRYPTO) -o $@
+
+# The same targets as plain programs that replay a corpus (no clang needed).
+build/fuzz/replay-%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC) | build/fuzz/corpus/.stamp
+	$(Q)$(CC) -std=c99 -g -O1 $(if $(SAN),-fsanitize=$(SAN)) -Iinclude -Isrc -Itests $(DEFS) \
+		$< fuzz/replay.c $(FUZZ_SUPPORT) $(STATIC) $(LIBCRYPTO) -o $@
+
+FUZZ_SUPPORT := $(wildcard tests/support/utf8_ref.c)
+
+fuzz: $(FUZZ_NAMES:%=build/fuzz/%)
+
+# Each target for FUZZ_TIME seconds from its seed corpus, with the dictionary.
 fuzz-smoke: fuzz
+	@set -e; for t in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/work/$$t; \
+		echo "== fuzz $$t ($(FUZZ_TIME) s)"; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -dict=fuzz/wick.dict -close_fd_mask=3 \
+			build/fuzz/work/$$t build/fuzz/corpus/$$t \
+			$$( [ -d tests/regress/$$t ] && echo tests/regress/$$t ) \
+			> build/fuzz/work/$$t.log 2>&1 || { tail -n 60 build/fuzz/work/$$t.log; exit 1; }; \
+		grep -E '^#[0-9]+.*(DONE|pulse)' build/fuzz/work/$$t.log | tail -n 1; \
+	done
+
+# Replays seeds and regression inputs through every target (part of make test).
+fuzz-replay: $(FUZZ_NAMES:%=build/fuzz/replay-%)
+	@set -e; for t in $(FUZZ_NAMES); do \
+		build/fuzz/replay-$$t build/fuzz/corpus/$$t $$( [ -d tests/regress/$$t ] && echo tests/regress/$$t ); \
+	done
 
 bench:
 	@echo "benchmarks: not built yet (issue 7)"; exit 1
