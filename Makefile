@@ -198,7 +198,7 @@ check-symbols: $(STATIC)
 
 lint:
 	cppcheck --std=c99 --enable=warning,style,performance,portability --inline-suppr \
-		--error-exitcode=1 --suppress=missingIncludeSystem -Iinclude -Isrc -q src
+		--error-exitcode=1 --suppress=missingIncludeSystem -UWICK_CONFIG_FILE -Iinclude -Isrc -q src
 	clang-tidy --quiet $(LIB_SRC) -- -std=c99 -Iinclude -Isrc
 
 format:
