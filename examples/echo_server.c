@@ -1,0 +1,919 @@
+/*
+ * echo_server: a WebSocket echo server on top of wick, in one process,
+ * with epoll and non-blocking sockets.
+ *
+ *   echo_server [PORT] [--host ADDR] [--timeout SECS] [--idle SECS] [-v]
+ *
+ * PORT defaults to 8080; 0 picks an ephemeral port. The server listens on
+ * 127.0.0.1 unless --host says otherwise, and prints "listening on PORT"
+ * as its first line on stdout. Every text and binary message is echoed
+ * back unchanged; pings are answered by the engine (auto-pong). A plain
+ * HTTP GET of "/" gets a small HTML page, any other path a 404.
+ *
+ * Life of a connection:
+ *   PH_HTTP    the request is accumulated in an 8 KiB buffer and parsed
+ *              with wick_hs_server_parse() (deadline: --timeout, 30 s);
+ *   PH_WS      after the 101 answer, a wick_conn (server role) runs the
+ *              WebSocket; the bytes that followed the header block are its
+ *              first input;
+ *   PH_LINGER  after a plain HTTP answer or when wick says the TCP
+ *              connection should close: our side is shut down for writing
+ *              and input is discarded until the peer's FIN (or a short
+ *              deadline), so an unread byte never turns our close into a
+ *              reset that could destroy the last bytes we sent.
+ *
+ * Memory stays bounded: a message is echoed straight from the engine's
+ * callback into the connection's 64 KiB output buffer when it fits; the
+ * rest is kept as one pending message that is pumped out with
+ * wick_conn_send_some() as the socket drains, and reading stops (the
+ * callback returns WICK_PAUSE) until it has all gone out.
+ *
+ * SIGINT/SIGTERM: every WebSocket client gets a close frame with 1001
+ * (going away), the server waits up to two seconds for them to finish,
+ * then exits with status 0.
+ */
+#include <wick.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HS_BUF_SIZE    8192u           /* the request header block */
+#define HTTP_OUT_SIZE  2048u           /* our HTTP answer (101, 200, 4xx) */
+#define OUT_BUF_SIZE   (64u * 1024u)   /* wick's output buffer, per connection */
+#define IN_BUF_SIZE    (64u * 1024u)   /* one read() worth of frames */
+#define MAX_MESSAGE    (64u * 1024u * 1024u)
+#define CLOSE_WAIT_MS  5000            /* closing handshake, then linger */
+#define LINGER_MS      2000            /* waiting for the peer's FIN */
+#define SHUTDOWN_MS    2000            /* draining clients on SIGINT/SIGTERM */
+#define MAX_EVENTS     64
+
+/* Where a connection is in its life (see the top of the file). */
+enum phase {
+    PH_HTTP,   /* reading the opening handshake */
+    PH_WS,     /* WebSocket open or closing */
+    PH_LINGER  /* write side shut down; waiting for the peer's FIN */
+};
+
+/* One client connection. */
+typedef struct client {
+    int fd;
+    enum phase phase;
+    int64_t deadline;             /* CLOCK_MONOTONIC ms; 0: none */
+    struct client *prev, *next;   /* the server's list of clients */
+    struct server *srv;
+    unsigned events;              /* epoll interest currently registered */
+
+    /* PH_HTTP */
+    char hs_buf[HS_BUF_SIZE];
+    size_t hs_len;
+    wick_hs_request req;
+
+    /* Our HTTP answer, written before any WebSocket byte. */
+    char http_out[HTTP_OUT_SIZE];
+    size_t http_len, http_off;
+
+    /* PH_WS */
+    wick_conn conn;
+    bool conn_ready;              /* wick_conn_init() succeeded */
+    uint8_t in[IN_BUF_SIZE];      /* received bytes not yet fed to wick */
+    size_t in_off, in_len;
+    uint8_t *pend;                /* the rest of a message being echoed */
+    size_t pend_off, pend_len;
+    uint8_t pend_op;              /* TEXT/BINARY before its first byte, then CONT */
+    uint8_t out[OUT_BUF_SIZE];
+} client;
+
+/* Process-wide state, passed around explicitly. */
+typedef struct server {
+    int ep;                 /* epoll instance */
+    int lfd;                /* listening socket, -1 once closed */
+    int sfd;                /* signalfd for SIGINT and SIGTERM */
+    client *clients;        /* every open connection */
+    size_t num_clients;
+    int64_t hs_timeout_ms;  /* opening handshake deadline */
+    int64_t idle_ms;        /* WebSocket idle deadline; 0: none */
+    int64_t next_sweep;     /* earliest deadline of any client; 0: none */
+    bool stopping;          /* SIGINT/SIGTERM seen */
+    bool verbose;
+} server;
+
+/* epoll tags for the two non-client descriptors (their addresses are used). */
+static const char listen_tag = 'L';
+static const char signal_tag = 'S';
+
+static void client_close(client *cl);
+static void client_drive(client *cl);
+
+/* === Small utilities === */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void vlog(const server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Logs one line to stderr when -v was given. */
+static void vlog(const server *srv, const char *fmt, ...)
+{
+    if (!srv->verbose) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("echo_server: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Sets a client's deadline `ms` from now (0: none) and makes sure the
+ * main loop wakes up for it. */
+static void set_deadline(client *cl, int64_t ms)
+{
+    cl->deadline = ms > 0 ? now_ms() + ms : 0;
+    server *srv = cl->srv;
+    if (cl->deadline != 0 && (srv->next_sweep == 0 || cl->deadline < srv->next_sweep)) {
+        srv->next_sweep = cl->deadline;
+    }
+}
+
+/* Registers (or updates) the epoll interest of a client. */
+static void set_events(client *cl, unsigned events)
+{
+    if (events == cl->events) {
+        return;
+    }
+    struct epoll_event ev = {.events = events, .data.ptr = cl};
+    if (epoll_ctl(cl->srv->ep, EPOLL_CTL_MOD, cl->fd, &ev) == 0) {
+        cl->events = events;
+    }
+}
+
+/* The reassembly allocator hook: plain malloc/free. */
+static void *hook_alloc(size_t n, void *ud)
+{
+    (void)ud;
+    return malloc(n);
+}
+
+static void hook_free(void *p, size_t n, void *ud)
+{
+    (void)n;
+    (void)ud;
+    free(p);
+}
+
+static const wick_allocator heap_allocator = {hook_alloc, hook_free, NULL};
+
+/* True for the errno values of a non-blocking call that would block. */
+static bool would_block(int err)
+{
+#if EWOULDBLOCK != EAGAIN
+    if (err == EWOULDBLOCK) {
+        return true;
+    }
+#endif
+    return err == EAGAIN;
+}
+
+/* === Writing === */
+
+/* Writes as much of buf[0..len) as the socket takes. Returns the number of
+ * bytes written (possibly 0 when it would block), or -1 on a socket error. */
+static ssize_t write_some(int fd, const void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) {
+            return n;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return would_block(errno) ? 0 : -1;
+    }
+}
+
+/* Flushes our HTTP answer, then wick's output window. Returns 1 when
+ * everything went out, 0 when the socket is full, -1 on a socket error. */
+static int flush_output(client *cl)
+{
+    while (cl->http_off < cl->http_len) {
+        ssize_t n = write_some(cl->fd, cl->http_out + cl->http_off, cl->http_len - cl->http_off);
+        if (n <= 0) {
+            return (int)n;
+        }
+        cl->http_off += (size_t)n;
+    }
+    if (!cl->conn_ready) {
+        return 1;
+    }
+    for (;;) {
+        size_t len = 0;
+        const uint8_t *p = wick_conn_out_peek(&cl->conn, &len);
+        if (len == 0) {
+            return 1;
+        }
+        ssize_t n = write_some(cl->fd, p, len);
+        if (n <= 0) {
+            return (int)n;
+        }
+        wick_conn_out_consume(&cl->conn, (size_t)n);
+    }
+}
+
+/* Shuts our side down and waits for the peer's FIN (see PH_LINGER). */
+static void start_linger(client *cl)
+{
+    shutdown(cl->fd, SHUT_WR);
+    cl->phase = PH_LINGER;
+    set_deadline(cl, LINGER_MS);
+    set_events(cl, EPOLLIN);
+}
+
+/* === Echoing === */
+
+/* Drops the pending outgoing message. */
+static void pending_free(client *cl)
+{
+    free(cl->pend);
+    cl->pend = NULL;
+    cl->pend_off = cl->pend_len = 0;
+}
+
+/* Queues the next part of the pending message into wick's output buffer.
+ * Returns true when something was queued or the message went away (done,
+ * or the connection is closing), false when the output buffer is full. */
+static bool pending_pump(client *cl)
+{
+    size_t accepted = 0;
+    wick_err e = wick_conn_send_some(&cl->conn, cl->pend_op, cl->pend + cl->pend_off,
+                                     cl->pend_len - cl->pend_off, true, &accepted);
+    if (e == WICK_ERR_WOULD_BLOCK) {
+        return false;
+    }
+    if (e != WICK_OK) {
+        /* WICK_ERR_CLOSED: a close frame went out (shutdown, or the peer
+         * failed); the rest of the message is not wanted any more. */
+        pending_free(cl);
+        return true;
+    }
+    cl->pend_off += accepted;
+    cl->pend_op = WICK_OP_CONT;
+    if (cl->pend_off == cl->pend_len) {
+        pending_free(cl);
+    }
+    return true;
+}
+
+/* wick callback: a whole message arrived; echo it. What fits in the output
+ * buffer now is queued directly; the rest is copied aside and reading
+ * pauses until it has been sent. */
+static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
+{
+    client *cl = user;
+    size_t accepted = 0;
+    wick_err e = wick_conn_send_some(c, opcode, data, len, true, &accepted);
+    if (e == WICK_ERR_CLOSED) {
+        return 0; /* we are closing: nothing more may be sent */
+    }
+    if (e == WICK_OK && accepted == len) {
+        return 0;
+    }
+    if (e != WICK_OK && e != WICK_ERR_WOULD_BLOCK) {
+        return -1;
+    }
+    if (e != WICK_OK) {
+        accepted = 0;
+    }
+    cl->pend_len = len - accepted;
+    cl->pend = malloc(cl->pend_len);
+    if (cl->pend == NULL) {
+        cl->pend_len = 0;
+        return -1; /* the engine fails the connection with 1011 */
+    }
+    memcpy(cl->pend, data + accepted, cl->pend_len);
+    cl->pend_off = 0;
+    cl->pend_op = accepted > 0 ? (uint8_t)WICK_OP_CONT : opcode;
+    return WICK_PAUSE;
+}
+
+/* wick callback: the connection failed (protocol error, invalid UTF-8...);
+ * the close frame is already queued. */
+static void on_error(wick_conn *c, wick_err err, const char *reason, void *user)
+{
+    (void)c;
+    (void)reason;
+    client *cl = user;
+    vlog(cl->srv, "fd %d: %s (%s)", cl->fd, wick_err_name(err), wick_strerror(err));
+}
+
+static const wick_callbacks echo_callbacks = {
+    .on_message = on_message,
+    .on_error = on_error,
+};
+
+/* Feeds buffered input to wick. Stops early when a callback paused. */
+static void feed_input(client *cl)
+{
+    size_t consumed = 0;
+    wick_err e = wick_conn_recv(&cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off,
+                                &consumed);
+    if (e == WICK_PAUSED) {
+        cl->in_off += consumed;
+        return;
+    }
+    /* WICK_OK, or a sticky error: the close frame is queued and any further
+     * input is ignored. Either way this input is used up. */
+    cl->in_off = cl->in_len = 0;
+}
+
+/* Reads what the socket has into the input buffer. Returns 1 when bytes
+ * arrived, 0 when none are available, -1 on EOF or a socket error. */
+static int read_input(client *cl)
+{
+    for (;;) {
+        ssize_t n = recv(cl->fd, cl->in, sizeof(cl->in), 0);
+        if (n > 0) {
+            cl->in_off = 0;
+            cl->in_len = (size_t)n;
+            return 1;
+        }
+        if (n == 0) {
+            return -1;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return would_block(errno) ? 0 : -1;
+    }
+}
+
+/* True when the connection may take more input now: nothing pending and
+ * the engine still reads. */
+static bool can_read(const client *cl)
+{
+    return cl->pend == NULL && cl->in_off == cl->in_len &&
+           (wick_conn_state(&cl->conn) & WICK_WANT_READ) != 0;
+}
+
+/* Moves a WebSocket connection forward as far as it can without blocking:
+ * flush output, pump the pending message, feed buffered input; then
+ * closes, or registers the events to wait for. */
+static void client_drive(client *cl)
+{
+    for (;;) {
+        int r = flush_output(cl);
+        if (r < 0) {
+            client_close(cl);
+            return;
+        }
+        if (cl->pend != NULL) {
+            if (!pending_pump(cl)) {
+                break; /* output buffer full and the socket too: wait */
+            }
+            continue;
+        }
+        if (cl->in_off < cl->in_len) {
+            feed_input(cl);
+            continue;
+        }
+        break;
+    }
+    unsigned st = wick_conn_state(&cl->conn);
+    if ((st & WICK_SHOULD_CLOSE_TCP) != 0) {
+        /* RFC 6455 7.1.1: the server closes the TCP connection first. */
+        start_linger(cl);
+        return;
+    }
+    unsigned events = 0;
+    if (can_read(cl)) {
+        events |= EPOLLIN;
+    }
+    if (wick_conn_out_pending(&cl->conn) > 0 || cl->http_off < cl->http_len) {
+        events |= EPOLLOUT;
+    }
+    set_events(cl, events);
+}
+
+/* === The opening handshake === */
+
+static const char index_html[] =
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\"><title>wick echo server</title></head>\n"
+    "<body><h1>wick echo server</h1>\n"
+    "<p>This is the wick WebSocket echo server. Connect with a WebSocket client\n"
+    "to any path on this host and port: every text and binary message is sent\n"
+    "back unchanged.</p></body></html>\n";
+
+/* Answers a well-formed request that is not an upgrade: GET / gets the
+ * page, other paths 404, other methods 405. */
+static void serve_plain_http(client *cl)
+{
+    const wick_hs_request *r = &cl->req;
+    wick_str path = r->target;
+    for (size_t i = 0; i < path.len; i++) {
+        if (path.ptr[i] == '?') {
+            path.len = i;
+            break;
+        }
+    }
+    bool is_get = r->method.len == 3 && memcmp(r->method.ptr, "GET", 3) == 0;
+    bool is_root = path.len == 1 && path.ptr[0] == '/';
+    static const wick_header allow = {{"Allow", 5}, {"GET", 3}};
+    wick_err e;
+    if (!is_get) {
+        e = wick_http_response(405, NULL, "method not allowed\n", 19, &allow, 1, true,
+                               cl->http_out, sizeof(cl->http_out), &cl->http_len);
+    } else if (is_root) {
+        e = wick_http_response(200, "text/html; charset=utf-8", index_html,
+                               sizeof(index_html) - 1, NULL, 0, true, cl->http_out,
+                               sizeof(cl->http_out), &cl->http_len);
+    } else {
+        e = wick_http_response(404, NULL, "not found\n", 10, NULL, 0, true, cl->http_out,
+                               sizeof(cl->http_out), &cl->http_len);
+    }
+    if (e != WICK_OK) {
+        cl->http_len = 0;
+    }
+}
+
+/* Switches an accepted connection to the WebSocket phase: sets up the
+ * engine and hands it the bytes that followed the header block. */
+static bool start_websocket(client *cl, size_t header_len)
+{
+    wick_conn_config cfg;
+    wick_conn_config_default(&cfg, WICK_ROLE_SERVER);
+    cfg.out_buf = cl->out;
+    cfg.out_cap = sizeof(cl->out);
+    cfg.allocator = &heap_allocator;
+    cfg.max_message = MAX_MESSAGE;
+    if (wick_conn_init(&cl->conn, &cfg, &echo_callbacks, cl) != WICK_OK) {
+        return false;
+    }
+    cl->conn_ready = true;
+    cl->phase = PH_WS;
+    set_deadline(cl, cl->srv->idle_ms);
+    /* The client may have sent its first frames together with the request:
+     * they must not be lost. hs_buf and in are the same size, so they fit. */
+    cl->in_off = 0;
+    cl->in_len = cl->hs_len - header_len;
+    memcpy(cl->in, cl->hs_buf + header_len, cl->in_len);
+    if (cl->srv->stopping) {
+        wick_conn_close(&cl->conn, WICK_CLOSE_GOING_AWAY, "server shutting down", 20);
+    }
+    return true;
+}
+
+/* Parses what has arrived of the request and answers it once complete. */
+static void handle_request(client *cl)
+{
+    size_t header_len = 0;
+    wick_err e = wick_hs_server_parse(&cl->req, cl->hs_buf, cl->hs_len, &header_len);
+    if (e == WICK_NEED_MORE) {
+        return;
+    }
+    if (e == WICK_OK) {
+        static const wick_hs_accept_opts opts = {{NULL, 0}, {NULL, 0}, NULL, 0};
+        e = wick_hs_server_accept(&cl->req, &opts, cl->http_out, sizeof(cl->http_out),
+                                  &cl->http_len);
+        if (e == WICK_OK && start_websocket(cl, header_len)) {
+            vlog(cl->srv, "fd %d: upgraded (%.*s)", cl->fd, (int)cl->req.target.len,
+                 cl->req.target.ptr);
+            client_drive(cl);
+            return;
+        }
+        e = WICK_ERR_HS_MALFORMED;
+    }
+    if (e == WICK_ERR_HS_NOT_UPGRADE) {
+        serve_plain_http(cl);
+    } else {
+        vlog(cl->srv, "fd %d: handshake failed: %s", cl->fd, wick_err_name(e));
+        if (wick_hs_server_reject(e, cl->http_out, sizeof(cl->http_out), &cl->http_len) !=
+            WICK_OK) {
+            cl->http_len = 0;
+        }
+    }
+    /* Send the answer, then close (the answer says "Connection: close"). */
+    int r = flush_output(cl);
+    if (r < 0) {
+        client_close(cl);
+    } else if (r == 1) {
+        start_linger(cl);
+    } else {
+        set_events(cl, EPOLLOUT);
+    }
+}
+
+/* Socket readable or writable during PH_HTTP. */
+static void on_http_event(client *cl, unsigned events)
+{
+    if (cl->http_len > 0) {
+        /* Our answer to a request that is not a WebSocket is going out. */
+        int r = flush_output(cl);
+        if (r < 0) {
+            client_close(cl);
+        } else if (r == 1) {
+            start_linger(cl);
+        }
+        return;
+    }
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0) {
+        return;
+    }
+    /* The parser caps the header block: when the buffer is full it has
+     * already answered WICK_ERR_HS_TOO_LARGE, so there is always room. */
+    ssize_t n = recv(cl->fd, cl->hs_buf + cl->hs_len, sizeof(cl->hs_buf) - cl->hs_len, 0);
+    if (n < 0 && (would_block(errno) || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        client_close(cl);
+        return;
+    }
+    cl->hs_len += (size_t)n;
+    handle_request(cl);
+}
+
+/* === Connection events === */
+
+/* Socket readable or writable during PH_WS. */
+static void on_ws_event(client *cl, unsigned events)
+{
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && can_read(cl)) {
+        int r = read_input(cl);
+        if (r < 0) {
+            /* Peer EOF or error: whatever the engine wanted to say is moot. */
+            client_close(cl);
+            return;
+        }
+        if (r > 0 && cl->srv->idle_ms > 0) {
+            set_deadline(cl, cl->srv->idle_ms);
+        }
+    } else if ((events & EPOLLERR) != 0) {
+        client_close(cl);
+        return;
+    }
+    client_drive(cl);
+}
+
+/* Socket readable during PH_LINGER: discard until EOF. */
+static void on_linger_event(client *cl)
+{
+    uint8_t sink[4096];
+    for (;;) {
+        ssize_t n = recv(cl->fd, sink, sizeof(sink), 0);
+        if (n > 0) {
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && would_block(errno)) {
+            return;
+        }
+        client_close(cl);
+        return;
+    }
+}
+
+static void on_client_event(client *cl, unsigned events)
+{
+    switch (cl->phase) {
+    case PH_HTTP:
+        on_http_event(cl, events);
+        break;
+    case PH_WS:
+        on_ws_event(cl, events);
+        break;
+    case PH_LINGER:
+        on_linger_event(cl);
+        break;
+    default:
+        client_close(cl);
+        break;
+    }
+}
+
+/* A client's deadline passed. */
+static void on_client_timeout(client *cl)
+{
+    if (cl->phase == PH_WS && (wick_conn_state(&cl->conn) & WICK_CLOSING) == 0) {
+        /* Idle: start the closing handshake and give it a while. */
+        vlog(cl->srv, "fd %d: idle timeout", cl->fd);
+        pending_free(cl);
+        wick_conn_close(&cl->conn, WICK_CLOSE_GOING_AWAY, "idle timeout", 12);
+        set_deadline(cl, CLOSE_WAIT_MS);
+        client_drive(cl);
+        return;
+    }
+    vlog(cl->srv, "fd %d: timeout", cl->fd);
+    client_close(cl);
+}
+
+/* Closes a client's socket and frees it. */
+static void client_close(client *cl)
+{
+    server *srv = cl->srv;
+    vlog(srv, "fd %d: closed", cl->fd);
+    close(cl->fd); /* also removes it from the epoll set */
+    if (cl->conn_ready) {
+        wick_conn_release(&cl->conn);
+    }
+    pending_free(cl);
+    if (cl->prev != NULL) {
+        cl->prev->next = cl->next;
+    } else {
+        srv->clients = cl->next;
+    }
+    if (cl->next != NULL) {
+        cl->next->prev = cl->prev;
+    }
+    srv->num_clients--;
+    free(cl);
+}
+
+/* === The server === */
+
+/* Accepts every pending connection. */
+static void accept_clients(server *srv)
+{
+    for (;;) {
+        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            return; /* EAGAIN, or out of descriptors: try again later */
+        }
+        client *cl = calloc(1, sizeof(*cl));
+        if (cl == NULL) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        cl->fd = fd;
+        cl->srv = srv;
+        cl->phase = PH_HTTP;
+        cl->events = EPOLLIN;
+        wick_hs_request_init(&cl->req, NULL);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cl};
+        if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(fd);
+            free(cl);
+            continue;
+        }
+        cl->next = srv->clients;
+        if (cl->next != NULL) {
+            cl->next->prev = cl;
+        }
+        srv->clients = cl;
+        srv->num_clients++;
+        set_deadline(cl, srv->hs_timeout_ms);
+        vlog(srv, "fd %d: accepted", fd);
+    }
+}
+
+/* Fires the deadlines that passed and computes the next one. */
+static void sweep_deadlines(server *srv)
+{
+    int64_t now = now_ms();
+    if (srv->next_sweep == 0 || now < srv->next_sweep) {
+        return;
+    }
+    srv->next_sweep = 0;
+    client *next;
+    for (client *cl = srv->clients; cl != NULL; cl = next) {
+        next = cl->next;
+        if (cl->deadline != 0 && cl->deadline <= now) {
+            cl->deadline = 0;
+            on_client_timeout(cl); /* may free cl, or set a new deadline */
+        }
+    }
+    for (client *cl = srv->clients; cl != NULL; cl = cl->next) {
+        if (cl->deadline != 0 && (srv->next_sweep == 0 || cl->deadline < srv->next_sweep)) {
+            srv->next_sweep = cl->deadline;
+        }
+    }
+}
+
+/* SIGINT/SIGTERM: stop accepting, say goodbye (1001) to every client. */
+static void begin_shutdown(server *srv)
+{
+    struct signalfd_siginfo si;
+    while (read(srv->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    }
+    if (srv->stopping) {
+        return;
+    }
+    srv->stopping = true;
+    vlog(srv, "shutting down, %zu clients", srv->num_clients);
+    close(srv->lfd);
+    srv->lfd = -1;
+    client *next;
+    for (client *cl = srv->clients; cl != NULL; cl = next) {
+        next = cl->next;
+        if (cl->phase == PH_WS) {
+            pending_free(cl);
+            wick_conn_close(&cl->conn, WICK_CLOSE_GOING_AWAY, "server shutting down", 20);
+            client_drive(cl); /* may free cl */
+        } else if (cl->phase == PH_HTTP && cl->http_len == 0) {
+            client_close(cl);
+        }
+    }
+}
+
+/* Milliseconds epoll_wait may sleep: until the next deadline, or forever. */
+static int wait_timeout(const server *srv, int64_t stop_at)
+{
+    int64_t until = srv->next_sweep;
+    if (stop_at != 0 && (until == 0 || stop_at < until)) {
+        until = stop_at;
+    }
+    if (until == 0) {
+        return -1;
+    }
+    int64_t ms = until - now_ms();
+    if (ms < 0) {
+        ms = 0;
+    }
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* The event loop. Returns when stopping and every client is gone (or the
+ * shutdown grace period is over). */
+static void run(server *srv)
+{
+    struct epoll_event events[MAX_EVENTS];
+    int64_t stop_at = 0;
+    while (!srv->stopping || srv->num_clients > 0) {
+        int n = epoll_wait(srv->ep, events, MAX_EVENTS, wait_timeout(srv, stop_at));
+        if (n < 0 && errno != EINTR) {
+            perror("echo_server: epoll_wait");
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            const void *tag = events[i].data.ptr;
+            if (tag == &listen_tag) {
+                accept_clients(srv);
+            } else if (tag == &signal_tag) {
+                begin_shutdown(srv);
+                stop_at = now_ms() + SHUTDOWN_MS;
+            } else {
+                on_client_event(events[i].data.ptr, events[i].events);
+            }
+        }
+        sweep_deadlines(srv);
+        if (stop_at != 0 && now_ms() >= stop_at) {
+            return;
+        }
+    }
+}
+
+/* Opens the listening socket on host:port and prints the bound port.
+ * Returns the descriptor, or -1 (with a message). */
+static int listen_on(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "echo_server: %s: %s\n", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "echo_server: cannot listen on %s port %s: %s\n", host, port,
+                strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char serv[NI_MAXSERV] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, serv, sizeof(serv), NI_NUMERICSERV);
+    }
+    printf("listening on %s\n", serv);
+    fflush(stdout);
+    return fd;
+}
+
+/* Blocks SIGINT/SIGTERM and returns a signalfd that reports them. */
+static int signal_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void usage(void)
+{
+    fputs("usage: echo_server [PORT] [--host ADDR] [--timeout SECS] [--idle SECS] [-v]\n"
+          "  PORT          TCP port (default 8080; 0: pick one)\n"
+          "  --host ADDR   address to listen on (default 127.0.0.1)\n"
+          "  --timeout S   opening handshake timeout in seconds (default 30)\n"
+          "  --idle S      close WebSocket connections idle for S seconds (default: never)\n"
+          "  -v            log connection events to stderr\n",
+          stderr);
+}
+
+/* Parses a non-negative number of seconds; returns -1 when invalid. */
+static int64_t parse_seconds(const char *s)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < 0 || v > 86400 * 365) {
+        return -1;
+    }
+    return (int64_t)v * 1000;
+}
+
+int main(int argc, char **argv)
+{
+    server srv = {.ep = -1, .lfd = -1, .sfd = -1, .hs_timeout_ms = 30000};
+    const char *host = "127.0.0.1";
+    const char *port = "8080";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            srv.hs_timeout_ms = parse_seconds(argv[++i]);
+        } else if (strcmp(a, "--idle") == 0 && i + 1 < argc) {
+            srv.idle_ms = parse_seconds(argv[++i]);
+        } else if (strcmp(a, "-v") == 0) {
+            srv.verbose = true;
+        } else if (a[0] != '-' && a[0] != '\0') {
+            port = a;
+        } else {
+            usage();
+            return 2;
+        }
+        if (srv.hs_timeout_ms < 0 || srv.idle_ms < 0) {
+            usage();
+            return 2;
+        }
+    }
+    srv.sfd = signal_fd();
+    srv.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (srv.sfd < 0 || srv.ep < 0) {
+        perror("echo_server: setup");
+        return 1;
+    }
+    srv.lfd = listen_on(host, port);
+    if (srv.lfd < 0) {
+        return 1;
+    }
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = (void *)(uintptr_t)&listen_tag};
+    struct epoll_event sev = {.events = EPOLLIN, .data.ptr = (void *)(uintptr_t)&signal_tag};
+    if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, srv.lfd, &lev) != 0 ||
+        epoll_ctl(srv.ep, EPOLL_CTL_ADD, srv.sfd, &sev) != 0) {
+        perror("echo_server: epoll_ctl");
+        return 1;
+    }
+    run(&srv);
+    while (srv.clients != NULL) {
+        client_close(srv.clients);
+    }
+    close(srv.ep);
+    close(srv.sfd);
+    return 0;
+}
