@@ -256,6 +256,38 @@ fuzz-replay: $(FUZZ_NAMES:%=build/fuzz/replay-%)
 bench:
 	@echo "benchmarks: not built yet (issue 7)"; exit 1
 
+# --- Chat server example (issue 6): examples/chat/*.c, one program --------------
+CHAT_SRC := $(wildcard examples/chat/*.c)
+CHAT_OBJ := $(CHAT_SRC:examples/chat/%.c=$(BUILD)/examples/chat/%.o)
+
+$(BUILD)/examples/chat:
+	$(Q)mkdir -p $@
+
+$(BUILD)/examples/chat/%.o: examples/chat/%.c | $(BUILD)/examples/chat
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+
+$(BUILD)/examples/chat_server: $(CHAT_OBJ) $(STATIC) | $(BUILD)/examples
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(STATIC) $(LDFLAGS) -ljansson -lcrypto -o $@
+
+# The load generator for bench-chat (wick's client role, epoll).
+$(BUILD)/tests/chat_load: tests/chat/chat_load.c $(STATIC) | $(BUILD)/tests
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE $< $(STATIC) $(LDFLAGS) -o $@
+
+.PHONY: chat test-chat bench-chat
+chat: $(BUILD)/examples/chat_server
+
+# Installs what the tests need (Debian packages, npm playwright-core) and runs them.
+test-chat:
+	@sh tests/chat/run.sh $(BUILD)
+
+bench-chat: chat $(BUILD)/tests/chat_load
+	@sh tests/chat/bench.sh $(BUILD)
+
+-include $(wildcard $(BUILD)/examples/chat/*.d)
+
 clean:
 	rm -rf build
 
