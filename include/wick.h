@@ -696,28 +696,23 @@ struct wick_conn {
         void *user;
         const wick_allocator *alloc;
         const wick_extension *ext;
-        uint8_t *out;
+        uint8_t *out;                  /* caller's output buffer */
         size_t out_cap, out_head, out_tail;
-        uint8_t *msg;
+        uint8_t *msg_buf;              /* caller's reassembly buffer */
+        size_t msg_buf_cap;
+        uint8_t *msg;                  /* current reassembly buffer */
         size_t msg_cap, msg_len;
-        bool msg_owned, msg_dropped;
-        uint64_t max_message, msg_total;
+        uint64_t max_frame, max_message, msg_total;
         wick_frame_parser parser;
         wick_utf8 utf8;
-        uint8_t ctrl[125];
-        uint8_t ctrl_len;
-        uint8_t role, flags;
-        uint8_t msg_opcode, msg_rsv, frame_opcode;
-        bool in_callback, in_message, out_in_message, ext_active;
-        uint8_t state, sent_close, recv_close;
-        uint16_t close_code;
         wick_err error;
-        uint8_t pending_pong[125];
-        uint8_t pending_pong_len;
-        bool pending_pong_set;
-        uint8_t pending_close[125];
-        uint8_t pending_close_len;
-        bool pending_close_set;
+        uint16_t close_code;
+        uint8_t role, flags, msg_opcode, step;
+        uint8_t ctrl_len, pend_len;
+        bool in_callback, in_message, reasm, msg_owned, oversize, ext_active;
+        bool out_in_message, sent_close, recv_close, pend_close, pause_req;
+        uint8_t ctrl[125];             /* control payload being received */
+        uint8_t pend[131];             /* encoded pong/close waiting for room */
     } priv_;
 };
 

@@ -1,0 +1,359 @@
+/* Connection engine, output side: the output window, data/ping/close
+ * frames, the waiting control frame, prepared frames. The only buffering
+ * is the caller's out_buf plus one encoded control frame in the conn. */
+#include "wick_internal.h"
+
+#include "wick_conn.h"
+
+static size_t out_used(const wick_conn *c)
+{
+    return c->priv_.out_tail - c->priv_.out_head;
+}
+
+/* Returns where n contiguous bytes can be written, or NULL when the free
+ * space is too small. Compacts only when the tail has no room but the
+ * buffer as a whole has (no memmove per frame). */
+static uint8_t *out_room(wick_conn *c, size_t n)
+{
+    if (c->priv_.out_cap - c->priv_.out_tail >= n) {
+        return c->priv_.out + c->priv_.out_tail;
+    }
+    size_t used = out_used(c);
+    if (c->priv_.out_cap - used < n) {
+        return NULL;
+    }
+    if (used != 0) {
+        memmove(c->priv_.out, c->priv_.out + c->priv_.out_head, used);
+    }
+    c->priv_.out_head = 0;
+    c->priv_.out_tail = used;
+    return c->priv_.out + used;
+}
+
+/* Encodes one frame into dst (room for at least hsize + len bytes),
+ * masked with a fresh key for a client (RFC 6455 5.3). Sets *out_len. */
+static wick_err encode(wick_conn *c, uint8_t *dst, size_t cap, uint8_t opcode, bool fin,
+                       const uint8_t *payload, size_t len, size_t *out_len)
+{
+    wick_frame_header h;
+    memset(&h, 0, sizeof(h));
+    h.fin = fin;
+    h.opcode = opcode;
+    h.masked = c->priv_.role == WICK_ROLE_CLIENT;
+    h.payload_len = len;
+    if (h.masked && c->priv_.cb->random(c->priv_.user, h.mask, sizeof(h.mask)) != 0) {
+        return WICK_ERR_RANDOM;
+    }
+    size_t hl = 0;
+    wick_err err = wick_frame_header_write(&h, dst, cap, &hl);
+    if (err != WICK_OK) {
+        return err;
+    }
+    if (len != 0) {
+        memcpy(dst + hl, payload, len);
+        if (h.masked) {
+            wick_mask_apply(dst + hl, len, h.mask, NULL);
+        }
+    }
+    *out_len = hl + len;
+    return WICK_OK;
+}
+
+/* Size of a frame of this role with `len` payload bytes; 0 on overflow. */
+static size_t frame_size(const wick_conn *c, size_t len)
+{
+    size_t hs = wick_frame_header_size(len, c->priv_.role == WICK_ROLE_CLIENT);
+    return len <= SIZE_MAX - hs ? hs + len : 0;
+}
+
+/* Queues a frame in the output buffer. Returns WICK_OK,
+ * WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_WOULD_BLOCK or WICK_ERR_RANDOM. */
+static wick_err put_frame(wick_conn *c, uint8_t opcode, bool fin, const uint8_t *payload,
+                          size_t len)
+{
+    size_t total = frame_size(c, len);
+    if (total == 0 || total > c->priv_.out_cap) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    uint8_t *dst = out_room(c, total);
+    if (dst == NULL) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    size_t n = 0;
+    wick_err err = encode(c, dst, total, opcode, fin, payload, len, &n);
+    if (err == WICK_OK) {
+        c->priv_.out_tail += n;
+    }
+    return err;
+}
+
+/* Moves the waiting control frame into the output once it fits; it goes
+ * before anything queued later. */
+static void flush_pend(wick_conn *c)
+{
+    if (c->priv_.pend_len == 0) {
+        return;
+    }
+    uint8_t *dst = out_room(c, c->priv_.pend_len);
+    if (dst != NULL) {
+        memcpy(dst, c->priv_.pend, c->priv_.pend_len);
+        c->priv_.out_tail += c->priv_.pend_len;
+        c->priv_.pend_len = 0;
+        c->priv_.pend_close = false;
+    }
+}
+
+/* Queues a control frame, or keeps it waiting in the conn. */
+static wick_err put_control(wick_conn *c, uint8_t opcode, const uint8_t *payload, size_t len)
+{
+    flush_pend(c);
+    if (c->priv_.pend_len == 0) {
+        wick_err err = put_frame(c, opcode, true, payload, len);
+        if (err != WICK_ERR_WOULD_BLOCK) {
+            return err;
+        }
+    }
+    size_t n = 0;
+    wick_err err = encode(c, c->priv_.pend, sizeof(c->priv_.pend), opcode, true, payload, len, &n);
+    if (err != WICK_OK) {
+        return err;
+    }
+    c->priv_.pend_len = (uint8_t)n;
+    c->priv_.pend_close = opcode == WICK_OP_CLOSE;
+    return WICK_OK;
+}
+
+wick_err wick__out_pong(wick_conn *c, const uint8_t *payload, size_t len)
+{
+    flush_pend(c);
+    if (c->priv_.pend_close) {
+        return WICK_OK; /* a close is waiting: the peer will not need the pong */
+    }
+    return put_control(c, WICK_OP_PONG, payload, len);
+}
+
+wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, size_t len)
+{
+    uint8_t payload[125];
+    size_t n = 0;
+    if (code != 0) {
+        wick__store_be16(payload, code);
+        n = 2;
+        if (len != 0) {
+            memcpy(payload + 2, reason, len);
+            n += len;
+        }
+    }
+    /* A waiting pong is replaced: after the close it would be pointless,
+     * and only one control frame waits in the conn. */
+    wick_err err = put_control(c, WICK_OP_CLOSE, payload, n);
+    if (err == WICK_OK) {
+        c->priv_.sent_close = true; /* RFC 6455 5.5.1: no data after this */
+    }
+    return err;
+}
+
+/* Payload bytes one frame could carry in `room` bytes. */
+static size_t payload_room(size_t room, bool masked)
+{
+    size_t m = masked ? 4u : 0u;
+    if (room < 2 + m) {
+        return 0;
+    }
+    size_t p = room - 2 - m;
+    if (p <= 125) {
+        return p;
+    }
+    p = room - 4 - m;
+    if (p <= 125) {
+        return 125;
+    }
+    if (p <= 0xFFFF) {
+        return p;
+    }
+    p = room - 10 - m;
+    return p > 0xFFFF ? p : 0xFFFF;
+}
+
+size_t wick_conn_send_space(const wick_conn *c)
+{
+    if (c == NULL || c->priv_.sent_close || c->priv_.error != WICK_OK) {
+        return 0;
+    }
+    size_t busy = out_used(c) + c->priv_.pend_len;
+    if (busy >= c->priv_.out_cap) {
+        return 0;
+    }
+    return payload_room(c->priv_.out_cap - busy, c->priv_.role == WICK_ROLE_CLIENT);
+}
+
+/* Shared checks of the data-frame senders. */
+static wick_err data_check(wick_conn *c, uint8_t opcode, const void *data, size_t len)
+{
+    if (c == NULL || (data == NULL && len != 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (opcode != WICK_OP_CONT && opcode != WICK_OP_TEXT && opcode != WICK_OP_BINARY) {
+        return WICK_ERR_ARG;
+    }
+    if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
+        return WICK_ERR_CLOSED;
+    }
+    /* RFC 6455 5.4: one message at a time, continued by CONT frames. */
+    if ((opcode == WICK_OP_CONT) != c->priv_.out_in_message) {
+        return WICK_ERR_STATE;
+    }
+    flush_pend(c);
+    return c->priv_.pend_len != 0 ? WICK_ERR_WOULD_BLOCK : WICK_OK;
+}
+
+wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin)
+{
+    wick_err err = data_check(c, opcode, data, len);
+    if (err == WICK_OK) {
+        err = put_frame(c, opcode, fin, (const uint8_t *)data, len);
+    }
+    if (err == WICK_OK) {
+        c->priv_.out_in_message = !fin;
+    }
+    return err;
+}
+
+wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin,
+                             size_t *accepted)
+{
+    if (accepted == NULL) {
+        return WICK_ERR_ARG;
+    }
+    *accepted = 0;
+    wick_err err = data_check(c, opcode, data, len);
+    if (err != WICK_OK) {
+        return err;
+    }
+    size_t room = c->priv_.out_cap - out_used(c);
+    if (room < frame_size(c, 0)) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    size_t n = payload_room(room, c->priv_.role == WICK_ROLE_CLIENT);
+    if (n > len) {
+        n = len;
+    }
+    if (n == 0 && len != 0) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    bool last = fin && n == len;
+    err = put_frame(c, opcode, last, (const uint8_t *)data, n);
+    if (err == WICK_OK) {
+        c->priv_.out_in_message = !last;
+        *accepted = n;
+    }
+    return err;
+}
+
+wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len)
+{
+    if (c == NULL || (data == NULL && len != 0) || len > 125) {
+        return WICK_ERR_ARG;
+    }
+    if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
+        return WICK_ERR_CLOSED;
+    }
+    flush_pend(c);
+    if (c->priv_.pend_len != 0) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    return put_frame(c, WICK_OP_PING, true, (const uint8_t *)data, len);
+}
+
+wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len)
+{
+    if (c == NULL || (reason == NULL && len != 0) || len > 123) {
+        return WICK_ERR_ARG;
+    }
+    if (code == 0 ? len != 0 : !wick_close_code_valid(code)) {
+        return WICK_ERR_ARG;
+    }
+    if (len != 0 && !wick_utf8_valid((const uint8_t *)reason, len)) {
+        return WICK_ERR_ARG; /* RFC 6455 5.5.1: the reason is UTF-8 */
+    }
+    if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
+        return WICK_ERR_CLOSED;
+    }
+    return wick__out_close(c, code, (const uint8_t *)reason, len);
+}
+
+wick_err wick_prepare(uint8_t opcode, const void *data, size_t len, uint8_t *out, size_t cap,
+                      wick_prepared *p)
+{
+    if (p == NULL || out == NULL || (data == NULL && len != 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (opcode != WICK_OP_TEXT && opcode != WICK_OP_BINARY) {
+        return WICK_ERR_ARG;
+    }
+    size_t n = 0;
+    wick_err err = wick_frame_write(opcode, true, 0, NULL, (const uint8_t *)data, len, out, cap, &n);
+    if (err == WICK_OK) {
+        p->frame = out;
+        p->len = n;
+    }
+    return err;
+}
+
+wick_err wick_conn_send_prepared(wick_conn *c, const wick_prepared *p)
+{
+    if (c == NULL || p == NULL || (p->frame == NULL && p->len != 0)) {
+        return WICK_ERR_ARG;
+    }
+    /* RFC 6455 5.1: a client masks every frame; prepared frames are not. */
+    if (c->priv_.role == WICK_ROLE_CLIENT) {
+        return WICK_ERR_STATE;
+    }
+    if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
+        return WICK_ERR_CLOSED;
+    }
+    if (c->priv_.out_in_message) {
+        return WICK_ERR_STATE;
+    }
+    if (p->len > c->priv_.out_cap) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    flush_pend(c);
+    uint8_t *dst = c->priv_.pend_len == 0 ? out_room(c, p->len) : NULL;
+    if (dst == NULL) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    if (p->len != 0) {
+        memcpy(dst, p->frame, p->len);
+    }
+    c->priv_.out_tail += p->len;
+    return WICK_OK;
+}
+
+const uint8_t *wick_conn_out_peek(const wick_conn *c, size_t *len)
+{
+    size_t n = c != NULL ? out_used(c) : 0;
+    if (len != NULL) {
+        *len = n;
+    }
+    return n != 0 ? c->priv_.out + c->priv_.out_head : NULL;
+}
+
+void wick_conn_out_consume(wick_conn *c, size_t n)
+{
+    if (c == NULL) {
+        return;
+    }
+    size_t used = out_used(c);
+    c->priv_.out_head += n < used ? n : used;
+    if (c->priv_.out_head == c->priv_.out_tail) {
+        c->priv_.out_head = 0;
+        c->priv_.out_tail = 0;
+    }
+    flush_pend(c);
+}
+
+size_t wick_conn_out_pending(const wick_conn *c)
+{
+    return c != NULL ? out_used(c) + c->priv_.pend_len : 0;
+}
