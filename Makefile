@@ -212,8 +212,10 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
+# fuzz_utf8_diff also compares with the test suite's reference decoder.
+FUZZ_DEFS := $(if $(wildcard tests/support/utf8_ref.c),-DWICK_FUZZ_UTF8_REF)
 FUZZ_FLAGS := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -Iinclude -Isrc -Itests $(DEFS)
+              -Iinclude -Isrc -Itests $(DEFS) $(FUZZ_DEFS)
 
 # Seed corpora, generated from the unit-test vectors by fuzz/gen_corpus.c.
 build/fuzz/corpus/.stamp: fuzz/gen_corpus.c $(wildcard tests/vectors/*.h) $(STATIC)
@@ -222,13 +224,16 @@ build/fuzz/corpus/.stamp: fuzz/gen_corpus.c $(wildcard tests/vectors/*.h) $(STAT
 	$(Q)build/fuzz/gen_corpus build/fuzz/corpus
 	$(Q)touch $@
 
-build/fuzz/%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard tests/support/*.c) | build/fuzz/corpus/.stamp
+build/fuzz/%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(LIB_SRC) $(wildcard tests/support/*.c) \
+		| build/fuzz/corpus/.stamp
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $< $(LIB_SRC) $(FUZZ_SUPPORT) $(LIBCRYPTO) -o $@
 
 # The same targets as plain programs that replay a corpus (no clang needed).
-build/fuzz/replay-%: fuzz/fuzz_%.c fuzz/replay.c $(STATIC) | build/fuzz/corpus/.stamp
+build/fuzz/replay-%: fuzz/fuzz_%.c fuzz/fuzz_util.h fuzz/replay.c $(STATIC) \
+		| build/fuzz/corpus/.stamp
 	$(Q)$(CC) -std=c99 -g -O1 $(if $(SAN),-fsanitize=$(SAN)) -Iinclude -Isrc -Itests $(DEFS) \
+		$(FUZZ_DEFS) \
 		$< fuzz/replay.c $(FUZZ_SUPPORT) $(STATIC) $(LIBCRYPTO) -o $@
 
 FUZZ_SUPPORT := $(wildcard tests/support/utf8_ref.c)
@@ -240,7 +245,7 @@ fuzz-smoke: fuzz
 	@set -e; for t in $(FUZZ_NAMES); do \
 		mkdir -p build/fuzz/work/$$t; \
 		echo "== fuzz $$t ($(FUZZ_TIME) s)"; \
-		build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -dict=fuzz/wick.dict -close_fd_mask=3 \
+		build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -dict=fuzz/wick.dict \
 			build/fuzz/work/$$t build/fuzz/corpus/$$t \
 			$$( [ -d tests/regress/$$t ] && echo tests/regress/$$t ) \
 			> build/fuzz/work/$$t.log 2>&1 || { tail -n 60 build/fuzz/work/$$t.log; exit 1; }; \
