@@ -11,8 +11,7 @@ static uint32_t sha1_rol(uint32_t x, unsigned n)
 
 static uint32_t sha1_load32(const uint8_t *p)
 {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
-           (uint32_t)p[3];
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
 /* One 64-byte block (FIPS 180-4 6.1.2). The message schedule is kept as a

@@ -1,0 +1,277 @@
+/* Client side of the opening handshake (RFC 6455 4.1): the GET request
+ * and an incremental parser that verifies the server's answer. */
+#include "wick_internal.h"
+
+#include "wick_http.h"
+
+static wick_err cl_check_opts(const wick_hs_client_opts *o)
+{
+    if ((o->target.ptr == NULL && o->target.len > 0) || (o->host.ptr == NULL) ||
+        (o->origin.ptr == NULL && o->origin.len > 0) ||
+        (o->extensions.ptr == NULL && o->extensions.len > 0) ||
+        (o->protocols == NULL && o->num_protocols > 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (o->target.len > 0 && !wick__http_target_ok(o->target)) {
+        return WICK_ERR_ARG;
+    }
+    /* RFC 6455 4.1 item 4: Host is required. */
+    if (!wick__http_host_ok(o->host)) {
+        return WICK_ERR_ARG;
+    }
+    if (!wick__http_value_ok(o->origin) || !wick__http_value_ok(o->extensions) ||
+        !wick__http_fields_ok(o->headers, o->num_headers)) {
+        return WICK_ERR_ARG;
+    }
+    /* RFC 6455 4.1 item 10: each subprotocol is a token. */
+    for (size_t i = 0; i < o->num_protocols; i++) {
+        if (!wick__http_is_token(o->protocols[i].ptr, o->protocols[i].len)) {
+            return WICK_ERR_ARG;
+        }
+    }
+    return WICK_OK;
+}
+
+wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *opts,
+                                const uint8_t nonce[16], const wick_hs_limits *limits, char *out,
+                                size_t cap, size_t *out_len)
+{
+    if (c == NULL || opts == NULL || nonce == NULL || out_len == NULL || (out == NULL && cap > 0)) {
+        return WICK_ERR_ARG;
+    }
+    wick_err e = cl_check_opts(opts);
+    if (e != WICK_OK) {
+        return e;
+    }
+    /* RFC 6455 4.1 item 7: the key is base64 of 16 random bytes. */
+    char key[WICK_KEY_LEN];
+    size_t key_len = 0;
+    e = wick_base64_encode(nonce, 16, key, sizeof key, &key_len);
+    if (e != WICK_OK) {
+        return e;
+    }
+    wick__wr w = {out, cap, 0, false};
+    wick__wr_mem(&w, "GET ", 4);
+    if (opts->target.len > 0) {
+        wick__wr_str(&w, opts->target);
+    } else {
+        wick__wr_mem(&w, "/", 1);
+    }
+    wick__wr_lit(&w, " HTTP/1.1\r\n");
+    wick__wr_field(&w, "Host", opts->host);
+    wick__wr_lit(&w, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    wick__wr_mem(&w, key, key_len);
+    wick__wr_mem(&w, "\r\n", 2);
+    if (opts->origin.len > 0) {
+        wick__wr_field(&w, "Origin", opts->origin);
+    }
+    if (opts->num_protocols > 0) {
+        wick__wr_lit(&w, "Sec-WebSocket-Protocol: ");
+        for (size_t i = 0; i < opts->num_protocols; i++) {
+            if (i > 0) {
+                wick__wr_mem(&w, ", ", 2);
+            }
+            wick__wr_str(&w, opts->protocols[i]);
+        }
+        wick__wr_mem(&w, "\r\n", 2);
+    }
+    if (opts->extensions.len > 0) {
+        wick__wr_field(&w, "Sec-WebSocket-Extensions", opts->extensions);
+    }
+    wick__wr_lit(&w, "Sec-WebSocket-Version: 13\r\n");
+    wick__wr_fields(&w, opts->headers, opts->num_headers);
+    wick__wr_mem(&w, "\r\n", 2);
+    e = wick__wr_finish(&w, out_len);
+    if (e != WICK_OK) {
+        return e;
+    }
+    memset(c, 0, sizeof *c);
+    c->priv_.opts = opts;
+    c->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
+    c->priv_.max_headers = WICK_MAX_HEADERS;
+    if (limits != NULL) {
+        if (limits->max_header_bytes > 0) {
+            c->priv_.max_header_bytes = limits->max_header_bytes;
+        }
+        if (limits->max_headers > 0 && limits->max_headers < WICK_MAX_HEADERS) {
+            c->priv_.max_headers = limits->max_headers;
+        }
+    }
+    c->priv_.state = WICK__SCAN_START;
+    return wick_accept_key(key, key_len, c->priv_.accept);
+}
+
+static WICK__NOINLINE size_t cl_count(const wick_hs_client *c, const char *name, wick_str *first)
+{
+    size_t from = 0;
+    size_t n = 0;
+    int i;
+    while ((i = wick_header_find(c->headers, c->num_headers, name, &from)) >= 0) {
+        if (n++ == 0 && first != NULL) {
+            *first = c->headers[i].value;
+        }
+    }
+    return n;
+}
+
+static WICK__NOINLINE bool cl_any_has(const wick_hs_client *c, const char *name, const char *token)
+{
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(c->headers, c->num_headers, name, &from)) >= 0) {
+        if (wick_list_has(c->headers[i].value, token)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* RFC 6455 4.1, client requirement item 5: every extension in the answer
+ * was offered, and (RFC 6455 9.1) none is accepted twice. */
+static WICK__NOINLINE wick_err cl_extensions(wick_hs_client *c)
+{
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(c->headers, c->num_headers, "Sec-WebSocket-Extensions", &from)) >=
+           0) {
+        wick_str v = c->headers[i].value;
+        wick_err e =
+            wick_ext_parse(v.ptr, v.len, c->extensions, WICK_MAX_EXTENSIONS, &c->num_extensions);
+        if (e != WICK_OK) {
+            return e;
+        }
+    }
+    for (size_t k = 0; k < c->num_extensions; k++) {
+        if (!wick__hs_ext_offered(c->priv_.opts->extensions, c->extensions[k].name)) {
+            return WICK_ERR_HS_EXTENSION;
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (wick__str_ieq2(c->extensions[j].name, c->extensions[k].name)) {
+                return WICK_ERR_HS_EXTENSION;
+            }
+        }
+    }
+    return WICK_OK;
+}
+
+/* Item 6: at most one subprotocol, and one that was offered. */
+static WICK__NOINLINE wick_err cl_protocol(wick_hs_client *c)
+{
+    wick_str p = {NULL, 0};
+    size_t n = cl_count(c, "Sec-WebSocket-Protocol", &p);
+    if (n == 0) {
+        return WICK_OK;
+    }
+    if (n > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    const wick_hs_client_opts *o = c->priv_.opts;
+    for (size_t i = 0; i < o->num_protocols; i++) {
+        if (o->protocols[i].len == p.len && p.len > 0 &&
+            wick__mem_eq(o->protocols[i].ptr, p.ptr, p.len)) {
+            c->protocol = p;
+            return WICK_OK;
+        }
+    }
+    return WICK_ERR_HS_PROTOCOL;
+}
+
+/* The checks of RFC 6455 4.1 on a complete response, in its order. */
+static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
+{
+    /* Item 1: anything but 101 is handled per HTTP by the caller. */
+    if (c->status != 101) {
+        return WICK_ERR_HS_STATUS;
+    }
+    if (minor < 1) {
+        return WICK_ERR_HS_HTTP_VERSION;
+    }
+    if (!cl_any_has(c, "Upgrade", "websocket")) { /* item 2 */
+        return WICK_ERR_HS_UPGRADE;
+    }
+    if (!cl_any_has(c, "Connection", "Upgrade")) { /* item 3 */
+        return WICK_ERR_HS_CONNECTION;
+    }
+    /* Item 4: Sec-WebSocket-Accept is base64(SHA-1(key + GUID)). */
+    wick_str acc = {NULL, 0};
+    size_t n = cl_count(c, "Sec-WebSocket-Accept", &acc);
+    if (n > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    if (n == 0 || acc.len != WICK_ACCEPT_LEN ||
+        !wick__mem_eq(acc.ptr, c->priv_.accept, WICK_ACCEPT_LEN)) {
+        return WICK_ERR_HS_ACCEPT;
+    }
+    wick_err e = cl_extensions(c); /* item 5 */
+    if (e != WICK_OK) {
+        return e;
+    }
+    return cl_protocol(c);
+}
+
+static WICK__NOINLINE wick_err cl_fill(wick_hs_client *c, const char *buf, size_t end)
+{
+    size_t pos = 0;
+    wick_str line;
+    int minor = 0;
+    if (!wick__http_line_next(buf, end, &pos, &line)) {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    wick_err e = wick__http_status_line(line, &c->status, &c->reason, &minor);
+    if (e != WICK_OK) {
+        return e;
+    }
+    c->num_headers = 0;
+    while (wick__http_line_next(buf, end, &pos, &line) && line.len > 0) {
+        if (c->num_headers == WICK_MAX_HEADERS) {
+            return WICK_ERR_HS_TOO_MANY_HEADERS;
+        }
+        e = wick__http_field_line(line, &c->headers[c->num_headers]);
+        if (e != WICK_OK) {
+            return e;
+        }
+        c->num_headers++;
+    }
+    return cl_check(c, minor);
+}
+
+wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len, size_t *consumed)
+{
+    if (consumed != NULL) {
+        *consumed = 0;
+    }
+    if (c == NULL || (buf == NULL && len > 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (c->priv_.opts == NULL) {
+        return WICK_ERR_STATE; /* no request was written */
+    }
+    wick_err e;
+    if (c->priv_.done) {
+        e = wick__hs_result_unpack(c->priv_.state);
+    } else {
+        if (len < c->priv_.scanned) {
+            return WICK_ERR_ARG; /* the buffer MUST only grow */
+        }
+        wick__http_scan s = {
+            c->priv_.scanned,     c->priv_.line_start, c->num_headers, c->priv_.max_header_bytes,
+            c->priv_.max_headers, c->priv_.state,      false};
+        e = wick__http_scan_feed(&s, buf, len);
+        c->priv_.scanned = s.scanned;
+        c->priv_.line_start = s.line_start;
+        c->priv_.state = s.phase;
+        c->num_headers = s.count;
+        if (e == WICK_NEED_MORE) {
+            return e;
+        }
+        if (e == WICK_OK) {
+            e = cl_fill(c, buf, s.scanned);
+        }
+        c->priv_.done = true;
+        c->priv_.state = wick__hs_result_pack(e);
+    }
+    if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_STATUS)) {
+        *consumed = c->priv_.scanned;
+    }
+    return e;
+}

@@ -1,0 +1,216 @@
+/* Sec-WebSocket-Extensions (RFC 6455 9.1) with the list and quoting rules
+ * of RFC 9110 5.6: tokens, OWS around separators, empty list elements
+ * ignored, quoted-string values with backslash escapes. */
+#include "wick_internal.h"
+
+#include "wick_http.h"
+
+static size_t ext_ows(const char *p, size_t len, size_t i)
+{
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) {
+        i++;
+    }
+    return i;
+}
+
+static size_t ext_token(const char *p, size_t len, size_t i)
+{
+    while (i < len && wick__http_tchar((unsigned char)p[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* qdtext (RFC 9110 5.6.4): HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text. */
+static bool ext_qdtext(unsigned char c)
+{
+    return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5B) ||
+           (c >= 0x5D && c <= 0x7E) || c >= 0x80;
+}
+
+/* Scans a quoted-string whose opening DQUOTE is at p[i]. On success stores
+ * the body (escapes kept) in *v and returns the index after the closing
+ * DQUOTE; returns 0 when malformed. RFC 6455 9.1: once unescaped, the
+ * value MUST be a token, so an empty or non-token body is refused. */
+static size_t ext_quoted(const char *p, size_t len, size_t i, wick_str *v)
+{
+    size_t a = ++i;
+    size_t unescaped = 0;
+    while (i < len && p[i] != '"') {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\\') {
+            if (len - i < 2) {
+                return 0;
+            }
+            c = (unsigned char)p[++i]; /* quoted-pair */
+        } else if (!ext_qdtext(c)) {
+            return 0;
+        }
+        if (!wick__http_tchar(c)) {
+            return 0;
+        }
+        unescaped++;
+        i++;
+    }
+    if (i == len || unescaped == 0) {
+        return 0;
+    }
+    v->ptr = p + a;
+    v->len = i - a;
+    return i + 1;
+}
+
+/* Parses "; param[=value]" repeatedly after an extension name. Returns the
+ * index where parsing stopped, or 0 with *err set. */
+static size_t ext_params(const char *p, size_t len, size_t i, wick_ext *x, wick_err *err)
+{
+    *err = WICK_ERR_HS_EXTENSION;
+    while (i < len && p[i] == ';') {
+        i = ext_ows(p, len, i + 1);
+        size_t a = i;
+        i = ext_token(p, len, i);
+        if (i == a) {
+            return 0;
+        }
+        if (x->num_params == WICK_MAX_EXT_PARAMS) {
+            *err = WICK_ERR_HS_TOO_MANY_HEADERS;
+            return 0;
+        }
+        wick_ext_param *pr = &x->params[x->num_params++];
+        pr->name.ptr = p + a;
+        pr->name.len = i - a;
+        pr->value.ptr = NULL;
+        pr->value.len = 0;
+        pr->has_value = false;
+        pr->quoted = false;
+        i = ext_ows(p, len, i);
+        if (i < len && p[i] == '=') {
+            i = ext_ows(p, len, i + 1);
+            if (i < len && p[i] == '"') {
+                i = ext_quoted(p, len, i, &pr->value);
+                if (i == 0) {
+                    return 0;
+                }
+                pr->quoted = true;
+            } else {
+                a = i;
+                i = ext_token(p, len, i);
+                if (i == a) {
+                    return 0;
+                }
+                pr->value.ptr = p + a;
+                pr->value.len = i - a;
+            }
+            pr->has_value = true;
+            i = ext_ows(p, len, i);
+        }
+    }
+    return i;
+}
+
+wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, size_t *count)
+{
+    if (count == NULL || (buf == NULL && len > 0) || (out == NULL && cap > 0) || *count > cap) {
+        return WICK_ERR_ARG;
+    }
+    size_t n = *count;
+    bool any = false;
+    size_t i = 0;
+    for (;;) {
+        i = ext_ows(buf, len, i);
+        if (i == len) {
+            break;
+        }
+        if (buf[i] == ',') {
+            i++; /* RFC 9110 5.6.1: empty list elements are ignored. */
+            continue;
+        }
+        size_t a = i;
+        i = ext_token(buf, len, i);
+        if (i == a) {
+            return WICK_ERR_HS_EXTENSION;
+        }
+        if (n == cap) {
+            return WICK_ERR_HS_TOO_MANY_HEADERS;
+        }
+        wick_ext *x = &out[n++];
+        x->name.ptr = buf + a;
+        x->name.len = i - a;
+        x->num_params = 0;
+        any = true;
+        wick_err err = WICK_OK;
+        i = ext_params(buf, len, ext_ows(buf, len, i), x, &err);
+        if (i == 0) {
+            return err;
+        }
+        if (i < len && buf[i] != ',') {
+            return WICK_ERR_HS_EXTENSION;
+        }
+    }
+    /* extension-list = 1#extension */
+    if (!any) {
+        return WICK_ERR_HS_EXTENSION;
+    }
+    *count = n;
+    return WICK_OK;
+}
+
+wick_err wick_str_unquote(wick_str s, char *out, size_t cap, size_t *out_len)
+{
+    if (out_len == NULL || (s.ptr == NULL && s.len > 0) || (out == NULL && cap > 0)) {
+        return WICK_ERR_ARG;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c == '\\' && s.len - i > 1) {
+            c = s.ptr[++i];
+        }
+        if (o == cap) {
+            return WICK_ERR_BUFFER_TOO_SMALL;
+        }
+        out[o++] = c;
+    }
+    *out_len = o;
+    return WICK_OK;
+}
+
+bool wick__hs_ext_offered(wick_str offer, wick_str name)
+{
+    const char *p = offer.ptr;
+    size_t len = offer.len;
+    size_t i = 0;
+    bool at_name = true;
+    while (i < len) {
+        char c = p[i];
+        if (at_name) {
+            if (c == ' ' || c == '\t' || c == ',') {
+                i++;
+                continue;
+            }
+            size_t a = i;
+            i = ext_token(p, len, i);
+            wick_str got = {p + a, i - a};
+            if (got.len > 0 && wick__str_ieq2(got, name)) {
+                return true;
+            }
+            at_name = false;
+            if (i == a) {
+                i++; /* not a token: skip the byte */
+            }
+            continue;
+        }
+        if (c == '"') {
+            /* Skip a quoted-string so a comma inside it is not a separator. */
+            for (i++; i < len && p[i] != '"'; i++) {
+                if (p[i] == '\\') {
+                    i++;
+                }
+            }
+        } else if (c == ',') {
+            at_name = true;
+        }
+        i++;
+    }
+    return false;
+}

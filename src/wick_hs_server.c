@@ -1,0 +1,311 @@
+/* Server side of the opening handshake (RFC 6455 4.2): an incremental
+ * parser of the client's request and the 101 response. */
+#include "wick_internal.h"
+
+#include "wick_http.h"
+
+void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits)
+{
+    if (r == NULL) {
+        return;
+    }
+    memset(r, 0, sizeof *r);
+    r->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
+    r->priv_.max_headers = WICK_MAX_HEADERS;
+    if (limits != NULL) {
+        if (limits->max_header_bytes > 0) {
+            r->priv_.max_header_bytes = limits->max_header_bytes;
+        }
+        if (limits->max_headers > 0 && limits->max_headers < WICK_MAX_HEADERS) {
+            r->priv_.max_headers = limits->max_headers;
+        }
+    }
+    r->priv_.state = WICK__SCAN_START;
+}
+
+/* Number of header fields named `name`; the first value goes to *first. */
+static WICK__NOINLINE size_t sv_count(const wick_hs_request *r, const char *name, wick_str *first)
+{
+    size_t from = 0;
+    size_t n = 0;
+    int i;
+    while ((i = wick_header_find(r->headers, r->num_headers, name, &from)) >= 0) {
+        if (n++ == 0 && first != NULL) {
+            *first = r->headers[i].value;
+        }
+    }
+    return n;
+}
+
+/* True when any header field `name` lists `token` (RFC 9110 5.3: several
+ * fields of a list header are one comma list). */
+static WICK__NOINLINE bool sv_any_has(const wick_hs_request *r, const char *name, const char *token)
+{
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(r->headers, r->num_headers, name, &from)) >= 0) {
+        if (wick_list_has(r->headers[i].value, token)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sec-WebSocket-Key (RFC 6455 4.2.1 item 5): base64 of exactly 16 bytes. */
+static WICK__NOINLINE wick_err sv_key(wick_hs_request *r)
+{
+    size_t n = sv_count(r, "Sec-WebSocket-Key", &r->key);
+    if (n == 0) {
+        return WICK_ERR_HS_KEY;
+    }
+    if (n > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    uint8_t raw[18];
+    size_t raw_len = 0;
+    if (r->key.len != WICK_KEY_LEN ||
+        wick_base64_decode(r->key.ptr, r->key.len, raw, sizeof raw, &raw_len) != WICK_OK ||
+        raw_len != 16) {
+        return WICK_ERR_HS_KEY;
+    }
+    return WICK_OK;
+}
+
+/* Offered subprotocols (RFC 6455 4.2.1 item 8; 4.1: each is a token). */
+static WICK__NOINLINE wick_err sv_protocols(wick_hs_request *r)
+{
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(r->headers, r->num_headers, "Sec-WebSocket-Protocol", &from)) >=
+           0) {
+        wick_str list = r->headers[i].value;
+        size_t pos = 0;
+        size_t seen = 0;
+        wick_str tok;
+        while (wick_list_next(list, &pos, &tok)) {
+            if (!wick__http_is_token(tok.ptr, tok.len)) {
+                return WICK_ERR_HS_PROTOCOL;
+            }
+            if (r->num_protocols == WICK_MAX_PROTOCOLS) {
+                return WICK_ERR_HS_TOO_MANY_HEADERS;
+            }
+            r->protocols[r->num_protocols++] = tok;
+            seen++;
+        }
+        if (seen == 0) {
+            return WICK_ERR_HS_PROTOCOL; /* 1#token: an empty field */
+        }
+    }
+    return WICK_OK;
+}
+
+/* The WebSocket rules, in the order of RFC 6455 4.2.1. */
+static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
+{
+    /* RFC 9112 3.2: a request with more than one Host gets a 400, upgrade
+     * or not. */
+    size_t hosts = sv_count(r, "Host", &r->host);
+    if (hosts > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    size_t origins = sv_count(r, "Origin", &r->origin);
+    /* Not an upgrade at all: the caller may serve it as plain HTTP. */
+    if (wick_header_find(r->headers, r->num_headers, "Upgrade", NULL) < 0) {
+        return WICK_ERR_HS_NOT_UPGRADE;
+    }
+    /* Item 1: GET (methods are case-sensitive, RFC 9110 9.1), HTTP/1.1+. */
+    if (r->method.len != 3 || !wick__mem_eq(r->method.ptr, "GET", 3)) {
+        return WICK_ERR_HS_METHOD;
+    }
+    if (r->http_minor < 1) {
+        return WICK_ERR_HS_HTTP_VERSION;
+    }
+    /* Item 2 */
+    if (hosts == 0 || !wick__http_host_ok(r->host)) {
+        return WICK_ERR_HS_HOST;
+    }
+    /* Items 3 and 4: tokens, ASCII case-insensitive. */
+    if (!sv_any_has(r, "Upgrade", "websocket")) {
+        return WICK_ERR_HS_UPGRADE;
+    }
+    if (!sv_any_has(r, "Connection", "Upgrade")) {
+        return WICK_ERR_HS_CONNECTION;
+    }
+    wick_err e = sv_key(r);
+    if (e != WICK_OK) {
+        return e;
+    }
+    /* Item 6: exactly "13"; anything else is answered with 426 (4.4). */
+    wick_str ver = {NULL, 0};
+    size_t vers = sv_count(r, "Sec-WebSocket-Version", &ver);
+    if (vers > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    if (vers == 0 || ver.len != 2 || !wick__mem_eq(ver.ptr, "13", 2)) {
+        return WICK_ERR_HS_VERSION;
+    }
+    /* Item 7: a server that checks Origin must not see two of them. */
+    if (origins > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    e = sv_protocols(r);
+    if (e != WICK_OK) {
+        return e;
+    }
+    /* Item 9: every Sec-WebSocket-Extensions field, appended. */
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(r->headers, r->num_headers, "Sec-WebSocket-Extensions", &from)) >=
+           0) {
+        wick_str v = r->headers[i].value;
+        e = wick_ext_parse(v.ptr, v.len, r->extensions, WICK_MAX_EXTENSIONS, &r->num_extensions);
+        if (e != WICK_OK) {
+            return e;
+        }
+    }
+    return WICK_OK;
+}
+
+/* Fills the public fields from the complete, syntax-checked block. */
+static WICK__NOINLINE wick_err sv_fill(wick_hs_request *r, const char *buf, size_t end)
+{
+    size_t pos = 0;
+    wick_str line;
+    if (!wick__http_line_next(buf, end, &pos, &line)) {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    wick_err e = wick__http_request_line(line, &r->method, &r->target, &r->http_minor);
+    if (e != WICK_OK) {
+        return e;
+    }
+    r->num_headers = 0;
+    while (wick__http_line_next(buf, end, &pos, &line) && line.len > 0) {
+        if (r->num_headers == WICK_MAX_HEADERS) {
+            return WICK_ERR_HS_TOO_MANY_HEADERS;
+        }
+        e = wick__http_field_line(line, &r->headers[r->num_headers]);
+        if (e != WICK_OK) {
+            return e;
+        }
+        r->num_headers++;
+    }
+    return sv_check(r);
+}
+
+wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len, size_t *consumed)
+{
+    if (consumed != NULL) {
+        *consumed = 0;
+    }
+    if (r == NULL || (buf == NULL && len > 0)) {
+        return WICK_ERR_ARG;
+    }
+    wick_err e;
+    if (r->priv_.done) {
+        e = wick__hs_result_unpack(r->priv_.state);
+    } else {
+        if (len < r->priv_.scanned) {
+            return WICK_ERR_ARG; /* the buffer MUST only grow */
+        }
+        wick__http_scan s = {r->priv_.scanned,
+                             r->priv_.line_start,
+                             r->num_headers,
+                             r->priv_.max_header_bytes,
+                             r->priv_.max_headers,
+                             r->priv_.state,
+                             true};
+        e = wick__http_scan_feed(&s, buf, len);
+        r->priv_.scanned = s.scanned;
+        r->priv_.line_start = s.line_start;
+        r->priv_.state = s.phase;
+        r->num_headers = s.count;
+        if (e == WICK_NEED_MORE) {
+            return e;
+        }
+        if (e == WICK_OK) {
+            e = sv_fill(r, buf, s.scanned);
+        }
+        r->priv_.done = true;
+        r->priv_.state = wick__hs_result_pack(e);
+    }
+    if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_NOT_UPGRADE)) {
+        *consumed = r->priv_.scanned;
+    }
+    return e;
+}
+
+bool wick_hs_request_header(const wick_hs_request *r, const char *name, wick_str *value)
+{
+    if (r == NULL) {
+        return false;
+    }
+    int i = wick_header_find(r->headers, r->num_headers, name, NULL);
+    if (i < 0) {
+        return false;
+    }
+    if (value != NULL) {
+        *value = r->headers[i].value;
+    }
+    return true;
+}
+
+static bool sv_offered(const wick_hs_request *r, wick_str proto)
+{
+    for (size_t i = 0; i < r->num_protocols; i++) {
+        /* Subprotocol names compare as exact strings (RFC 6455 4.1). */
+        if (r->protocols[i].len == proto.len &&
+            wick__mem_eq(r->protocols[i].ptr, proto.ptr, proto.len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+wick_err wick_hs_server_accept(const wick_hs_request *r, const wick_hs_accept_opts *opts, char *out,
+                               size_t cap, size_t *out_len)
+{
+    if (r == NULL || out_len == NULL || (out == NULL && cap > 0)) {
+        return WICK_ERR_ARG;
+    }
+    /* Only a request the parser accepted can be answered with 101. */
+    if (!r->priv_.done || wick__hs_result_unpack(r->priv_.state) != WICK_OK) {
+        return WICK_ERR_ARG;
+    }
+    static const wick_hs_accept_opts no_opts = {{NULL, 0}, {NULL, 0}, NULL, 0};
+    if (opts == NULL) {
+        opts = &no_opts;
+    }
+    if ((opts->protocol.ptr == NULL && opts->protocol.len > 0) ||
+        (opts->extensions.ptr == NULL && opts->extensions.len > 0)) {
+        return WICK_ERR_ARG;
+    }
+    /* RFC 6455 4.2.2 item 5.4: the selected subprotocol is one offered. */
+    if (opts->protocol.len > 0 && !sv_offered(r, opts->protocol)) {
+        return WICK_ERR_ARG;
+    }
+    if (!wick__http_value_ok(opts->extensions) ||
+        !wick__http_fields_ok(opts->headers, opts->num_headers)) {
+        return WICK_ERR_ARG;
+    }
+    char accept[WICK_ACCEPT_LEN];
+    if (wick_accept_key(r->key.ptr, r->key.len, accept) != WICK_OK) {
+        return WICK_ERR_ARG;
+    }
+    wick__wr w = {out, cap, 0, false};
+    /* RFC 6455 4.2.2 item 5. */
+    wick__wr_lit(&w, "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: ");
+    wick__wr_mem(&w, accept, sizeof accept);
+    wick__wr_mem(&w, "\r\n", 2);
+    if (opts->protocol.len > 0) {
+        wick__wr_field(&w, "Sec-WebSocket-Protocol", opts->protocol);
+    }
+    if (opts->extensions.len > 0) {
+        wick__wr_field(&w, "Sec-WebSocket-Extensions", opts->extensions);
+    }
+    wick__wr_fields(&w, opts->headers, opts->num_headers);
+    wick__wr_mem(&w, "\r\n", 2);
+    return wick__wr_finish(&w, out_len);
+}

@@ -1,0 +1,510 @@
+/* HTTP/1.1 tokenizer shared by the handshake parsers (RFC 9112 2-5,
+ * RFC 9110 5). It only splits and checks syntax; what the fields mean is
+ * up to wick_hs_server.c and wick_hs_client.c. */
+#include "wick_internal.h"
+
+#include "wick_http.h"
+
+size_t wick__cstr_len(const char *s)
+{
+    /* Bounded so that compilers do not turn the loop into a strlen call
+     * (check-symbols allows only the mem* imports). No string given to
+     * wick is anywhere near this long. */
+    size_t n = 0;
+    while (n < ((size_t)-1 >> 2) && s[n] != '\0') {
+        n++;
+    }
+    return n;
+}
+
+bool wick__str_ieq(wick_str s, const char *lit)
+{
+    size_t i = 0;
+    for (; i < s.len; i++) {
+        if (lit[i] == '\0' || wick__lower(s.ptr[i]) != wick__lower(lit[i])) {
+            return false;
+        }
+    }
+    return lit[i] == '\0';
+}
+
+bool wick__mem_eq(const char *a, const char *b, size_t n)
+{
+    /* clang turns memcmp() == 0 into bcmp, which is not an allowed import. */
+    unsigned diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff |= (unsigned)(unsigned char)a[i] ^ (unsigned)(unsigned char)b[i];
+    }
+    return diff == 0;
+}
+
+bool wick__str_ieq2(wick_str a, wick_str b)
+{
+    if (a.len != b.len) {
+        return false;
+    }
+    for (size_t i = 0; i < a.len; i++) {
+        if (wick__lower(a.ptr[i]) != wick__lower(b.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool wick__http_is_token(const char *p, size_t n)
+{
+    if (n == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!wick__http_tchar((unsigned char)p[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool wick__http_value_ok(wick_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if (!wick__http_vchar((unsigned char)s.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool http_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool http_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool wick__http_target_ok(wick_str t)
+{
+    if (t.len == 0) {
+        return false;
+    }
+    /* RFC 9112 3.2: no whitespace or CTL may appear; a fragment is never
+     * part of a request-target; URIs are ASCII (RFC 3986 2). */
+    for (size_t i = 0; i < t.len; i++) {
+        unsigned char c = (unsigned char)t.ptr[i];
+        if (c <= 0x20 || c >= 0x7F || c == '#') {
+            return false;
+        }
+    }
+    /* RFC 9112 3.2.1 origin-form, as every browser sends. */
+    if (t.ptr[0] == '/') {
+        return true;
+    }
+    /* RFC 9112 3.2.2 absolute-form (proxies): scheme "://" authority...
+     * RFC 6455 4.2.1 item 1 allows an absolute http/https URI. Requiring
+     * "//" keeps authority-form ("host:443") and other forms out. */
+    if (!http_alpha(t.ptr[0])) {
+        return false;
+    }
+    size_t i = 1;
+    while (i < t.len && (http_alpha(t.ptr[i]) || http_digit(t.ptr[i]) || t.ptr[i] == '+' ||
+                         t.ptr[i] == '-' || t.ptr[i] == '.')) {
+        i++;
+    }
+    return t.len - i > 3 && t.ptr[i] == ':' && t.ptr[i + 1] == '/' && t.ptr[i + 2] == '/';
+}
+
+/* unreserved / pct-encoded / sub-delims (RFC 3986 3.2.2 reg-name). */
+static bool http_regname_char(char c)
+{
+    if (http_alpha(c) || http_digit(c)) {
+        return true;
+    }
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '%':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool wick__http_host_ok(wick_str h)
+{
+    /* RFC 9110 7.2: Host = uri-host [ ":" port ]. */
+    size_t i = 0;
+    if (h.len > 0 && h.ptr[0] == '[') {
+        /* IP-literal: hex digits, ':' and '.' (and "v" forms) inside []. */
+        i = 1;
+        while (i < h.len && h.ptr[i] != ']') {
+            char c = h.ptr[i];
+            if (!http_alpha(c) && !http_digit(c) && c != ':' && c != '.') {
+                return false;
+            }
+            i++;
+        }
+        if (i == h.len || i == 1) {
+            return false;
+        }
+        i++;
+    } else {
+        while (i < h.len && h.ptr[i] != ':') {
+            if (!http_regname_char(h.ptr[i])) {
+                return false;
+            }
+            i++;
+        }
+        if (i == 0) {
+            return false;
+        }
+    }
+    if (i == h.len) {
+        return true;
+    }
+    if (h.ptr[i] != ':') {
+        return false;
+    }
+    for (i++; i < h.len; i++) {
+        if (!http_digit(h.ptr[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "HTTP/" DIGIT "." DIGIT (RFC 9112 2.3; case-sensitive). Returns the
+ * major digit or -1, and the minor in *minor. */
+static int http_version(const char *p, size_t n, int *minor)
+{
+    if (n != 8 || !wick__mem_eq(p, "HTTP/", 5) || !http_digit(p[5]) || p[6] != '.' ||
+        !http_digit(p[7])) {
+        return -1;
+    }
+    *minor = p[7] - '0';
+    return p[5] - '0';
+}
+
+wick_err wick__http_request_line(wick_str line, wick_str *method, wick_str *target, int *minor)
+{
+    /* RFC 9112 3: request-line = method SP request-target SP HTTP-version */
+    const char *p = line.ptr;
+    size_t n = line.len;
+    size_t i = 0;
+    while (i < n && wick__http_tchar((unsigned char)p[i])) {
+        i++;
+    }
+    if (i == 0 || i == n || p[i] != ' ') {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    size_t mlen = i;
+    /* The version is after the last SP, so a target with a space in it is
+     * reported as a bad target rather than a bad version. */
+    size_t j = n;
+    while (j > mlen + 1 && p[j - 1] != ' ') {
+        j--;
+    }
+    if (j == mlen + 1) {
+        return WICK_ERR_HS_MALFORMED; /* only one SP */
+    }
+    int mi = 0;
+    int major = http_version(p + j, n - j, &mi);
+    if (major < 0) {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    wick_str t = {p + mlen + 1, j - 1 - (mlen + 1)};
+    if (!wick__http_target_ok(t)) {
+        return WICK_ERR_HS_TARGET;
+    }
+    if (major != 1) {
+        return WICK_ERR_HS_HTTP_VERSION;
+    }
+    if (method != NULL) {
+        method->ptr = p;
+        method->len = mlen;
+    }
+    if (target != NULL) {
+        *target = t;
+    }
+    if (minor != NULL) {
+        *minor = mi;
+    }
+    return WICK_OK;
+}
+
+wick_err wick__http_status_line(wick_str line, int *status, wick_str *reason, int *minor)
+{
+    /* RFC 9112 4: status-line = HTTP-version SP status-code SP
+     * [ reason-phrase ]. The SP before an empty reason is often left out;
+     * accept that (4: a client SHOULD ignore the reason-phrase). */
+    const char *p = line.ptr;
+    size_t n = line.len;
+    int mi = 0;
+    if (n < 12 || http_version(p, 8, &mi) < 0 || p[8] != ' ') {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    if (p[9] < '1' || p[9] > '5' || !http_digit(p[10]) || !http_digit(p[11])) {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    wick_str rs = {p + n, 0};
+    if (n > 12) {
+        if (p[12] != ' ') {
+            return WICK_ERR_HS_MALFORMED;
+        }
+        rs.ptr = p + 13;
+        rs.len = n - 13;
+        if (!wick__http_value_ok(rs)) {
+            return WICK_ERR_HS_MALFORMED;
+        }
+    }
+    if (p[5] != '1') {
+        return WICK_ERR_HS_HTTP_VERSION;
+    }
+    if (status != NULL) {
+        *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    }
+    if (reason != NULL) {
+        *reason = rs;
+    }
+    if (minor != NULL) {
+        *minor = mi;
+    }
+    return WICK_OK;
+}
+
+static bool http_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+wick_err wick__http_field_line(wick_str line, wick_header *h)
+{
+    /* RFC 9112 5: field-line = field-name ":" OWS field-value OWS. */
+    const char *p = line.ptr;
+    size_t n = line.len;
+    size_t i = 0;
+    while (i < n && wick__http_tchar((unsigned char)p[i])) {
+        i++;
+    }
+    /* A line starting with SP/HTAB is obs-fold (RFC 9112 5.2: a server
+     * may reject it with 400); whitespace before the colon MUST be
+     * rejected (RFC 9112 5.1). Both fail the name check here. */
+    if (i == 0 || i == n || p[i] != ':') {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    size_t vs = i + 1;
+    size_t ve = n;
+    while (vs < ve && http_ows(p[vs])) {
+        vs++;
+    }
+    while (ve > vs && http_ows(p[ve - 1])) {
+        ve--;
+    }
+    wick_str v = {p + vs, ve - vs};
+    /* RFC 9110 5.5: no CR, LF, NUL or other CTL in a value. */
+    if (!wick__http_value_ok(v)) {
+        return WICK_ERR_HS_MALFORMED;
+    }
+    if (h != NULL) {
+        h->name.ptr = p;
+        h->name.len = i;
+        h->value = v;
+    }
+    return WICK_OK;
+}
+
+size_t wick__http_find_lf(const char *buf, size_t i, size_t end)
+{
+    /* A plain loop: memchr is not among the imports the core may use. */
+    while (i < end && buf[i] != '\n') {
+        i++;
+    }
+    return i;
+}
+
+bool wick__http_line_next(const char *buf, size_t end, size_t *pos, wick_str *line)
+{
+    size_t i = *pos;
+    if (i >= end) {
+        return false;
+    }
+    size_t e = wick__http_find_lf(buf, i, end);
+    size_t le = e;
+    /* RFC 9112 2.2: a recipient MAY accept a bare LF as the terminator. */
+    if (le > i && buf[le - 1] == '\r') {
+        le--;
+    }
+    line->ptr = buf + i;
+    line->len = le - i;
+    *pos = (e < end) ? e + 1 : end;
+    return true;
+}
+
+/* Checks one complete line of the block being scanned. */
+static wick_err scan_line(wick__http_scan *s, wick_str line, bool *end)
+{
+    *end = false;
+    if (s->phase != WICK__SCAN_FIELDS) {
+        s->phase = WICK__SCAN_FIELDS;
+        return s->request ? wick__http_request_line(line, NULL, NULL, NULL)
+                          : wick__http_status_line(line, NULL, NULL, NULL);
+    }
+    if (line.len == 0) {
+        *end = true;
+        return WICK_OK;
+    }
+    wick_err e = wick__http_field_line(line, NULL);
+    if (e != WICK_OK) {
+        return e;
+    }
+    if (++s->count > s->max_headers) {
+        return WICK_ERR_HS_TOO_MANY_HEADERS;
+    }
+    return WICK_OK;
+}
+
+/* Early checks on the first bytes of the start line, so that a peer
+ * speaking something else (TLS, garbage) is refused at once instead of
+ * after the size limit. Each byte is looked at once; the full line check
+ * later reaches the same verdict for the same byte. */
+static bool scan_start_byte(wick__http_scan *s, size_t off, char c)
+{
+    if (s->request) {
+        if (c == ' ') {
+            s->phase = WICK__SCAN_START_REST;
+            return true;
+        }
+        return wick__http_tchar((unsigned char)c);
+    }
+    static const char proto[5] = {'H', 'T', 'T', 'P', '/'};
+    if (off < sizeof proto) {
+        return c == proto[off];
+    }
+    s->phase = WICK__SCAN_START_REST;
+    return true;
+}
+
+wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
+{
+    size_t limit = (len < s->max_bytes) ? len : s->max_bytes;
+    size_t i = s->scanned;
+    while (i < limit) {
+        size_t lf;
+        if (s->phase == WICK__SCAN_START) {
+            char c = buf[i];
+            if (c != '\n' && !scan_start_byte(s, i - s->line_start, c)) {
+                return WICK_ERR_HS_MALFORMED;
+            }
+            if (c != '\n') {
+                i++;
+                continue;
+            }
+            lf = i;
+        } else {
+            lf = wick__http_find_lf(buf, i, limit);
+            if (lf == limit) {
+                i = limit;
+                break;
+            }
+        }
+        wick_str line = {buf + s->line_start, lf - s->line_start};
+        if (line.len > 0 && line.ptr[line.len - 1] == '\r') {
+            line.len--;
+        }
+        bool end = false;
+        wick_err e = scan_line(s, line, &end);
+        if (e != WICK_OK) {
+            return e;
+        }
+        i = lf + 1;
+        s->line_start = i;
+        s->scanned = i;
+        if (end) {
+            return WICK_OK;
+        }
+    }
+    s->scanned = i;
+    /* The block did not end within max_bytes. */
+    if (len > s->max_bytes) {
+        return WICK_ERR_HS_TOO_LARGE;
+    }
+    return WICK_NEED_MORE;
+}
+
+bool wick_list_next(wick_str list, size_t *pos, wick_str *tok)
+{
+    if (pos == NULL || tok == NULL) {
+        return false;
+    }
+    size_t i = *pos;
+    while (i < list.len) {
+        size_t a = i;
+        while (i < list.len && list.ptr[i] != ',') {
+            i++;
+        }
+        size_t b = i;
+        if (i < list.len) {
+            i++; /* the comma */
+        }
+        while (a < b && http_ows(list.ptr[a])) {
+            a++;
+        }
+        while (b > a && http_ows(list.ptr[b - 1])) {
+            b--;
+        }
+        if (b > a) {
+            tok->ptr = list.ptr + a;
+            tok->len = b - a;
+            *pos = i;
+            return true;
+        }
+    }
+    *pos = i;
+    return false;
+}
+
+bool wick_list_has(wick_str list, const char *token)
+{
+    if (token == NULL) {
+        return false;
+    }
+    size_t pos = 0;
+    wick_str t;
+    while (wick_list_next(list, &pos, &t)) {
+        if (wick__str_ieq(t, token)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int wick_header_find(const wick_header *headers, size_t n, const char *name, size_t *from)
+{
+    if (headers == NULL || name == NULL) {
+        return -1;
+    }
+    /* The index is returned as an int; no header array is that large. */
+    for (size_t i = (from != NULL) ? *from : 0; i < n && i < 0x7FFFFFFFu; i++) {
+        if (wick__str_ieq(headers[i].name, name)) {
+            if (from != NULL) {
+                *from = i + 1;
+            }
+            return (int)i;
+        }
+    }
+    return -1;
+}

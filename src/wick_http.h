@@ -1,0 +1,143 @@
+/* Private: the HTTP/1.1 pieces shared by the server and client handshake
+ * parsers (RFC 9112 start lines and field lines, RFC 9110 tokens and
+ * lists) and a small bounded writer for the messages they produce. */
+#ifndef WICK_HTTP_H
+#define WICK_HTTP_H
+
+#include "wick_internal.h"
+
+/* Keeps helpers with address-taken locals out of their callers, so each
+ * stack frame stays under 512 bytes also with ASan's redzones. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WICK__NOINLINE __attribute__((noinline))
+#else
+#define WICK__NOINLINE
+#endif
+
+/* tchar (RFC 9110 5.6.2): the characters of a token. */
+static inline bool wick__http_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return true;
+    }
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A byte allowed inside a field value (RFC 9110 5.5): HTAB, SP, VCHAR and
+ * obs-text. No CTL, no DEL, so never CR, LF or NUL. */
+static inline bool wick__http_vchar(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c != 0x7F);
+}
+
+/* Length of a NUL-terminated string (the core imports nothing but mem*). */
+size_t wick__cstr_len(const char *s);
+/* True when `s` equals the NUL-terminated `lit`, ASCII case-insensitive. */
+bool wick__str_ieq(wick_str s, const char *lit);
+/* True when the n bytes at p are a non-empty token. */
+bool wick__http_is_token(const char *p, size_t n);
+/* True when `t` is a request-target we accept: origin-form ("/path?q") or
+ * absolute-form ("scheme://..."), ASCII without CTL, SP or '#'. */
+bool wick__http_target_ok(wick_str t);
+/* True when `h` is a plausible Host value: uri-host [":" port]. */
+bool wick__http_host_ok(wick_str h);
+/* True when every byte of `s` may appear in a field value. */
+bool wick__http_value_ok(wick_str s);
+
+/* Incremental scan of a header block (request or response). The caller
+ * keeps these fields between calls (in its priv_ members) and resumes. */
+typedef struct wick__http_scan {
+    size_t scanned;     /* bytes examined so far */
+    size_t line_start;  /* offset of the line being scanned */
+    size_t count;       /* header field lines seen */
+    size_t max_bytes;   /* header block limit, including the empty line */
+    size_t max_headers; /* field line limit */
+    uint8_t phase;      /* WICK__SCAN_* */
+    bool request;       /* start line is a request-line, else a status-line */
+} wick__http_scan;
+
+enum {
+    WICK__SCAN_START = 0,  /* in the start line, before its first SP */
+    WICK__SCAN_START_REST, /* in the start line, after its first SP */
+    WICK__SCAN_FIELDS      /* in the field lines */
+};
+
+/* Scans buf[s->scanned..len). Returns WICK_NEED_MORE; WICK_OK with
+ * s->scanned set to the length of the complete header block; or the first
+ * error in the block (syntax errors in line order, WICK_ERR_HS_TOO_LARGE,
+ * WICK_ERR_HS_TOO_MANY_HEADERS). Each byte is examined once over all calls. */
+wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len);
+
+/* Index of the first LF in buf[i..end), or end. */
+size_t wick__http_find_lf(const char *buf, size_t i, size_t end);
+
+/* Splits a scanned block buf[0..end) into lines: stores the next line
+ * (without LF and a CR before it) and advances *pos. */
+bool wick__http_line_next(const char *buf, size_t end, size_t *pos, wick_str *line);
+
+/* Parse one line (without its terminator). Outputs may be NULL. */
+wick_err wick__http_request_line(wick_str line, wick_str *method, wick_str *target, int *minor);
+wick_err wick__http_status_line(wick_str line, int *status, wick_str *reason, int *minor);
+wick_err wick__http_field_line(wick_str line, wick_header *h);
+
+/* A finished parse remembers its result in a uint8_t priv_ field: 0 for
+ * WICK_OK, 1 + (-200 - e) for a WICK_ERR_HS_* value. */
+static inline uint8_t wick__hs_result_pack(wick_err e)
+{
+    return (e == WICK_OK) ? 0u : (uint8_t)(1 + (-200 - (int)e));
+}
+
+static inline wick_err wick__hs_result_unpack(uint8_t v)
+{
+    return (v == 0u) ? WICK_OK : (wick_err)(-200 - ((int)v - 1));
+}
+
+/* True when the raw Sec-WebSocket-Extensions offer `offer` names the
+ * extension `name` (ASCII case-insensitive). In wick_hs_ext.c. */
+bool wick__hs_ext_offered(wick_str offer, wick_str name);
+/* Byte equality of n bytes (no early exit). */
+bool wick__mem_eq(const char *a, const char *b, size_t n);
+/* ASCII case-insensitive equality of two views. */
+bool wick__str_ieq2(wick_str a, wick_str b);
+
+/* Bounded writer: stops writing at cap and remembers that it overflowed. */
+typedef struct wick__wr {
+    char *p;
+    size_t cap;
+    size_t len;
+    bool over;
+} wick__wr;
+
+void wick__wr_mem(wick__wr *w, const char *s, size_t n);
+void wick__wr_lit(wick__wr *w, const char *lit);
+void wick__wr_str(wick__wr *w, wick_str s);
+void wick__wr_uint(wick__wr *w, size_t v);
+/* Writes "name: value\r\n". */
+void wick__wr_field(wick__wr *w, const char *name, wick_str value);
+/* Checks and writes caller-supplied header fields; false when a name is
+ * not a token or a value has CR, LF or another CTL. */
+bool wick__http_fields_ok(const wick_header *h, size_t n);
+void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n);
+/* WICK_OK with *out_len, or WICK_ERR_BUFFER_TOO_SMALL. */
+wick_err wick__wr_finish(const wick__wr *w, size_t *out_len);
+
+#endif /* WICK_HTTP_H */

@@ -1,0 +1,240 @@
+/* Writing HTTP/1.1 messages: the bounded writer shared by the handshake
+ * code, reason phrases and plain responses (RFC 9112 4, RFC 9110 15). */
+#include "wick_internal.h"
+
+#include "wick_http.h"
+
+void wick__wr_mem(wick__wr *w, const char *s, size_t n)
+{
+    if (w->over || n > w->cap - w->len) {
+        w->over = true;
+        return;
+    }
+    if (n > 0) {
+        memcpy(w->p + w->len, s, n);
+        w->len += n;
+    }
+}
+
+void wick__wr_lit(wick__wr *w, const char *lit)
+{
+    wick__wr_mem(w, lit, wick__cstr_len(lit));
+}
+
+void wick__wr_str(wick__wr *w, wick_str s)
+{
+    wick__wr_mem(w, s.ptr, s.len);
+}
+
+void wick__wr_uint(wick__wr *w, size_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v > 0 && i > 0);
+    wick__wr_mem(w, tmp + i, sizeof tmp - i);
+}
+
+void wick__wr_field(wick__wr *w, const char *name, wick_str value)
+{
+    wick__wr_lit(w, name);
+    wick__wr_mem(w, ": ", 2);
+    wick__wr_str(w, value);
+    wick__wr_mem(w, "\r\n", 2);
+}
+
+bool wick__http_fields_ok(const wick_header *h, size_t n)
+{
+    if (h == NULL && n > 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((h[i].name.ptr == NULL && h[i].name.len > 0) ||
+            (h[i].value.ptr == NULL && h[i].value.len > 0)) {
+            return false;
+        }
+        if (!wick__http_is_token(h[i].name.ptr, h[i].name.len) ||
+            !wick__http_value_ok(h[i].value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        wick__wr_str(w, h[i].name);
+        wick__wr_mem(w, ": ", 2);
+        wick__wr_str(w, h[i].value);
+        wick__wr_mem(w, "\r\n", 2);
+    }
+}
+
+wick_err wick__wr_finish(const wick__wr *w, size_t *out_len)
+{
+    if (w->over) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    *out_len = w->len;
+    return WICK_OK;
+}
+
+const char *wick_http_reason(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        break;
+    }
+    /* RFC 9110 15: a client treats an unknown code as the x00 of its class. */
+    if (status >= 100 && status < 200) {
+        return "Informational";
+    }
+    if (status >= 200 && status < 300) {
+        return "Success";
+    }
+    if (status >= 300 && status < 400) {
+        return "Redirection";
+    }
+    if (status >= 400 && status < 500) {
+        return "Client Error";
+    }
+    if (status >= 500 && status < 600) {
+        return "Server Error";
+    }
+    return "Unknown";
+}
+
+wick_err wick_http_response(int status, const char *content_type, const void *body, size_t body_len,
+                            const wick_header *headers, size_t num_headers, bool close, char *out,
+                            size_t cap, size_t *out_len)
+{
+    if (status < 100 || status > 599 || out_len == NULL || (out == NULL && cap > 0) ||
+        (body == NULL && body_len > 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (!wick__http_fields_ok(headers, num_headers)) {
+        return WICK_ERR_ARG;
+    }
+    wick_str ctype = {"text/plain; charset=utf-8", 25};
+    if (content_type != NULL) {
+        ctype.ptr = content_type;
+        ctype.len = wick__cstr_len(content_type);
+        if (!wick__http_value_ok(ctype)) {
+            return WICK_ERR_ARG;
+        }
+    }
+    /* RFC 9110 6.4.1 and 8.6: 1xx, 204 and 304 have no content and no
+     * Content-Length. */
+    bool no_content = status < 200 || status == 204 || status == 304;
+    if (no_content && body_len > 0) {
+        return WICK_ERR_ARG;
+    }
+    wick__wr w = {out, cap, 0, false};
+    wick__wr_mem(&w, "HTTP/1.1 ", 9);
+    wick__wr_uint(&w, (size_t)status);
+    wick__wr_mem(&w, " ", 1);
+    wick__wr_lit(&w, wick_http_reason(status));
+    wick__wr_mem(&w, "\r\n", 2);
+    if (status == 426) {
+        /* RFC 6455 4.4: name the versions we speak. RFC 9110 15.5.22: a
+         * 426 MUST carry Upgrade, and then Connection: upgrade (7.8). */
+        wick__wr_lit(&w, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    }
+    wick__wr_fields(&w, headers, num_headers);
+    if (!no_content) {
+        if (body_len > 0 || content_type != NULL) {
+            wick__wr_field(&w, "Content-Type", ctype);
+        }
+        wick__wr_lit(&w, "Content-Length: ");
+        wick__wr_uint(&w, body_len);
+        wick__wr_mem(&w, "\r\n", 2);
+    }
+    if (status == 426) {
+        wick__wr_lit(&w, close ? "Connection: Upgrade, close\r\n" : "Connection: Upgrade\r\n");
+    } else if (close) {
+        wick__wr_lit(&w, "Connection: close\r\n");
+    }
+    wick__wr_mem(&w, "\r\n", 2);
+    wick__wr_mem(&w, (const char *)body, body_len);
+    return wick__wr_finish(&w, out_len);
+}
+
+wick_err wick_hs_server_reject(wick_err err, char *out, size_t cap, size_t *out_len)
+{
+    const char *msg = wick_strerror(err);
+    return wick_http_response(wick_err_http_status(err), NULL, msg, wick__cstr_len(msg), NULL, 0,
+                              true, out, cap, out_len);
+}
