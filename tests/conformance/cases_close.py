@@ -20,7 +20,8 @@ def informational(p):
     elif p.behavior == NON_STRICT:
         p.result = "Close was processed before text message could be returned."
     else:
-        p.result = "Actual events are undefined by the spec: %s" % p.result
+        p.result = "Actual events are undefined by the spec; received: %s" % ", ".join(
+            "%s(%d bytes)" % (ev[0], len(ev[1])) for ev in p.received)
     p.behavior = INFORMATIONAL
     p.behavior_close = INFORMATIONAL
 

@@ -162,32 +162,53 @@ def uri(port):
     return "ws://127.0.0.1:%d/echo" % port
 
 
+class Conn:
+    """async with Conn(port) as ws: a websockets client whose closing
+    handshake must complete (1000) and promptly."""
+
+    def __init__(self, port, **kwargs):
+        self.port = port
+        self.kwargs = kwargs
+
+    async def __aenter__(self):
+        self.ws = await websockets.connect(uri(self.port), close_timeout=5, **self.kwargs)
+        return self.ws
+
+    async def __aexit__(self, exc_type, exc, tb):
+        t0 = time.perf_counter()
+        await self.ws.close()
+        if exc_type is None:
+            assert self.ws.close_code == 1000, "close code %r" % self.ws.close_code
+            elapsed = time.perf_counter() - t0
+            assert elapsed < 3, "closing handshake took %.1f s" % elapsed
+
+
 async def roundtrip(ws, msg):
     await ws.send(msg)
-    got = await ws.recv()
+    got = await asyncio.wait_for(ws.recv(), 20)
     assert type(got) is type(msg), "type %s, want %s" % (type(got), type(msg))
     assert got == msg, "echo differs (len %d, want %d)" % (len(got), len(msg))
 
 
 async def case_text(port):
-    async with websockets.connect(uri(port)) as ws:
+    async with Conn(port) as ws:
         await roundtrip(ws, "hello, wick")
 
 
 async def case_binary(port):
-    async with websockets.connect(uri(port)) as ws:
+    async with Conn(port) as ws:
         await roundtrip(ws, bytes(range(256)) * 4)
 
 
 async def case_empty(port):
-    async with websockets.connect(uri(port)) as ws:
+    async with Conn(port) as ws:
         await roundtrip(ws, "")
         await roundtrip(ws, b"")
 
 
 async def case_16mib_binary(port):
     data = random.Random(1).randbytes(16 * 1024 * 1024)
-    async with websockets.connect(uri(port), max_size=None) as ws:
+    async with Conn(port, max_size=None) as ws:
         t0 = time.perf_counter()
         await roundtrip(ws, data)
         return "%.2f s round trip" % (time.perf_counter() - t0)
@@ -196,21 +217,21 @@ async def case_16mib_binary(port):
 async def case_1mib_utf8_text(port):
     unit = "h\u00e9llo w\u00f6rld \u2713 \u6f22\u5b57 \U0001f389 "
     text = unit * (1024 * 1024 // len(unit.encode()))
-    async with websockets.connect(uri(port), max_size=None) as ws:
+    async with Conn(port, max_size=None) as ws:
         await roundtrip(ws, text)
         return "%d bytes" % len(text.encode())
 
 
 async def case_fragmented(port):
-    async with websockets.connect(uri(port)) as ws:
+    async with Conn(port) as ws:
         await ws.send(["frag", "men", "ted \u00e9"])
-        assert await ws.recv() == "fragmented \u00e9"
+        assert await asyncio.wait_for(ws.recv(), 20) == "fragmented \u00e9"
         await ws.send([b"\x00\x01", b"", b"\x02"])
-        assert await ws.recv() == b"\x00\x01\x02"
+        assert await asyncio.wait_for(ws.recv(), 20) == b"\x00\x01\x02"
 
 
 async def case_ping(port):
-    async with websockets.connect(uri(port)) as ws:
+    async with Conn(port) as ws:
         waiter = await ws.ping(b"are you there")
         latency = await asyncio.wait_for(waiter, 5)
         await roundtrip(ws, "after ping")
@@ -223,14 +244,14 @@ async def case_pipelined(port):
     for i in range(2000):
         n = rng.randrange(0, 3000)
         msgs.append(rng.randbytes(n) if i % 2 else "m%d-" % i + "x" * n)
-    async with websockets.connect(uri(port), max_size=None) as ws:
+    async with Conn(port, max_size=None) as ws:
         async def sender():
             for m in msgs:
                 await ws.send(m)
 
         async def receiver():
             for i, m in enumerate(msgs):
-                got = await ws.recv()
+                got = await asyncio.wait_for(ws.recv(), 20)
                 assert got == m, "message %d differs" % i
 
         t0 = time.perf_counter()
@@ -240,7 +261,7 @@ async def case_pipelined(port):
 
 async def case_many_clients(port):
     async def one(k):
-        async with websockets.connect(uri(port)) as ws:
+        async with Conn(port) as ws:
             for i in range(20):
                 await roundtrip(ws, "client %d message %d" % (k, i))
     await asyncio.gather(*(one(k) for k in range(50)))
