@@ -1,0 +1,428 @@
+// wick chat: the browser client. No framework. Talks the JSON protocol in
+// docs/chat.md over one WebSocket to /chat, reconnects with exponential
+// backoff and full jitter after a drop, and re-joins its rooms.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const app = {
+  ws: null,
+  id: null,             // our client id on the current connection
+  name: localStorage.getItem('chat.name') || '',
+  token: params.get('token') || localStorage.getItem('chat.token') || '',
+  authRequired: false,
+  rooms: new Map(),     // name -> {members: Map(id -> name), log: [], unread: 0}
+  wanted: [],           // rooms to (re)join, in order
+  current: null,        // the room on screen
+  pm: null,             // {id, name} when the composer sends a private message
+  attempt: 0,           // reconnect attempt, for the backoff
+  timer: null,
+  seq: 0,
+  typingSent: 0,
+  typingStop: null,
+  typers: new Map(),    // "room/id" -> {name, until}
+  lastMine: new Map(),  // room -> {id, el, seen:Set}
+};
+
+function msgId() { app.seq += 1; return 'b' + Date.now().toString(36) + '-' + app.seq; }
+
+function send(type, fields) {
+  if (!app.ws || app.ws.readyState !== WebSocket.OPEN) return null;
+  const m = Object.assign({ id: msgId(), type, timestamp: Date.now() }, fields);
+  if (!m.payload) m.payload = {};
+  app.ws.send(JSON.stringify(m));
+  return m;
+}
+
+// --- Connection state and reconnect ------------------------------------------
+
+function setState(cls, text) {
+  const el = $('state');
+  el.className = 'state ' + cls;
+  el.textContent = text;
+}
+
+function connect() {
+  clearTimeout(app.timer);
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const q = app.token ? '?token=' + encodeURIComponent(app.token) : '';
+  setState('connecting', app.attempt ? 'reconnecting…' : 'connecting…');
+  const ws = new WebSocket(proto + '//' + location.host + '/chat' + q);
+  app.ws = ws;
+  ws.onmessage = (ev) => {
+    let m;
+    try { m = JSON.parse(ev.data); } catch (e) { return; }
+    handle(m);
+  };
+  ws.onclose = (ev) => {
+    if (app.ws !== ws) return;
+    app.ws = null;
+    app.id = null;
+    if (ev.code === 1008 && /token|Authentication/i.test(ev.reason)) {
+      // A bad token will not get better by retrying.
+      app.token = '';
+      localStorage.removeItem('chat.token');
+      showLogin('Sign-in failed: ' + ev.reason);
+      setState('offline', 'signed out');
+      app.attempt = 0;
+      app.timer = setTimeout(connect, 1000);
+      return;
+    }
+    scheduleReconnect(ev.code);
+  };
+}
+
+// Full jitter: a random delay in [0, min(cap, base * 2^attempt)].
+function scheduleReconnect(code) {
+  const base = 500, cap = 15000;
+  const delay = Math.floor(Math.random() * Math.min(cap, base * 2 ** app.attempt));
+  app.attempt += 1;
+  let left = Math.ceil(delay / 1000);
+  const tick = () => {
+    setState('reconnecting', 'offline' + (code ? ' (' + code + ')' : '') + ', retrying in ' + left + ' s');
+    left -= 1;
+  };
+  tick();
+  const iv = setInterval(tick, 1000);
+  app.timer = setTimeout(() => { clearInterval(iv); connect(); }, delay);
+}
+
+// --- Incoming ------------------------------------------------------------------
+
+function handle(m) {
+  const p = m.payload || {};
+  switch (m.type) {
+    case 'connected':
+      app.id = p.id;
+      app.attempt = 0;
+      app.authRequired = !!p.auth_required;
+      setState('online', 'online');
+      if (p.user) { app.name = p.user; }
+      if (app.authRequired && app.token) {
+        send('auth', { payload: { token: app.token } });
+      } else if (!app.authRequired) {
+        rejoin();
+      }
+      if (!app.wanted.length) showLogin('');
+      break;
+    case 'system':
+      if (p.event === 'authenticated') {
+        app.name = p.user;
+        $('me').textContent = 'signed in as ' + app.name;
+        if (app.authRequired) { app.authRequired = false; rejoin(); }
+      } else if (p.event === 'joined') {
+        joinedRoom(m.room, p);
+      } else if (p.event === 'left') {
+        app.rooms.delete(m.room);
+        if (app.current === m.room) app.current = app.wanted[0] || null;
+        render();
+      } else if (p.event === 'shutdown') {
+        note(app.current, 'The server is restarting…');
+      }
+      break;
+    case 'user_joined': {
+      const r = app.rooms.get(m.room);
+      if (!r) break;
+      r.members.set(p.id, p.name);
+      note(m.room, p.name + ' joined');
+      renderMembers();
+      break;
+    }
+    case 'user_left': {
+      const r = app.rooms.get(m.room);
+      if (!r) break;
+      r.members.delete(p.id);
+      app.typers.delete(m.room + '/' + p.id);
+      note(m.room, p.name + (p.reason === 'disconnect' ? ' disconnected' : ' left'));
+      renderMembers();
+      renderTyping();
+      break;
+    }
+    case 'chat':
+      app.typers.delete(m.room + '/' + m.from);
+      addMessage(m.room, { who: m.from_name, text: p.text, ts: m.timestamp });
+      if (m.room === app.current && document.visibilityState === 'visible') {
+        send('read', { room: m.room, payload: { last: m.id } });
+      }
+      renderTyping();
+      break;
+    case 'private':
+      addMessage(app.current, { who: m.from_name, text: p.text, ts: m.timestamp, private: 'from',
+                                peer: { id: m.from, name: m.from_name } });
+      break;
+    case 'typing':
+      if (p.typing === false) app.typers.delete(m.room + '/' + m.from);
+      else app.typers.set(m.room + '/' + m.from, { name: m.from_name, until: Date.now() + 5000 });
+      renderTyping();
+      break;
+    case 'read': {
+      const last = app.lastMine.get(m.room);
+      if (last) {
+        last.seen.add(m.from_name);
+        last.el.querySelector('.seen').textContent = 'seen by ' + [...last.seen].join(', ');
+      }
+      break;
+    }
+    case 'error':
+      if (p.code === 'name_taken' && app.rooms.size) {
+        // Reconnected before the server noticed our old connection had
+        // gone: it is dropped at its next heartbeat, so try again soon.
+        note(app.current, 'Waiting for the old session to expire…');
+        setTimeout(rejoin, 3000);
+      } else if (p.code === 'name_taken' || (p.code === 'invalid_field' && !app.rooms.size)) {
+        app.wanted = [];
+        showLogin(p.message);
+      } else {
+        note(app.current, 'Error: ' + p.message);
+      }
+      break;
+    case 'ping':
+      send('pong', { payload: p });
+      break;
+    default:
+      break; // pong, offer/answer/ice_candidate: not used by this page
+  }
+}
+
+function rejoin() {
+  for (const room of app.wanted) {
+    send('join', { room, payload: app.authRequired || app.token ? {} : { name: app.name } });
+  }
+}
+
+function joinedRoom(room, p) {
+  const old = app.rooms.get(room);
+  const r = { members: new Map(), log: old ? old.log : [], unread: 0 };
+  for (const mem of p.members) r.members.set(mem.id, mem.name);
+  app.rooms.set(room, r);
+  if (!app.wanted.includes(room)) app.wanted.push(room);
+  app.name = p.you.name;
+  $('me').textContent = 'signed in as ' + app.name;
+  localStorage.setItem('chat.name', app.name);
+  if (!app.current || !app.rooms.has(app.current)) app.current = room;
+  $('login').hidden = true;
+  $('chat').hidden = false;
+  note(room, old ? 'Reconnected to #' + room : 'You joined #' + room);
+  render();
+  $('text').focus();
+}
+
+// --- Rendering -------------------------------------------------------------------
+
+function fmtTime(ts) {
+  const d = ts ? new Date(ts) : new Date();
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function note(room, text) {
+  const r = app.rooms.get(room);
+  if (!r) return;
+  r.log.push({ sys: text });
+  if (room === app.current) appendEntry(r.log[r.log.length - 1]);
+}
+
+function addMessage(room, entry) {
+  const r = app.rooms.get(room);
+  if (!r) return null;
+  r.log.push(entry);
+  if (r.log.length > 500) r.log.shift();
+  if (room === app.current) return appendEntry(entry);
+  r.unread += 1;
+  renderRooms();
+  return null;
+}
+
+function appendEntry(e) {
+  const list = $('messages');
+  const li = document.createElement('li');
+  if (e.sys) {
+    li.className = 'sys';
+    li.textContent = e.sys;
+  } else {
+    li.className = 'msg' + (e.mine ? ' mine' : '') + (e.private ? ' private' : '');
+    const who = document.createElement('div');
+    who.className = 'who';
+    who.textContent = e.private === 'from' ? e.who + ' (private)'
+      : e.private === 'to' ? 'private to ' + e.peer.name : e.who;
+    const when = document.createElement('span');
+    when.className = 'when';
+    when.textContent = fmtTime(e.ts);
+    who.appendChild(when);
+    const body = document.createElement('div');
+    body.className = 'body';
+    body.textContent = e.text;
+    li.append(who, body);
+    if (e.mine && !e.private) {
+      const seen = document.createElement('div');
+      seen.className = 'seen';
+      li.appendChild(seen);
+    }
+    if (e.private === 'from') {
+      li.title = 'Click to reply privately';
+      li.style.cursor = 'pointer';
+      li.onclick = () => setPm(e.peer);
+    }
+  }
+  list.appendChild(li);
+  list.scrollTop = list.scrollHeight;
+  return li;
+}
+
+function renderRooms() {
+  const ul = $('rooms');
+  ul.textContent = '';
+  for (const [name, r] of app.rooms) {
+    const li = document.createElement('li');
+    li.textContent = '#' + name;
+    if (name === app.current) li.className = 'active';
+    if (r.unread) {
+      const b = document.createElement('span');
+      b.className = 'badge';
+      b.textContent = r.unread;
+      li.appendChild(b);
+    }
+    li.onclick = () => { app.current = name; render(); };
+    ul.appendChild(li);
+  }
+}
+
+function renderMembers() {
+  const r = app.rooms.get(app.current);
+  const ul = $('members');
+  ul.textContent = '';
+  if (!r) return;
+  $('count').textContent = '(' + r.members.size + ')';
+  for (const [id, name] of r.members) {
+    const li = document.createElement('li');
+    li.textContent = name;
+    if (id === app.id) {
+      li.className = 'self';
+      li.textContent = name + ' (you)';
+    } else {
+      li.title = 'Send ' + name + ' a private message';
+      li.onclick = () => setPm({ id, name });
+    }
+    ul.appendChild(li);
+  }
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const names = [];
+  for (const [key, t] of app.typers) {
+    if (t.until < now) { app.typers.delete(key); continue; }
+    if (key.startsWith(app.current + '/')) names.push(t.name);
+  }
+  $('typing').textContent = names.length === 0 ? ''
+    : names.length === 1 ? names[0] + ' is typing…'
+    : names.slice(0, 3).join(', ') + ' are typing…';
+}
+setInterval(renderTyping, 1000);
+
+function render() {
+  renderRooms();
+  renderMembers();
+  const r = app.rooms.get(app.current);
+  $('room-title').textContent = app.current ? '#' + app.current : '';
+  const list = $('messages');
+  list.textContent = '';
+  if (r) {
+    r.unread = 0;
+    for (const e of r.log) appendEntry(e);
+  }
+  renderTyping();
+  if (!app.rooms.size) showLogin('');
+}
+
+function setPm(peer) {
+  app.pm = peer;
+  const el = $('pm-target');
+  if (peer) {
+    el.textContent = 'to ' + peer.name + ' (private) ✕';
+    el.hidden = false;
+    $('text').placeholder = 'Private message to ' + peer.name + '…';
+  } else {
+    el.hidden = true;
+    $('text').placeholder = 'Write a message…';
+  }
+  $('text').focus();
+}
+
+function showLogin(err) {
+  $('chat').hidden = app.rooms.size === 0;
+  $('login').hidden = app.rooms.size !== 0;
+  $('login-error').textContent = err || '';
+  $('name-row').hidden = app.authRequired || !!app.token;
+  $('name').required = !$('name-row').hidden;
+  $('token-row').hidden = !app.authRequired || !!app.token;
+  if (!$('name').value) $('name').value = app.name;
+}
+
+// --- User actions -----------------------------------------------------------------
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const room = $('room').value.trim();
+  if (!$('token-row').hidden && $('token').value.trim()) {
+    app.token = $('token').value.trim();
+    localStorage.setItem('chat.token', app.token);
+    send('auth', { payload: { token: app.token } });
+  }
+  if (!$('name-row').hidden) app.name = $('name').value.trim();
+  app.wanted = [room];
+  if (app.ws && app.ws.readyState === WebSocket.OPEN && !app.authRequired) {
+    send('join', { room, payload: app.token ? {} : { name: app.name } });
+  }
+});
+
+$('join-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const room = $('join-room').value.trim();
+  if (app.rooms.has(room)) { app.current = room; render(); return; }
+  app.wanted.push(room);
+  send('join', { room });
+  $('join-room').value = '';
+});
+
+$('leave').addEventListener('click', () => {
+  if (!app.current) return;
+  app.wanted = app.wanted.filter((r) => r !== app.current);
+  send('leave', { room: app.current });
+});
+
+$('pm-target').addEventListener('click', () => setPm(null));
+
+$('send-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const text = $('text').value;
+  if (!text.trim() || !app.current) return;
+  if (app.pm) {
+    if (!send('private', { to: app.pm.id, payload: { text } })) return;
+    addMessage(app.current, { who: app.name, text, ts: Date.now(), mine: true, private: 'to', peer: app.pm });
+  } else {
+    if (!send('chat', { room: app.current, payload: { text } })) return;
+    const el = addMessage(app.current, { who: app.name, text, ts: Date.now(), mine: true });
+    if (el) app.lastMine.set(app.current, { el, seen: new Set() });
+    if (app.typingSent) send('typing', { room: app.current, payload: { typing: false } });
+    app.typingSent = 0;
+  }
+  $('text').value = '';
+});
+
+$('text').addEventListener('input', () => {
+  if (app.pm || !app.current) return;
+  const now = Date.now();
+  if (now - app.typingSent > 2000) {
+    send('typing', { room: app.current, payload: { typing: true } });
+    app.typingSent = now;
+  }
+  clearTimeout(app.typingStop);
+  app.typingStop = setTimeout(() => {
+    if (app.typingSent) send('typing', { room: app.current, payload: { typing: false } });
+    app.typingSent = 0;
+  }, 3000);
+});
+
+window.chatApp = app; // for the browser test and for curious people
+connect();

@@ -1,0 +1,57 @@
+#!/bin/sh
+# End-to-end tests of the chat example (make test-chat): Python websockets
+# against chat_server for the protocol, then headless Chromium (Debian
+# chromium, driven by npm playwright-core) for the page. Installs what is
+# missing when run as root; otherwise prints the exact command.
+set -eu
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+PY=/usr/bin/python3
+
+# 1. Debian packages.
+need=""
+[ -f /usr/include/jansson.h ] || need="$need libjansson-dev"
+[ -f /usr/include/openssl/hmac.h ] || need="$need libssl-dev"
+$PY -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
+[ -x /usr/bin/chromium ] || need="$need chromium"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
+if [ -n "$need" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test-chat: installing$need"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends $need >/dev/null
+    else
+        echo "test-chat: missing packages. Run:  sudo apt-get install -y --no-install-recommends$need" >&2
+        exit 1
+    fi
+fi
+
+# 2. playwright-core (the library only: it drives Debian's chromium; no
+#    browser download, so never `npx playwright install`).
+NODE_DIR="$ROOT/build/node-chat"
+if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+    echo "test-chat: installing playwright-core from npm into build/node-chat"
+    mkdir -p "$NODE_DIR"
+    cp tests/chat/package.json "$NODE_DIR/package.json"
+    (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent >/dev/null)
+fi
+
+# 3. The server.
+make --no-print-directory BUILD="$BUILD" WERROR=1 "$BUILD/examples/chat_server"
+
+# 4. The tests.
+pass=0; fail=0
+echo "== chat protocol tests (Python websockets)"
+if timeout 150 $PY tests/chat/test_chat.py "$BUILD"; then pass=$((pass+1)); else fail=$((fail+1)); fi
+echo "== chat browser test (headless Chromium)"
+if NODE_PATH="$NODE_DIR/node_modules" timeout 120 node tests/chat/test_browser.mjs "$BUILD"; then
+    pass=$((pass+1))
+else
+    fail=$((fail+1))
+fi
+echo "screenshots: $BUILD/chat-browser-*.png"
+echo "test-chat: $pass passed, $fail failed"
+[ "$fail" = 0 ]
