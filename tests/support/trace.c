@@ -12,7 +12,7 @@ static void sep(trace *t)
     }
 }
 
-static void quoted(split_buf *b, const uint8_t *p, size_t n)
+void trace_quote(split_buf *b, const uint8_t *p, size_t n)
 {
     if (n > TRACE_DATA_MAX) {
         /* Long payloads: length plus a checksum keeps traces short but
@@ -36,7 +36,7 @@ static void flush_data(trace *t, bool fin)
     }
     sep(t);
     split_buf_printf(&t->ev, "data fin=%d ", fin ? 1 : 0);
-    quoted(&t->ev, t->dbuf, t->dlen);
+    trace_quote(&t->ev, t->dbuf, t->dlen);
     t->dlen = 0;
     t->data_open = false;
 }
@@ -107,7 +107,7 @@ static int cb_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "message %s ", op_name(opcode));
-    quoted(&t->ev, data, len);
+    trace_quote(&t->ev, data, len);
     return finish(t, c, "message");
 }
 
@@ -117,7 +117,7 @@ static int cb_ping(wick_conn *c, const uint8_t *data, size_t len, void *user)
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "ping ");
-    quoted(&t->ev, data, len);
+    trace_quote(&t->ev, data, len);
     return finish(t, c, "ping");
 }
 
@@ -127,7 +127,7 @@ static int cb_pong(wick_conn *c, const uint8_t *data, size_t len, void *user)
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "pong ");
-    quoted(&t->ev, data, len);
+    trace_quote(&t->ev, data, len);
     return finish(t, c, "pong");
 }
 
@@ -137,7 +137,7 @@ static int cb_close(wick_conn *c, uint16_t code, const char *reason, size_t len,
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "close %u ", (unsigned)code);
-    quoted(&t->ev, (const uint8_t *)reason, len);
+    trace_quote(&t->ev, (const uint8_t *)reason, len);
     return finish(t, c, "close");
 }
 

@@ -62,6 +62,8 @@ void trace_note(trace *t, const char *text);
 /* The events so far (flushes a pending data piece). */
 const char *trace_str(trace *t);
 
+/* Appends bytes the way the trace shows them: "text" or <N bytes hash>. */
+void trace_quote(split_buf *b, const uint8_t *p, size_t n);
 /* Renders out[0..len) (whole frames) as described above into b. */
 void trace_render_out(split_buf *b, const uint8_t *out, size_t len, wick_role role);
 /* Parses "81 05 48 65 'Hello' ..." (hex bytes and '...' ASCII runs) into
