@@ -1,0 +1,173 @@
+/* Masking tests (RFC 6455 5.3): wick_mask_apply against a byte-at-a-time
+ * reference at every length 0..300, every alignment 0..15 and every phase
+ * 0..3, and applied in pieces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support/split.h"
+#include "wick.h"
+
+/* RFC 6455 5.3: j = i MOD 4; transformed-octet-i = original-octet-i XOR
+ * masking-key-octet-j, with i counted from `phase`. */
+static void mask_ref(uint8_t *buf, size_t len, const uint8_t key[4], size_t phase)
+{
+    for (size_t i = 0; i < len; i++) {
+        buf[i] ^= key[(phase + i) % 4];
+    }
+}
+
+#define MAX_LEN  300
+#define GUARD    16
+#define ALIGNS   16
+
+static void fill(uint64_t *rng, uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)split_rng_next(rng);
+    }
+}
+
+/* RFC 6455 5.7: "Hello" masked with 37 fa 21 3d. */
+static void test_rfc_example(void **state)
+{
+    (void)state;
+    static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    uint8_t b[5] = {'H', 'e', 'l', 'l', 'o'};
+    static const uint8_t want[5] = {0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    size_t phase = 0;
+    wick_mask_apply(b, 5, key, &phase);
+    assert_memory_equal(b, want, 5);
+    assert_int_equal(phase, 1);
+    wick_mask_apply(b, 5, key, NULL);
+    assert_memory_equal(b, "Hello", 5);
+}
+
+/* Every length, alignment and phase against the reference; the bytes
+ * around the range are untouched and the phase advances by len mod 4. */
+static void test_differential(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x3A5C0FFEEu;
+    size_t cap = GUARD + ALIGNS + MAX_LEN + GUARD;
+    uint8_t *a = malloc(cap);
+    uint8_t *b = malloc(cap);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t len = 0; len <= MAX_LEN; len++) {
+        for (size_t align = 0; align < ALIGNS; align++) {
+            for (size_t ph = 0; ph < 4; ph++) {
+                uint8_t key[4];
+                fill(&rng, key, 4);
+                fill(&rng, a, cap);
+                memcpy(b, a, cap);
+                size_t phase = ph;
+                wick_mask_apply(a + GUARD + align, len, key, &phase);
+                mask_ref(b + GUARD + align, len, key, ph);
+                if (memcmp(a, b, cap) != 0) {
+                    fail_msg("len %zu align %zu phase %zu", len, align, ph);
+                }
+                assert_int_equal(phase, (ph + len) % 4);
+            }
+        }
+    }
+    /* phase == NULL starts at key byte 0. */
+    for (size_t len = 0; len <= 64; len++) {
+        uint8_t key[4] = {0x01, 0x20, 0x03, 0x40};
+        fill(&rng, a, len + 1);
+        memcpy(b, a, len + 1);
+        wick_mask_apply(a, len, key, NULL);
+        mask_ref(b, len, key, 0);
+        assert_memory_equal(a, b, len + 1);
+    }
+    free(a);
+    free(b);
+}
+
+/* Applying in pieces (every two-way split, and random many-way splits)
+ * gives the same bytes as one call: the phase carries. */
+static void test_split_application(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x5117u;
+    uint8_t orig[MAX_LEN];
+    uint8_t whole[MAX_LEN];
+    uint8_t parts[MAX_LEN];
+    static const size_t lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+                                  100, 255, 256, 300};
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        size_t len = lens[li];
+        uint8_t key[4];
+        fill(&rng, key, 4);
+        fill(&rng, orig, len);
+        memcpy(whole, orig, len);
+        wick_mask_apply(whole, len, key, NULL);
+        for (size_t k = 0; k <= len; k++) {
+            memcpy(parts, orig, len);
+            size_t phase = 0;
+            wick_mask_apply(parts, k, key, &phase);
+            wick_mask_apply(parts + k, len - k, key, &phase);
+            if (len != 0 && memcmp(parts, whole, len) != 0) {
+                fail_msg("len %zu split %zu", len, k);
+            }
+            assert_int_equal(phase, len % 4);
+        }
+        for (int r = 0; r < 50 && len > 0; r++) {
+            memcpy(parts, orig, len);
+            size_t phase = 0;
+            size_t at = 0;
+            while (at < len) {
+                size_t n = 1 + split_rng_below(&rng, (r % 2) ? 5 : len - at);
+                if (n > len - at) {
+                    n = len - at;
+                }
+                wick_mask_apply(parts + at, n, key, &phase);
+                at += n;
+            }
+            assert_memory_equal(parts, whole, len);
+        }
+        /* Masking twice restores the input (RFC 6455 5.3: same operation). */
+        wick_mask_apply(whole, len, key, NULL);
+        if (len != 0) {
+            assert_memory_equal(whole, orig, len);
+        }
+    }
+}
+
+/* A large buffer through the wide paths, at an odd offset. */
+static void test_large(void **state)
+{
+    (void)state;
+    uint64_t rng = 0xB16u;
+    size_t len = 70001;
+    uint8_t *a = malloc(len + 3);
+    uint8_t *b = malloc(len + 3);
+    assert_non_null(a);
+    assert_non_null(b);
+    fill(&rng, a, len + 3);
+    memcpy(b, a, len + 3);
+    static const uint8_t key[4] = {0xde, 0xad, 0xbe, 0xef};
+    size_t phase = 2;
+    wick_mask_apply(a + 3, len, key, &phase);
+    mask_ref(b + 3, len, key, 2);
+    assert_memory_equal(a, b, len + 3);
+    assert_int_equal(phase, (2 + len) % 4);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc_example),
+        cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_split_application),
+        cmocka_unit_test(test_large),
+    };
+    return cmocka_run_group_tests_name("mask", tests, NULL, NULL);
+}
