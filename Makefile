@@ -293,6 +293,17 @@ bench-chat: chat $(BUILD)/tests/chat_load
 
 -include $(wildcard $(BUILD)/examples/chat/*.d)
 
+# --- Conformance (issue 4): the Autobahn|Testsuite catalogue over raw sockets
+# (Python standard library only), both roles. `conformance` skips the big 9.x
+# cases (< 3 minutes); `conformance-full` runs them too and prints their
+# round-trip times. Reports land in $(BUILD)/conformance/.
+.PHONY: conformance conformance-full
+conformance: $(BUILD)/examples/echo_server $(BUILD)/examples/autobahn_client
+	@PYTHON=$(PYTHON) sh tests/conformance/run.sh $(BUILD)
+
+conformance-full: $(BUILD)/examples/echo_server $(BUILD)/examples/autobahn_client
+	@PYTHON=$(PYTHON) sh tests/conformance/run.sh --full $(BUILD)
+
 clean:
 	rm -rf build
 

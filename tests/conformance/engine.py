@@ -124,7 +124,7 @@ class Session:
             nchops = (n + chopsize - 1) // chopsize
             # Each chop is a separate write; small chop counts get a short
             # pause so they really travel as separate TCP segments.
-            delay = 0.0005 if nchops <= 4096 else 0.0
+            delay = 0.0005 if (nchops <= 1000 and n <= 70000) else 0.0
             for i in range(0, n, chopsize):
                 self.outq.append([memoryview(data[i:i + chopsize]), delay])
         else:

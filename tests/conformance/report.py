@@ -35,33 +35,49 @@ def passed_failed(results):
     return len(results) - failed, failed
 
 
-def print_tables(results, out=sys.stdout):
+def _detail(r):
+    detail = ""
+    if r.get("reportTime"):
+        detail = "%d ms" % r["duration"]
+    if r["overall"] in ("FAILED", "UNIMPLEMENTED", "NON-STRICT"):
+        detail = (detail + " " if detail else "") + r["result"]
+        if r["behaviorClose"] != "OK":
+            detail += " / " + r["resultClose"]
+    elif r["overall"] == "INFORMATIONAL":
+        detail = (detail + " " if detail else "") + r["result"]
+    return detail
+
+
+def print_tables(results, out=sys.stdout, verbose=None):
+    """Per role: a table with one row per group, then the cases that are
+    not OK, then the timed (9.x) cases. verbose (or CONFORMANCE_VERBOSE=1)
+    lists every case."""
+    if verbose is None:
+        verbose = os.environ.get("CONFORMANCE_VERBOSE") == "1"
     by_role = collections.OrderedDict()
     for r in results:
         by_role.setdefault((r["role"], r["agent"]), []).append(r)
     for (role, agent), rs in by_role.items():
-        out.write("\n=== %s (%s) ===\n" % (role, agent))
+        rs = sorted(rs, key=lambda r: _key(r["id"]))
+        out.write("\n=== wick as %s (%s) ===\n" % (role, agent))
         groups = collections.OrderedDict()
-        for r in sorted(rs, key=lambda r: _key(r["id"])):
+        for r in rs:
             groups.setdefault(_group(r["id"]), []).append(r)
+        out.write("%-6s %6s %6s %11s %14s %14s %7s\n" % (
+            "group", "cases", "OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"))
         for g, grs in groups.items():
             c = _counts(grs)
-            out.write("\n-- group %s: %d cases, %s\n" % (g, len(grs), ", ".join(
-                "%d %s" % (c[k], k) for k in GRADES if c[k])))
-            out.write("%-10s %-14s %-17s %-6s %s\n" % ("case", "result", "close", "code", "detail"))
-            for r in grs:
-                detail = ""
-                if r.get("reportTime"):
-                    detail = "%d ms" % r["duration"]
-                if r["overall"] in ("FAILED", "UNIMPLEMENTED"):
-                    detail = (detail + " " if detail else "") + r["result"]
-                    if r["behaviorClose"] != "OK":
-                        detail += " / " + r["resultClose"]
-                elif r["overall"] == "INFORMATIONAL":
-                    detail = (detail + " " if detail else "") + r["result"]
+            out.write("%-6s %6d %6d %11d %14d %14d %7d\n" % (
+                g, len(grs), c["OK"], c["NON-STRICT"], c["INFORMATIONAL"], c["UNIMPLEMENTED"],
+                c["FAILED"]))
+        shown = rs if verbose else [r for r in rs if r["overall"] != "OK" or r.get("reportTime")]
+        if shown:
+            out.write("\n%-10s %-14s %-17s %-6s %s\n" % ("case", "result", "close", "code",
+                                                          "detail"))
+            for r in shown:
                 out.write("%-10s %-14s %-17s %-6s %s\n" % (
                     r["id"], r["overall"], r["behaviorClose"],
-                    "-" if r["remoteCloseCode"] is None else r["remoteCloseCode"], detail))
+                    "-" if r["remoteCloseCode"] is None else r["remoteCloseCode"], _detail(r)))
     out.flush()
 
 
