@@ -620,7 +620,9 @@ static bool run(client *cl)
             return false; /* only after a failure, for a client */
         }
         struct pollfd pf[2] = {{.fd = cl->fd, .events = POLLIN}, {.fd = -1}};
-        if (wick_conn_out_pending(&cl->conn) > 0) {
+        /* POLLOUT also while a message is unfinished: the output buffer was
+         * full when it was queued, so wake up once there is room again. */
+        if (wick_conn_out_pending(&cl->conn) > 0 || cl->cur_active) {
             pf[0].events |= POLLOUT;
         }
         /* Read stdin only when the line buffer has no complete line. */
