@@ -19,7 +19,7 @@ enum {
     ST_FAILED = 2   /* sticky error; priv_.remaining holds the negated wick_err */
 };
 
-#define HDR_MIN 2u /* fin/rsv/opcode byte and mask/length byte */
+#define HDR_MIN 2U /* fin/rsv/opcode byte and mask/length byte */
 
 void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8_t rsv_allowed,
                             uint64_t max_frame)
@@ -46,11 +46,11 @@ static wick_err fail(wick_frame_parser *p, wick_err e)
  * header size through *need. */
 static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, size_t *need)
 {
-    unsigned op = b0 & 0x0Fu;
-    unsigned len7 = b1 & 0x7Fu;
-    bool masked = (b1 & 0x80u) != 0;
+    unsigned op = b0 & 0x0FU;
+    unsigned len7 = b1 & 0x7FU;
+    bool masked = (b1 & 0x80U) != 0;
     /* RFC 6455 5.2: RSV bits MUST be 0 unless an extension defines them. */
-    if ((b0 & 0x70u & (unsigned)~p->priv_.rsv_allowed) != 0) {
+    if ((b0 & 0x70U & (unsigned)~p->priv_.rsv_allowed) != 0) {
         return WICK_ERR_PROTO_RSV;
     }
     /* RFC 6455 5.2: opcodes 3-7 and 11-15 are reserved. */
@@ -60,7 +60,7 @@ static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, s
     if (op >= 8) {
         /* RFC 6455 5.5: control frames MUST NOT be fragmented and MUST have a
          * payload of 125 bytes or less (so always a 7-bit length). */
-        if ((b0 & 0x80u) == 0) {
+        if ((b0 & 0x80U) == 0) {
             return WICK_ERR_PROTO_CONTROL_FRAGMENTED;
         }
         if (len7 > 125) {
@@ -90,7 +90,7 @@ static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, s
 static wick_err decode(wick_frame_parser *p, const uint8_t *h)
 {
     wick_frame_header *hd = &p->priv_.hdr;
-    unsigned len7 = h[1] & 0x7Fu;
+    unsigned len7 = h[1] & 0x7FU;
     size_t at = HDR_MIN;
     uint64_t plen = len7;
     /* RFC 6455 5.2 says a sender MUST use the minimal length encoding; like
@@ -110,10 +110,10 @@ static wick_err decode(wick_frame_parser *p, const uint8_t *h)
     if (p->priv_.max_frame != 0 && plen > p->priv_.max_frame) {
         return WICK_ERR_FRAME_TOO_BIG;
     }
-    hd->fin = (h[0] & 0x80u) != 0;
-    hd->rsv = (uint8_t)(h[0] & 0x70u);
-    hd->opcode = (uint8_t)(h[0] & 0x0Fu);
-    hd->masked = (h[1] & 0x80u) != 0;
+    hd->fin = (h[0] & 0x80U) != 0;
+    hd->rsv = (uint8_t)(h[0] & 0x70U);
+    hd->opcode = (uint8_t)(h[0] & 0x0FU);
+    hd->masked = (h[1] & 0x80U) != 0;
     if (hd->masked) {
         memcpy(hd->mask, h + at, 4);
     } else {

@@ -9,7 +9,7 @@
 size_t wick_frame_header_size(uint64_t len, bool masked)
 {
     size_t n = 2;
-    if (len > 0xFFFFu) {
+    if (len > 0xFFFFU) {
         n += 8;
     } else if (len > 125) {
         n += 2;
@@ -23,7 +23,7 @@ wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_
     if (h == NULL || out_len == NULL || (out == NULL && cap != 0)) {
         return WICK_ERR_ARG;
     }
-    if (h->opcode > 0x0F || (h->rsv & (uint8_t)~(WICK_RSV1 | WICK_RSV2 | WICK_RSV3)) != 0 ||
+    if (h->opcode > 0x0F || (h->rsv & (uint8_t) ~(WICK_RSV1 | WICK_RSV2 | WICK_RSV3)) != 0 ||
         (h->payload_len >> 63) != 0) {
         return WICK_ERR_ARG;
     }
@@ -32,15 +32,15 @@ wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_
     if (cap < n) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
-    out[0] = (uint8_t)((h->fin ? 0x80u : 0u) | h->rsv | h->opcode);
-    uint8_t mbit = h->masked ? 0x80u : 0u;
+    out[0] = (uint8_t)((h->fin ? 0x80U : 0U) | h->rsv | h->opcode);
+    uint8_t mbit = h->masked ? 0x80U : 0U;
     size_t at = 2;
-    if (len > 0xFFFFu) {
-        out[1] = (uint8_t)(mbit | 127u);
+    if (len > 0xFFFFU) {
+        out[1] = (uint8_t)(mbit | 127U);
         wick__store_be64(out + 2, len);
         at += 8;
     } else if (len > 125) {
-        out[1] = (uint8_t)(mbit | 126u);
+        out[1] = (uint8_t)(mbit | 126U);
         wick__store_be16(out + 2, (uint16_t)len);
         at += 2;
     } else {

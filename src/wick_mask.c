@@ -19,9 +19,9 @@
 
 void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
 {
-    size_t ph = (phase != NULL) ? (*phase & 3u) : 0u;
+    size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
     if (phase != NULL) {
-        *phase = (ph + len) & 3u;
+        *phase = (ph + len) & 3U;
     }
     if (len == 0) {
         return;
@@ -31,7 +31,7 @@ void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *pha
         /* The key as it applies from buf[0] on, repeated to 8 bytes. */
         uint8_t rk[8];
         for (size_t j = 0; j < 8; j++) {
-            rk[j] = key[(ph + j) & 3u];
+            rk[j] = key[(ph + j) & 3U];
         }
 #ifdef WICK_MASK_SSE2
         uint8_t rk16[16];
@@ -63,6 +63,6 @@ void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *pha
     }
     /* i is a multiple of 8 here, so the tail continues at phase ph. */
     for (; i < len; i++) {
-        buf[i] = (uint8_t)(buf[i] ^ key[(ph + i) & 3u]);
+        buf[i] = (uint8_t)(buf[i] ^ key[(ph + i) & 3U]);
     }
 }

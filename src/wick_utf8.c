@@ -44,17 +44,18 @@ enum {
 /* DFA states, premultiplied by 16 so a transition is one table load:
  * next = utf8_trans[state + class]. */
 enum {
-    U_ACCEPT = 0,   /* at a character boundary */
-    U_TAIL1 = 16,   /* one continuation byte left */
-    U_TAIL2 = 32,   /* two continuation bytes left */
-    U_E0 = 48,      /* after E0: A0..BF, then one more */
-    U_ED = 64,      /* after ED: 80..9F, then one more */
-    U_F0 = 80,      /* after F0: 90..BF, then two more */
-    U_F1 = 96,      /* after F1..F3: 80..BF, then two more */
-    U_F4 = 112,     /* after F4: 80..8F, then two more */
-    U_REJECT = 128  /* failed; sticky until wick_utf8_init() */
+    U_ACCEPT = 0,  /* at a character boundary */
+    U_TAIL1 = 16,  /* one continuation byte left */
+    U_TAIL2 = 32,  /* two continuation bytes left */
+    U_E0 = 48,     /* after E0: A0..BF, then one more */
+    U_ED = 64,     /* after ED: 80..9F, then one more */
+    U_F0 = 80,     /* after F0: 90..BF, then two more */
+    U_F1 = 96,     /* after F1..F3: 80..BF, then two more */
+    U_F4 = 112,    /* after F4: 80..8F, then two more */
+    U_REJECT = 128 /* failed; sticky until wick_utf8_init() */
 };
 
+/* clang-format off */
 #define A  CL_ASCII
 #define C8 CL_C80
 #define C9 CL_C90
@@ -123,6 +124,7 @@ static const uint8_t utf8_trans[144] = {
 };
 
 #undef R
+/* clang-format on */
 
 void wick_utf8_init(wick_utf8 *u)
 {
