@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import websockets
@@ -24,9 +25,9 @@ CASE_TIMEOUT = 60
 
 # --- The server process -----------------------------------------------------
 
-def start_server():
+def start_server(*args):
     """Starts echo_server on an ephemeral port; returns (process, port)."""
-    proc = subprocess.Popen([SERVER, "0"], stdout=subprocess.PIPE)
+    proc = subprocess.Popen([SERVER, "0", *args], stdout=subprocess.PIPE)
     line = proc.stdout.readline().decode()
     if not line.startswith("listening on "):
         proc.kill()
@@ -47,6 +48,15 @@ def stop_server(proc):
 
 # --- Raw socket helpers (RFC 6455 5.2 framing, written out by hand) ---------
 
+def mask_bytes(payload, key):
+    """XORs payload with the 4-byte key (RFC 6455 5.3), fast for big payloads."""
+    n = len(payload)
+    if n == 0:
+        return b""
+    stream = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+
+
 def make_frame(opcode, payload, fin=True, mask=True):
     b0 = (0x80 if fin else 0) | opcode
     m = 0x80 if mask else 0
@@ -60,8 +70,7 @@ def make_frame(opcode, payload, fin=True, mask=True):
     if not mask:
         return head + payload
     key = os.urandom(4)
-    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    return head + key + masked
+    return head + key + mask_bytes(payload, key)
 
 
 class Raw:
@@ -373,6 +382,67 @@ def raw_trickled_request(port):
     raw.close()
 
 
+def raw_too_big(port):
+    # Over the server's 64 MiB message limit: 1009 (RFC 6455 7.4.1), as soon
+    # as the length is known.
+    raw = raw_ws(port)
+    raw.sock.sendall(bytes([0x82, 0xFF]) + struct.pack("!Q", 65 * 1024 * 1024) + os.urandom(4))
+    expect_close(raw, 1009)
+    raw.close()
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def raw_bounded_memory(port, pid):
+    # A client that sends 64 MiB of messages without reading the echoes:
+    # the server must stop reading (backpressure) instead of buffering it all.
+    raw = raw_ws(port)
+    msg = os.urandom(4 * 1024 * 1024)
+    frame = make_frame(0x2, msg)
+    count = 16
+    before = rss_kib(pid)
+
+    def sender():
+        for _ in range(count):
+            raw.sock.sendall(frame)
+
+    raw.sock.settimeout(30)
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    time.sleep(1.5)  # the sender is blocked by now: everything is full
+    peak = rss_kib(pid)
+    for i in range(count):
+        op, data = raw.read_message()
+        assert op == 0x2 and data == msg, "echo %d differs" % i
+    t.join(10)
+    raw.close()
+    grown = (peak - before) // 1024
+    assert grown < 40, "server grew by %d MiB while the client did not read" % grown
+    return "server RSS grew %d MiB for 64 MiB in flight" % grown
+
+
+def raw_handshake_timeout(_port):
+    # A connection that never completes its request is dropped (--timeout).
+    proc, port = start_server("--timeout", "1")
+    try:
+        raw = Raw(port)
+        raw.sock.sendall(b"GET / HTTP/1.1\r\n")
+        t0 = time.perf_counter()
+        raw.expect_eof()
+        elapsed = time.perf_counter() - t0
+        assert 0.5 < elapsed < 4, "dropped after %.1f s" % elapsed
+        raw.close()
+        return "dropped after %.1f s" % elapsed
+    finally:
+        stop_server(proc)
+
+
 # --- Shutdown ---------------------------------------------------------------
 
 async def case_sigterm(proc, port):
@@ -398,7 +468,7 @@ ASYNC_CASES = [
 RAW_CASES = [
     raw_close_handshake, raw_frames_with_request, raw_utf8_split, raw_invalid_utf8,
     raw_invalid_utf8_fragment, raw_unmasked, raw_ping_pong, raw_http_pages,
-    raw_trickled_request,
+    raw_trickled_request, raw_too_big, raw_handshake_timeout,
 ]
 
 
@@ -407,6 +477,8 @@ async def run_all(proc, port):
     cases = [(c.__name__, lambda c=c: c(port)) for c in ASYNC_CASES]
     cases += [(c.__name__, lambda c=c: asyncio.get_running_loop().run_in_executor(None, c, port))
               for c in RAW_CASES]
+    cases.append(("raw_bounded_memory", lambda: asyncio.get_running_loop().run_in_executor(
+        None, raw_bounded_memory, port, proc.pid)))
     cases.append(("case_sigterm", lambda: case_sigterm(proc, port)))
     for name, run in cases:
         t0 = time.perf_counter()
