@@ -577,7 +577,7 @@ WICK_API wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const 
  * 0). Masking and unmasking are the same operation (RFC 6455 5.3). */
 WICK_API void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase);
 
-/* === Connection engine === 
+/* === Connection engine ===
  *
  * A wick_conn is one WebSocket endpoint after the opening handshake (done
  * with the wick_hs_* functions above, or elsewhere: an HTTP server, or
@@ -622,9 +622,12 @@ typedef struct wick_callbacks {
      * message (which may be empty). */
     int (*on_data)(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user);
     /* Whole-message delivery, when a reassembly buffer or an allocator is
-     * configured. data stays valid only during the call. */
+     * configured (on_data still streams the same bytes first). Not called
+     * for a message that went over max_message under
+     * WICK_CONF_OVERSIZE_STREAM. data stays valid only during the call. */
     int (*on_message)(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user);
-    /* A ping arrived (the pong is already queued unless auto-pong is off). */
+    /* A ping arrived (the pong is already queued unless auto-pong is off
+     * or a close frame was sent). */
     int (*on_ping)(wick_conn *c, const uint8_t *data, size_t len, void *user);
     /* A pong arrived. */
     int (*on_pong)(wick_conn *c, const uint8_t *data, size_t len, void *user);
@@ -632,8 +635,8 @@ typedef struct wick_callbacks {
      * The reply is queued by the engine. */
     int (*on_close)(wick_conn *c, uint16_t code, const char *reason, size_t len, void *user);
     /* The connection failed (RFC 6455 7.1.7): err says why; the close frame
-     * with wick_err_close_code(err) is queued; further input is ignored.
-     * The return value is ignored. */
+     * with wick_err_close_code(err) is queued (unless a close frame was
+     * already sent); further input is ignored. Called once. */
     void (*on_error)(wick_conn *c, wick_err err, const char *reason, void *user);
     /* Randomness for client masks: fill out[0..n) and return 0, or return
      * non-zero on failure. Required for the client role. */
@@ -667,13 +670,13 @@ enum {
 
 typedef struct wick_conn_config {
     wick_role role;
-    uint8_t *out_buf;                /* required output buffer */
-    size_t out_cap;                  /* >= WICK_OUT_MIN */
-    uint8_t *msg_buf;                /* optional reassembly buffer */
+    uint8_t *out_buf; /* required output buffer */
+    size_t out_cap;   /* >= WICK_OUT_MIN */
+    uint8_t *msg_buf; /* optional reassembly buffer */
     size_t msg_cap;
     const wick_allocator *allocator; /* optional reassembly allocator */
     uint64_t max_frame;              /* 0: no limit */
-    uint64_t max_message;            /* default WICK_DEFAULT_MAX_MESSAGE */
+    uint64_t max_message;            /* default WICK_DEFAULT_MAX_MESSAGE; 0: no limit */
     unsigned flags;                  /* WICK_CONF_* */
     const wick_extension *extension; /* optional */
 } wick_conn_config;
@@ -683,11 +686,11 @@ WICK_API void wick_conn_config_default(wick_conn_config *cfg, wick_role role);
 
 /* State flags returned by wick_conn_state(). */
 enum {
-    WICK_WANT_READ = 1u << 0,        /* the engine accepts input */
-    WICK_WANT_WRITE = 1u << 1,       /* output is waiting */
-    WICK_CLOSING = 1u << 2,          /* a close frame was sent or received */
-    WICK_CLOSED = 1u << 3,           /* closing handshake done or failed */
-    WICK_SHOULD_CLOSE_TCP = 1u << 4  /* output drained; close the socket now */
+    WICK_WANT_READ = 1u << 0,       /* the engine accepts input */
+    WICK_WANT_WRITE = 1u << 1,      /* output is waiting */
+    WICK_CLOSING = 1u << 2,         /* a close frame was sent or received */
+    WICK_CLOSED = 1u << 3,          /* closing handshake done or failed */
+    WICK_SHOULD_CLOSE_TCP = 1u << 4 /* output drained; close the socket now */
 };
 
 struct wick_conn {
@@ -696,11 +699,11 @@ struct wick_conn {
         void *user;
         const wick_allocator *alloc;
         const wick_extension *ext;
-        uint8_t *out;                  /* caller's output buffer */
+        uint8_t *out; /* caller's output buffer */
         size_t out_cap, out_head, out_tail;
-        uint8_t *msg_buf;              /* caller's reassembly buffer */
+        uint8_t *msg_buf; /* caller's reassembly buffer */
         size_t msg_buf_cap;
-        uint8_t *msg;                  /* current reassembly buffer */
+        uint8_t *msg; /* current reassembly buffer */
         size_t msg_cap, msg_len;
         uint64_t max_frame, max_message, msg_total;
         wick_frame_parser parser;
@@ -711,15 +714,16 @@ struct wick_conn {
         uint8_t ctrl_len, pend_len;
         bool in_callback, in_message, reasm, msg_owned, oversize, ext_active;
         bool out_in_message, sent_close, recv_close, pend_close, pause_req;
-        uint8_t ctrl[125];             /* control payload being received */
-        uint8_t pend[131];             /* encoded pong/close waiting for room */
+        uint8_t ctrl[125]; /* control payload being received */
+        uint8_t pend[131]; /* encoded pong/close waiting for room */
     } priv_;
 };
 
 /* Initializes a connection in the OPEN state. Makes no allocation. `cb`
  * and `cfg->out_buf` (and msg_buf, allocator, extension) MUST outlive the
  * connection. Returns WICK_OK, WICK_ERR_ARG (NULL argument, client role
- * without cb->random), or WICK_ERR_BUFFER_TOO_SMALL (out_cap below
+ * without cb->random, msg_cap without msg_buf, allocator or extension with
+ * a NULL function), or WICK_ERR_BUFFER_TOO_SMALL (out_cap below
  * WICK_OUT_MIN). */
 WICK_API wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg,
                                  const wick_callbacks *cb, void *user);
@@ -737,7 +741,9 @@ WICK_API void wick_conn_release(wick_conn *c);
  * and delivered as views into it.** Sets *consumed (may be NULL). Returns:
  *   WICK_OK       all bytes consumed;
  *   WICK_PAUSED   a callback returned WICK_PAUSE; bytes from *consumed on
- *                 were not processed: pass them again later;
+ *                 were not processed: pass them again later (when
+ *                 *consumed == len, call again with len 0: the end of a
+ *                 message, e.g. on_message, may still be due);
  *   WICK_ERR_*    the connection failed (sticky: returned again on every
  *                 later call, with *consumed = len, until reset); the close
  *                 frame is queued in the output;
@@ -775,9 +781,10 @@ WICK_API wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len);
 /* Starts (or answers) the closing handshake: queues a close frame with
  * `code` (0: no code, no reason) and `reason` (at most 123 bytes, UTF-8).
  * Returns WICK_OK, WICK_ERR_ARG (code not valid on the wire, reason too
- * long or not UTF-8), or WICK_ERR_CLOSED when a close was already sent. If
- * the output buffer is full the close frame waits in the connection and
- * goes out first when space frees. */
+ * long or not UTF-8), WICK_ERR_RANDOM, or WICK_ERR_CLOSED when a close was
+ * already sent. If the output buffer is full the close frame waits in the
+ * connection (replacing a pong waiting there) and goes out first when
+ * space frees. */
 WICK_API wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len);
 
 /* A prepared frame: encoded once (unmasked, so server role only), sent to

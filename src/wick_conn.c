@@ -21,7 +21,7 @@ void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
     }
     memset(cfg, 0, sizeof(*cfg));
     cfg->role = role;
-    cfg->max_message = WICK_DEFAULT_MAX_MESSAGE;
+    cfg->max_message = (uint64_t)WICK_DEFAULT_MAX_MESSAGE;
 }
 
 /* Drops the reassembly buffer, giving back memory from the allocator. */
@@ -49,7 +49,7 @@ static void message_end(wick_conn *c)
 /* Everything after the configuration, back to a fresh OPEN connection. */
 static void conn_clear(wick_conn *c)
 {
-    uint8_t rsv = c->priv_.ext != NULL ? (uint8_t)(c->priv_.ext->rsv_mask & 0x70u) : 0u;
+    uint8_t rsv = c->priv_.ext != NULL ? (uint8_t)(c->priv_.ext->rsv_mask & 0x70U) : 0U;
 
     message_end(c);
     c->priv_.out_head = 0;
@@ -243,8 +243,9 @@ static wick_err msg_limit(wick_conn *c, uint64_t more)
         return WICK_OK;
     }
     if (err != WICK_OK) {
-        return conn_fail(c, err, err == WICK_ERR_NOMEM ? "cannot allocate the message buffer"
-                                                       : "message exceeds the size limit");
+        return conn_fail(c, err,
+                         err == WICK_ERR_NOMEM ? "cannot allocate the message buffer"
+                                               : "message exceeds the size limit");
     }
     return WICK_OK;
 }
@@ -458,8 +459,8 @@ static wick_err on_close_frame(wick_conn *c)
         return WICK_OK;
     }
     c->priv_.in_callback = true;
-    int rc = cb->on_close(c, code, n >= 2 ? (const char *)p + 2 : "", n >= 2 ? n - 2 : 0,
-                          c->priv_.user);
+    int rc =
+        cb->on_close(c, code, n >= 2 ? (const char *)p + 2 : "", n >= 2 ? n - 2 : 0, c->priv_.user);
     c->priv_.in_callback = false;
     return cb_status(c, rc);
 }

@@ -7,9 +7,6 @@
 
 #include "wick_internal.h"
 
-/* Largest encoded control frame: 2-byte header, 4-byte mask, 125 bytes. */
-#define WICK__CTRL_FRAME_MAX 131u
-
 /* Queues a pong with payload[0..len) (len <= 125). When the output buffer
  * has no room it waits in the connection, replacing an older waiting pong
  * (RFC 6455 5.5.3: only the latest ping needs an answer); a waiting close

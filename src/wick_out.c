@@ -156,7 +156,7 @@ wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, siz
 /* Payload bytes one frame could carry in `room` bytes. */
 static size_t payload_room(size_t room, bool masked)
 {
-    size_t m = masked ? 4u : 0u;
+    size_t m = masked ? 4U : 0U;
     if (room < 2 + m) {
         return 0;
     }
@@ -292,7 +292,8 @@ wick_err wick_prepare(uint8_t opcode, const void *data, size_t len, uint8_t *out
         return WICK_ERR_ARG;
     }
     size_t n = 0;
-    wick_err err = wick_frame_write(opcode, true, 0, NULL, (const uint8_t *)data, len, out, cap, &n);
+    wick_err err =
+        wick_frame_write(opcode, true, 0, NULL, (const uint8_t *)data, len, out, cap, &n);
     if (err == WICK_OK) {
         p->frame = out;
         p->len = n;

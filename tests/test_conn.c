@@ -24,12 +24,12 @@ struct conn_case {
     unsigned flags;       /* WICK_CONF_* */
     uint64_t max_message; /* 0: default */
     uint64_t max_frame;
-    size_t msg_cap;       /* reassembly msg_buf size (0: none) */
-    const char *in;       /* frames as a client/server would send them, unmasked */
-    const char *want;     /* trace => status || output */
+    size_t msg_cap;   /* reassembly msg_buf size (0: none) */
+    const char *in;   /* frames as a client/server would send them, unmasked */
+    const char *want; /* trace => status || output */
 };
 
-#define OK_NO_OUT " => WICK_OK || -"
+#define OK_NO_OUT  " => WICK_OK || -"
 #define CLOSE_1002 " || 88 02 03 ea"
 #define CLOSE_1007 " || 88 02 03 ef"
 #define CLOSE_1009 " || 88 02 03 f1"
@@ -50,7 +50,8 @@ static const struct conn_case cases[] = {
      "data fin=1 \"o\" => WICK_OK || 8a 02 68 69"},
     {"5.4 empty fragments", BOTH, false, 0, 0, 0, 0, "02 00 00 03 01 02 03 00 00 80 00",
      "begin binary | data fin=1 \"\\x01\\x02\\x03\"" OK_NO_OUT},
-    {"empty text message", BOTH, false, 0, 0, 0, 0, "81 00", "begin text | data fin=1 \"\"" OK_NO_OUT},
+    {"empty text message", BOTH, false, 0, 0, 0, 0, "81 00",
+     "begin text | data fin=1 \"\"" OK_NO_OUT},
     {"two messages", BOTH, false, 0, 0, 0, 0, "81 01 'a' 82 02 00 ff",
      "begin text | data fin=1 \"a\" | begin binary | data fin=1 \"\\x00\\xff\"" OK_NO_OUT},
     {"ping empty and 125", BOTH, false, 0, 0, 0, 0,
@@ -145,7 +146,8 @@ static const struct conn_case cases[] = {
      "error WICK_ERR_FRAME_TOO_BIG => WICK_ERR_FRAME_TOO_BIG" CLOSE_1009},
     {"oversize streams on", BOTH, false, WICK_CONF_OVERSIZE_STREAM, 4, 0, 16,
      "01 03 'Hel' 80 02 'lo' 81 02 'ok'",
-     "begin text | data fin=1 \"Hello\" | begin text | data fin=1 \"ok\" | message text \"ok\"" OK_NO_OUT},
+     "begin text | data fin=1 \"Hello\" | begin text | data fin=1 \"ok\" | message text "
+     "\"ok\"" OK_NO_OUT},
     {"oversize single frame streams", BOTH, false, WICK_CONF_OVERSIZE_STREAM, 4, 0, 0,
      "81 05 'Hello'", "begin text | data fin=1 \"Hello\"" OK_NO_OUT},
     /* Reassembly into the caller's msg_buf. */

@@ -121,10 +121,10 @@ static size_t gen_utf8(uint64_t *s, uint8_t *out, size_t max)
 }
 
 typedef struct model {
-    split_buf ev;  /* expected events */
-    bytes out;     /* expected output (unmasked server form) */
-    bytes piece;   /* message bytes since the last rendered data piece */
-    bytes whole;   /* the whole message */
+    split_buf ev; /* expected events */
+    bytes out;    /* expected output (unmasked server form) */
+    bytes piece;  /* message bytes since the last rendered data piece */
+    bytes whole;  /* the whole message */
 } model;
 
 static void m_sep(model *m)
@@ -283,18 +283,22 @@ struct utf8_case {
 
 static const struct utf8_case utf8_cases[] = {
     {"ab\xff", 2},
-    {"a\xc3\x28" "b", 2},
+    {"a\xc3\x28"
+     "b",
+     2},
     {"\xe2\x82\x28", 2},
     {"\xf0\x28\x8c\xbc", 1},
-    {"x\xed\xa0\x80", 2},        /* UTF-16 surrogate */
-    {"\xc0\xaf", 0},             /* overlong */
-    {"\xe0\x80\xaf", 1},         /* overlong */
-    {"\xf4\x90\x80\x80", 1},     /* above U+10FFFF */
+    {"x\xed\xa0\x80", 2},    /* UTF-16 surrogate */
+    {"\xc0\xaf", 0},         /* overlong */
+    {"\xe0\x80\xaf", 1},     /* overlong */
+    {"\xf4\x90\x80\x80", 1}, /* above U+10FFFF */
     {"\xf5\x80", 0},
-    {"\x80", 0},                 /* stray continuation */
-    {"h\xe2\x82", 3},            /* cut short */
-    {"\xf0\x9f\x98", 3},         /* cut short */
-    {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", 12},
+    {"\x80", 0},         /* stray continuation */
+    {"h\xe2\x82", 3},    /* cut short */
+    {"\xf0\x9f\x98", 3}, /* cut short */
+    {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+     "edited",
+     12},
     {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", SIZE_MAX},
     {"\xf0\x9f\x98\x80\xe2\x82\xac\xc2\xa2$", SIZE_MAX},
 };
@@ -543,15 +547,18 @@ struct ext_case {
 };
 
 static const struct ext_case ext_cases[] = {
-    {"decoded single frame", 0, 0, "c1 05 'HELLO'", "begin text | data fin=1 \"hello\" => WICK_OK || -"},
+    {"decoded single frame", 0, 0, "c1 05 'HELLO'",
+     "begin text | data fin=1 \"hello\" => WICK_OK || -"},
     {"decoded fragments with ping", 0, 0, "41 03 'HEL' 89 00 80 02 'LO'",
      "begin text | data fin=0 \"hel\" | ping \"\" | data fin=1 \"lo\" => WICK_OK || 8a 00"},
     {"decoded binary, empty", 0, 0, "c2 00", "begin binary | data fin=1 \"\" => WICK_OK || -"},
     {"reassembled", 0, 16, "41 03 'HEL' 80 02 'LO'",
      "begin text | data fin=1 \"hello\" | message text \"hello\" => WICK_OK || -"},
-    {"not compressed: untouched", 0, 0, "81 02 'AB'", "begin text | data fin=1 \"AB\" => WICK_OK || -"},
+    {"not compressed: untouched", 0, 0, "81 02 'AB'",
+     "begin text | data fin=1 \"AB\" => WICK_OK || -"},
     {"RSV1 on a continuation", 0, 0, "41 01 'A' c0 01 'B'",
-     "begin text | data fin=0 \"a\" | error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 ea"},
+     "begin text | data fin=0 \"a\" | error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 "
+     "ea"},
     {"RSV1 on a control frame", 0, 0, "c9 00",
      "error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 ea"},
     {"RSV2 not claimed", 0, 0, "a1 01 'a'",
@@ -619,10 +626,8 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conn_random_sequences),
-        cmocka_unit_test(test_conn_utf8_boundaries),
-        cmocka_unit_test(test_conn_alloc_counting),
-        cmocka_unit_test(test_conn_alloc_failing),
+        cmocka_unit_test(test_conn_random_sequences), cmocka_unit_test(test_conn_utf8_boundaries),
+        cmocka_unit_test(test_conn_alloc_counting),   cmocka_unit_test(test_conn_alloc_failing),
         cmocka_unit_test(test_conn_extension),
     };
     return cmocka_run_group_tests_name("conn_more", tests, group_setup, group_teardown);

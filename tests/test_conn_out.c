@@ -86,7 +86,8 @@ static void test_send_server(void **state)
     assert_int_equal(wick_conn_send(&F.c, WICK_OP_CONT, "lo", 2, true), WICK_OK);
     assert_int_equal(wick_conn_send(&F.c, WICK_OP_CONT, "x", 1, true), WICK_ERR_STATE);
     assert_int_equal(wick_conn_send(&F.c, WICK_OP_BINARY, NULL, 0, true), WICK_OK);
-    assert_string_equal(out_str(), "81 05 48 65 6c 6c 6f 01 03 48 65 6c 89 01 70 80 02 6c 6f 82 00");
+    assert_string_equal(out_str(),
+                        "81 05 48 65 6c 6c 6f 01 03 48 65 6c 89 01 70 80 02 6c 6f 82 00");
     size_t n = 0;
     const uint8_t *p = wick_conn_out_peek(&F.c, &n);
     static const uint8_t first[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
@@ -216,8 +217,7 @@ static void test_close_handshake(void **state)
         assert_string_equal(out_str(), "88 02 03 ea");
         assert_int_equal(wick_conn_state(&F.c), WICK_WANT_WRITE | WICK_CLOSING | WICK_CLOSED);
         drain_all();
-        assert_int_equal(wick_conn_state(&F.c),
-                         WICK_CLOSING | WICK_CLOSED | WICK_SHOULD_CLOSE_TCP);
+        assert_int_equal(wick_conn_state(&F.c), WICK_CLOSING | WICK_CLOSED | WICK_SHOULD_CLOSE_TCP);
         assert_int_equal(wick_conn_error(&F.c), WICK_ERR_PROTO_CONTINUATION);
         assert_int_equal(wick_conn_close_code(&F.c), 0);
         assert_int_equal(wick_conn_send(&F.c, WICK_OP_TEXT, "x", 1, true), WICK_ERR_CLOSED);
@@ -324,8 +324,7 @@ static void test_pending_close_on_failure(void **state)
         assert_string_equal(out_str(), "88 02 03 ef");
         assert_int_equal(wick_conn_state(&F.c), WICK_WANT_WRITE | WICK_CLOSING | WICK_CLOSED);
         drain_all();
-        assert_int_equal(wick_conn_state(&F.c),
-                         WICK_CLOSING | WICK_CLOSED | WICK_SHOULD_CLOSE_TCP);
+        assert_int_equal(wick_conn_state(&F.c), WICK_CLOSING | WICK_CLOSED | WICK_SHOULD_CLOSE_TCP);
     }
 }
 
@@ -426,7 +425,8 @@ static void test_prepared(void **state)
     wick_prepared pm;
     assert_int_equal(wick_prepare(WICK_OP_TEXT, "Hello", 5, buf, sizeof buf, &pm), WICK_OK);
     assert_int_equal(pm.len, 7);
-    assert_int_equal(wick_prepare(WICK_OP_TEXT, "Hello", 5, buf, 6, &pm), WICK_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(wick_prepare(WICK_OP_TEXT, "Hello", 5, buf, 6, &pm),
+                     WICK_ERR_BUFFER_TOO_SMALL);
     assert_int_equal(wick_prepare(WICK_OP_PING, "Hello", 5, buf, sizeof buf, &pm), WICK_ERR_ARG);
     assert_int_equal(wick_prepare(WICK_OP_TEXT, "Hello", 5, buf, sizeof buf, &pm), WICK_OK);
 
@@ -452,9 +452,9 @@ static void test_prepared(void **state)
     assert_int_equal(wick_conn_send_prepared(&conns[1], &pm), WICK_ERR_CLOSED);
     static uint8_t huge[WICK_OUT_MIN + 10], huge_frame[WICK_OUT_MIN + 10];
     wick_prepared ph;
-    assert_int_equal(wick_prepare(WICK_OP_BINARY, huge, WICK_OUT_MIN, huge_frame,
-                                  sizeof huge_frame, &ph),
-                     WICK_OK);
+    assert_int_equal(
+        wick_prepare(WICK_OP_BINARY, huge, WICK_OUT_MIN, huge_frame, sizeof huge_frame, &ph),
+        WICK_OK);
     assert_int_equal(wick_conn_send_prepared(&conns[2], &ph), WICK_ERR_BUFFER_TOO_SMALL);
     while (wick_conn_send_prepared(&conns[2], &pm) == WICK_OK) {
     }

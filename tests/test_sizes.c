@@ -32,8 +32,7 @@ static void test_sizes(void **state)
     };
     int over = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        printf("  sizeof(%s) = %zu (budget %zu)\n", sizes[i].name, sizes[i].size,
-               sizes[i].budget);
+        printf("  sizeof(%s) = %zu (budget %zu)\n", sizes[i].name, sizes[i].size, sizes[i].budget);
         if (sizes[i].size > sizes[i].budget) {
             printf("  %s is over its budget\n", sizes[i].name);
             over++;

@@ -11,14 +11,14 @@
 #include "wick.h"
 
 typedef struct failalloc {
-    wick_allocator a;    /* pass &fa.a as cfg.allocator; a.ud points here */
-    unsigned allocs;     /* successful allocations */
+    wick_allocator a; /* pass &fa.a as cfg.allocator; a.ud points here */
+    unsigned allocs;  /* successful allocations */
     unsigned frees;
-    unsigned attempts;   /* allocation calls, failed ones included */
-    unsigned fail_at;    /* attempt number (1-based) that fails; 0: none */
-    unsigned bad_frees;  /* free() with a size that does not match */
-    size_t live;         /* bytes allocated and not freed */
-    size_t peak;         /* largest `live` seen */
+    unsigned attempts;  /* allocation calls, failed ones included */
+    unsigned fail_at;   /* attempt number (1-based) that fails; 0: none */
+    unsigned bad_frees; /* free() with a size that does not match */
+    size_t live;        /* bytes allocated and not freed */
+    size_t peak;        /* largest `live` seen */
 } failalloc;
 
 /* Zeroes the counters and sets the hook up; fail_at as above. */

@@ -35,8 +35,8 @@
 typedef struct trace trace;
 
 struct trace {
-    split_buf ev;      /* rendered events */
-    uint8_t *dbuf;     /* on_data bytes not yet rendered */
+    split_buf ev;  /* rendered events */
+    uint8_t *dbuf; /* on_data bytes not yet rendered */
     size_t dlen, dcap;
     bool data_open;    /* data holds a piece (maybe empty) */
     bool pause_all;    /* every callback (but on_error) returns WICK_PAUSE */
@@ -81,12 +81,12 @@ size_t trace_mask_frames(const uint8_t *in, size_t len, uint8_t *out, size_t cap
 
 typedef struct harness {
     wick_conn conn;
-    wick_conn_config cfg;        /* set before running; out_buf is filled in */
-    const wick_callbacks *cb;    /* NULL: trace_callbacks */
+    wick_conn_config cfg;     /* set before running; out_buf is filled in */
+    const wick_callbacks *cb; /* NULL: trace_callbacks */
     trace tr;
-    bool drain;                  /* drain the output after every recv (default) */
-    wick_err last;               /* last recv status */
-    uint8_t *raw_out;            /* drained output bytes */
+    bool drain;       /* drain the output after every recv (default) */
+    wick_err last;    /* last recv status */
+    uint8_t *raw_out; /* drained output bytes */
     size_t raw_len, raw_cap;
     split_buf result;
     uint8_t out_buf[HARNESS_OUT_CAP];
