@@ -3,13 +3,15 @@
 import fnmatch
 
 import cases_close
+import cases_extra
 import cases_framing
 import cases_limits
 import cases_utf8
 
 
 def catalogue():
-    cases = cases_framing.CASES + cases_utf8.CASES + cases_close.CASES + cases_limits.CASES
+    cases = cases_framing.CASES + cases_utf8.CASES + cases_close.CASES + cases_limits.CASES + \
+        cases_extra.CASES
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
     return cases

@@ -82,6 +82,7 @@ class Session:
         self.result = "Actual events differ from any expected."
         self.result_close = "TCP connection was dropped without close handshake"
         self.on_message_hook = None
+        self.done_check = None  # replaces the comparison in finish_when_done
         self.data = {}          # per-case scratch
         # connection state
         self.sent_close = False
@@ -237,6 +238,10 @@ class Session:
         self.finish_when_done()
 
     def finish_when_done(self):
+        if self.done_check is not None:
+            if self.done_check():
+                self.send_close(self.expected_close["closeCode"][0])
+            return
         if not self.expected:
             return
         for exp in self.expected.values():
