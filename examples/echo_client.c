@@ -348,7 +348,9 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     (void)c;
     (void)opcode;
     client *cl = user;
-    fwrite(data, 1, len, stdout);
+    if (len > 0) { /* data may be NULL for an empty message */
+        fwrite(data, 1, len, stdout);
+    }
     fputc('\n', stdout);
     fflush(stdout);
     cl->received++;
@@ -359,7 +361,7 @@ static int on_pong(wick_conn *c, const uint8_t *data, size_t len, void *user)
 {
     (void)c;
     client *cl = user;
-    printf("pong %.*s\n", (int)len, (const char *)data);
+    printf("pong %.*s\n", (int)len, len > 0 ? (const char *)data : "");
     fflush(stdout);
     if (len == sizeof(ping_payload) - 1 && memcmp(data, ping_payload, len) == 0) {
         cl->pong_seen = true;

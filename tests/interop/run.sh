@@ -28,12 +28,14 @@ if [ ! -d "$NODE_DIR/node_modules/ws" ]; then
 fi
 export NODE_PATH="$NODE_DIR/node_modules"
 
-# 2. Test servers and clients written in C.
+# 2. Test servers and clients written in C. For a sanitizer build of the
+#    library pass the same flags, e.g. INTEROP_CFLAGS=-fsanitize=address,undefined.
 mkdir -p "$BUILD/interop"
 for src in tests/interop/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
-    cc -std=c99 -O2 -g -D_GNU_SOURCE -Iinclude "$src" "$BUILD/libwick.a" -o "$BUILD/interop/$name"
+    ${CC:-cc} -std=c99 -O2 -g -D_GNU_SOURCE -Iinclude ${INTEROP_CFLAGS:-} "$src" \
+        "$BUILD/libwick.a" -o "$BUILD/interop/$name"
 done
 
 # 3. The tests.
