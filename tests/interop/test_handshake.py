@@ -7,6 +7,7 @@ Prints one line per case; exits non-zero when any case fails.
 import asyncio
 import base64
 import hashlib
+import http
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import websockets
 
 BUILD = os.path.abspath(os.environ.get("WICK_BUILD", "build"))
 SERVER = os.path.join(BUILD, "interop", "hs_server")
+CLIENT = os.path.join(BUILD, "interop", "hs_client")
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -144,6 +146,67 @@ def raw_pipelined_close(port):
     assert rest == b"\x81\x05hello\x88\x02\x03\xe8", rest
 
 
+# --- The C client (wick_hs_client_*) against a websockets server ------------
+
+async def run_client(port, *protos):
+    proc = await asyncio.create_subprocess_exec(
+        CLIENT, str(port), *protos, stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+async def handler(ws, path=None):
+    await ws.send("hi from python")
+    try:
+        await ws.recv()
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def c_client_chat():
+    """wick client offers chat, superchat; websockets picks chat."""
+    async with websockets.serve(handler, "127.0.0.1", 0, subprotocols=["chat"],
+                                compression=None) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        rc, out = await run_client(port, "superchat", "chat")
+    assert rc == 0, (rc, out)
+    assert "status=101 protocol=chat extensions=0" in out, out
+    assert "message=hi from python" in out, out
+
+
+async def c_client_deflate():
+    """websockets accepts the permessage-deflate offer (with parameters):
+    wick verifies it was offered and reports it (the payload is then
+    compressed, so it is not compared)."""
+    async with websockets.serve(handler, "127.0.0.1", 0) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        rc, out = await run_client(port, "chat")
+    assert rc == 0, (rc, out)
+    assert "status=101 protocol= extensions=1" in out, out
+
+
+async def c_client_no_protocol():
+    """wick client offers nothing the server speaks: no subprotocol."""
+    async with websockets.serve(handler, "127.0.0.1", 0, subprotocols=["chat"],
+                                compression=None) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        rc, out = await run_client(port, "other")
+    assert rc == 0, (rc, out)
+    assert "status=101 protocol= extensions=0" in out, out
+
+
+async def c_client_refused():
+    """A server that answers 403: WICK_ERR_HS_STATUS with the status."""
+    async def refuse(path, headers):
+        return http.HTTPStatus.FORBIDDEN, [], b"go away\n"
+
+    async with websockets.serve(handler, "127.0.0.1", 0, process_request=refuse) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        rc, out = await run_client(port)
+    assert rc == 2, (rc, out)
+    assert "error=WICK_ERR_HS_STATUS status=403" in out, out
+
+
 def main():
     proc, port = start_server()
     failed = 0
@@ -156,6 +219,11 @@ def main():
         ("raw bad key -> 400", lambda: raw_bad_key(port)),
         ("raw plain HTTP -> page", lambda: raw_plain_http(port)),
         ("raw request + pipelined close frame", lambda: raw_pipelined_close(port)),
+        ("C client vs websockets: chat", lambda: asyncio.run(c_client_chat())),
+        ("C client vs websockets: deflate accepted", lambda: asyncio.run(c_client_deflate())),
+        ("C client vs websockets: no subprotocol",
+         lambda: asyncio.run(c_client_no_protocol())),
+        ("C client vs websockets: 403", lambda: asyncio.run(c_client_refused())),
     ]
     try:
         for name, fn in cases:
