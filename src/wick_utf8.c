@@ -8,6 +8,14 @@
  * valid UTF-8, which is the fail-fast offset we report. Its state is all
  * that carries across calls.
  *
+ * It is a "shift DFA": the row for a byte class packs, for every state, the
+ * next state into the 6-bit field that starts at the state's own value, so
+ * a step is next = (row >> state) & 63. The row load depends only on the
+ * input, not on the state, so the chain from one byte to the next is a
+ * shift and a mask instead of a dependent table load. REJECT is absorbing,
+ * so a block of bytes runs without a per-byte check, and only a block that
+ * ends in REJECT is rescanned to find the exact offset.
+ *
  * The tables follow the RFC 3629 section 4 grammar directly:
  *   UTF8-1 = %x00-7F
  *   UTF8-2 = %xC2-DF UTF8-tail
@@ -41,18 +49,17 @@ enum {
     CL_F4 = 11    /* F4: lead of 4, second byte 80..8F (max U+10FFFF) */
 };
 
-/* DFA states, premultiplied by 16 so a transition is one table load:
- * next = utf8_trans[state + class]. */
+/* DFA states: each is the bit offset of its 6-bit field in a row. */
 enum {
-    U_ACCEPT = 0,  /* at a character boundary */
-    U_TAIL1 = 16,  /* one continuation byte left */
-    U_TAIL2 = 32,  /* two continuation bytes left */
-    U_E0 = 48,     /* after E0: A0..BF, then one more */
-    U_ED = 64,     /* after ED: 80..9F, then one more */
-    U_F0 = 80,     /* after F0: 90..BF, then two more */
-    U_F1 = 96,     /* after F1..F3: 80..BF, then two more */
-    U_F4 = 112,    /* after F4: 80..8F, then two more */
-    U_REJECT = 128 /* failed; sticky until wick_utf8_init() */
+    U_ACCEPT = 0, /* at a character boundary (so a zeroed struct is fresh) */
+    U_TAIL1 = 6,  /* one continuation byte left */
+    U_TAIL2 = 12, /* two continuation bytes left */
+    U_E0 = 18,    /* after E0: A0..BF, then one more */
+    U_ED = 24,    /* after ED: 80..9F, then one more */
+    U_F0 = 30,    /* after F0: 90..BF, then two more */
+    U_F1 = 36,    /* after F1..F3: 80..BF, then two more */
+    U_F4 = 42,    /* after F4: 80..8F, then two more */
+    U_REJECT = 48 /* failed; sticky until wick_utf8_init() */
 };
 
 /* clang-format off */
@@ -98,31 +105,38 @@ static const uint8_t utf8_class[256] = {
 #undef L3
 #undef L4
 
-#define R U_REJECT
+#define T(from, to) ((uint64_t)(to) << (from))
+#define ROW(acc, t1, t2, e0, ed, f0, f1, f4)                                  \
+    (T(U_ACCEPT, acc) | T(U_TAIL1, t1) | T(U_TAIL2, t2) | T(U_E0, e0) |        \
+     T(U_ED, ed) | T(U_F0, f0) | T(U_F1, f1) | T(U_F4, f4) | T(U_REJECT, U_REJECT))
+#define R  U_REJECT
+#define OK U_ACCEPT
+#define T1 U_TAIL1
+#define T2 U_TAIL2
 
-/* Rows are states, columns classes in the order of the class enum:
- *  ASCII    80-8F    90-9F    A0-BF    bad  C2-DF    E0    E1-EF    ED    F0    F1-F3 F4 */
-static const uint8_t utf8_trans[144] = {
-    /* U_ACCEPT */
-    U_ACCEPT, R, R, R, R, U_TAIL1, U_E0, U_TAIL2, U_ED, U_F0, U_F1, U_F4, R, R, R, R,
-    /* U_TAIL1 */
-    R, U_ACCEPT, U_ACCEPT, U_ACCEPT, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_TAIL2 */
-    R, U_TAIL1, U_TAIL1, U_TAIL1, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_E0 */
-    R, R, R, U_TAIL1, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_ED */
-    R, U_TAIL1, U_TAIL1, R, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_F0 */
-    R, R, U_TAIL2, U_TAIL2, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_F1 */
-    R, U_TAIL2, U_TAIL2, U_TAIL2, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_F4 */
-    R, U_TAIL2, R, R, R, R, R, R, R, R, R, R, R, R, R, R,
-    /* U_REJECT */
-    R, R, R, R, R, R, R, R, R, R, R, R, R, R, R, R,
+/* One row per byte class; columns are the state before the byte, the
+ * entry is the state after it (REJECT always stays REJECT). */
+static const uint64_t utf8_rows[12] = {
+    /*                 ACCEPT  TAIL1  TAIL2  E0   ED   F0   F1   F4 */
+    /* 00..7F  */ ROW(OK,     R,     R,     R,   R,   R,   R,   R),
+    /* 80..8F  */ ROW(R,      OK,    T1,    R,   T1,  R,   T2,  T2),
+    /* 90..9F  */ ROW(R,      OK,    T1,    R,   T1,  T2,  T2,  R),
+    /* A0..BF  */ ROW(R,      OK,    T1,    T1,  R,   T2,  T2,  R),
+    /* bad     */ ROW(R,      R,     R,     R,   R,   R,   R,   R),
+    /* C2..DF  */ ROW(T1,     R,     R,     R,   R,   R,   R,   R),
+    /* E0      */ ROW(U_E0,   R,     R,     R,   R,   R,   R,   R),
+    /* E1..EF  */ ROW(T2,     R,     R,     R,   R,   R,   R,   R),
+    /* ED      */ ROW(U_ED,   R,     R,     R,   R,   R,   R,   R),
+    /* F0      */ ROW(U_F0,   R,     R,     R,   R,   R,   R,   R),
+    /* F1..F3  */ ROW(U_F1,   R,     R,     R,   R,   R,   R,   R),
+    /* F4      */ ROW(U_F4,   R,     R,     R,   R,   R,   R,   R),
 };
 
+#undef T
+#undef ROW
+#undef OK
+#undef T1
+#undef T2
 #undef R
 /* clang-format on */
 
@@ -159,6 +173,14 @@ static size_t ascii_run(const uint8_t *buf, size_t i, size_t len)
     return i - start;
 }
 
+static inline uint32_t step(uint32_t s, uint8_t b)
+{
+    return (uint32_t)(utf8_rows[utf8_class[b]] >> s) & 63U;
+}
+
+/* Bytes run through the DFA per block before REJECT is checked. */
+#define UTF8_BLOCK 16
+
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
     if (u == NULL || (buf == NULL && len != 0)) {
@@ -175,25 +197,31 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
     }
     size_t i = 0;
     while (i < len) {
-        if (s == U_ACCEPT && buf[i] < 0x80) {
+        if (s == U_ACCEPT) {
             i += ascii_run(buf, i, len);
-            /* Finish a short ASCII run byte by byte. */
-            while (i < len && buf[i] < 0x80) {
-                i++;
-            }
-            if (i == len) {
-                break;
-            }
         }
-        s = utf8_trans[s + utf8_class[buf[i]]];
+        size_t n = len - i;
+        if (n > UTF8_BLOCK) {
+            n = UTF8_BLOCK;
+        }
+        uint32_t s0 = s;
+        for (size_t k = 0; k < n; k++) {
+            s = step(s, buf[i + k]);
+        }
         if (wick__unlikely(s == U_REJECT)) {
+            /* Replay the block to find the first byte that failed. */
+            s = s0;
+            size_t k = 0;
+            while ((s = step(s, buf[i + k])) != U_REJECT) {
+                k++;
+            }
             u->priv_.state = U_REJECT;
             if (bad_pos != NULL) {
-                *bad_pos = i;
+                *bad_pos = i + k;
             }
             return WICK_ERR_UTF8;
         }
-        i++;
+        i += n;
     }
     u->priv_.state = s;
     return WICK_OK;
