@@ -486,6 +486,10 @@ static void handle_request(client *cl)
 {
     size_t header_len = 0;
     wick_err e = wick_hs_server_parse(&cl->req, cl->hs_buf, cl->hs_len, &header_len);
+    if (e == WICK_NEED_MORE && cl->hs_len == sizeof(cl->hs_buf)) {
+        /* The buffer is full and the header block still goes on: 431. */
+        e = WICK_ERR_HS_TOO_LARGE;
+    }
     if (e == WICK_NEED_MORE) {
         return;
     }
@@ -537,8 +541,8 @@ static void on_http_event(client *cl, unsigned events)
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0) {
         return;
     }
-    /* The parser caps the header block: when the buffer is full it has
-     * already answered WICK_ERR_HS_TOO_LARGE, so there is always room. */
+    /* handle_request() answers 431 once the buffer is full, so there is
+     * always room here. */
     ssize_t n = recv(cl->fd, cl->hs_buf + cl->hs_len, sizeof(cl->hs_buf) - cl->hs_len, 0);
     if (n < 0 && (would_block(errno) || errno == EINTR)) {
         return;
