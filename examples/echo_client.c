@@ -664,7 +664,7 @@ static bool run(client *cl)
                         "handshake\n");
         return false;
     }
-    return cl->close_sent;
+    return true; /* closed by us or by the server, cleanly */
 }
 
 /* === main === */

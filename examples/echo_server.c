@@ -303,7 +303,7 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
         accepted = 0;
     }
     cl->pend_len = len - accepted;
-    cl->pend = malloc(cl->pend_len);
+    cl->pend = malloc(cl->pend_len > 0 ? cl->pend_len : 1); /* an empty message too */
     if (cl->pend == NULL) {
         cl->pend_len = 0;
         return -1; /* the engine fails the connection with 1011 */

@@ -443,6 +443,21 @@ def raw_handshake_timeout(_port):
         stop_server(proc)
 
 
+def raw_idle_timeout(_port):
+    # --idle: a silent WebSocket gets a close frame (1001), then TCP close.
+    proc, port = start_server("--idle", "1")
+    try:
+        raw = raw_ws(port)
+        t0 = time.perf_counter()
+        expect_close(raw, 1001)
+        elapsed = time.perf_counter() - t0
+        assert 0.5 < elapsed < 4, "closed after %.1f s" % elapsed
+        raw.close()
+        return "closed after %.1f s" % elapsed
+    finally:
+        stop_server(proc)
+
+
 # --- Shutdown ---------------------------------------------------------------
 
 async def case_sigterm(proc, port):
@@ -469,6 +484,7 @@ RAW_CASES = [
     raw_close_handshake, raw_frames_with_request, raw_utf8_split, raw_invalid_utf8,
     raw_invalid_utf8_fragment, raw_unmasked, raw_ping_pong, raw_http_pages,
     raw_trickled_request, raw_too_big, raw_handshake_timeout,
+    raw_idle_timeout,
 ]
 
 
