@@ -42,16 +42,25 @@ fi
 # 3. The server.
 make --no-print-directory BUILD="$BUILD" WERROR=1 "$BUILD/examples/chat_server"
 
-# 4. The tests.
-pass=0; fail=0
+# 4. The tests. Each runner ends with "NAME: N passed, N failed"; the
+#    last line here adds them up.
+LOG=$(mktemp)
+trap 'rm -f "$LOG" "$LOG.1" "$LOG.2"' EXIT
+rc1=0; rc2=0
 echo "== chat protocol tests (Python websockets)"
-if timeout 150 $PY tests/chat/test_chat.py "$BUILD"; then pass=$((pass+1)); else fail=$((fail+1)); fi
+timeout 150 $PY tests/chat/test_chat.py "$BUILD" >"$LOG.1" 2>&1 || rc1=$?
+cat "$LOG.1"
 echo "== chat browser test (headless Chromium)"
-if NODE_PATH="$NODE_DIR/node_modules" timeout 120 node tests/chat/test_browser.mjs "$BUILD"; then
-    pass=$((pass+1))
-else
-    fail=$((fail+1))
-fi
+NODE_PATH="$NODE_DIR/node_modules" timeout 120 node tests/chat/test_browser.mjs "$BUILD" >"$LOG.2" 2>&1 || rc2=$?
+cat "$LOG.2"
 echo "screenshots: $BUILD/chat-browser-*.png"
+cat "$LOG.1" "$LOG.2" >"$LOG"
+set -- $(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOG" |
+         awk '{p += $1; f += $2; n++} END {print p + 0, f + 0, n + 0}')
+pass=$1; fail=$2; runners=$3
+# A runner that failed or died before its summary line counts as a failure.
+if [ "$rc1" != 0 ] || [ "$rc2" != 0 ] || [ "$runners" != 2 ]; then
+    [ "$fail" != 0 ] || fail=1
+fi
 echo "test-chat: $pass passed, $fail failed"
 [ "$fail" = 0 ]
