@@ -86,10 +86,12 @@ static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, s
 }
 
 /* Decodes a complete header at h (already checked by check_lead) into
- * priv_.hdr and enters ST_PAYLOAD. */
-static wick_err decode(wick_frame_parser *p, const uint8_t *h)
+ * priv_.hdr and *out, and enters ST_PAYLOAD. The header is built in a
+ * local and stored whole: reading back a struct just written field by
+ * field would stall on store forwarding. */
+static wick_err decode(wick_frame_parser *p, const uint8_t *h, wick_frame_header *out)
 {
-    wick_frame_header *hd = &p->priv_.hdr;
+    wick_frame_header hd;
     unsigned len7 = h[1] & 0x7FU;
     size_t at = HDR_MIN;
     uint64_t plen = len7;
@@ -110,16 +112,18 @@ static wick_err decode(wick_frame_parser *p, const uint8_t *h)
     if (p->priv_.max_frame != 0 && plen > p->priv_.max_frame) {
         return WICK_ERR_FRAME_TOO_BIG;
     }
-    hd->fin = (h[0] & 0x80U) != 0;
-    hd->rsv = (uint8_t)(h[0] & 0x70U);
-    hd->opcode = (uint8_t)(h[0] & 0x0FU);
-    hd->masked = (h[1] & 0x80U) != 0;
-    if (hd->masked) {
-        memcpy(hd->mask, h + at, 4);
+    hd.fin = (h[0] & 0x80U) != 0;
+    hd.rsv = (uint8_t)(h[0] & 0x70U);
+    hd.opcode = (uint8_t)(h[0] & 0x0FU);
+    hd.masked = (h[1] & 0x80U) != 0;
+    if (hd.masked) {
+        memcpy(hd.mask, h + at, 4);
     } else {
-        memset(hd->mask, 0, 4);
+        memset(hd.mask, 0, 4);
     }
-    hd->payload_len = plen;
+    hd.payload_len = plen;
+    p->priv_.hdr = hd;
+    *out = hd;
     p->priv_.remaining = plen;
     p->priv_.offset = 0;
     p->priv_.mask_phase = 0;
@@ -134,7 +138,7 @@ static wick_err decode(wick_frame_parser *p, const uint8_t *h)
  * first two bytes, then the rest). Returns WICK_OK with *used set, and
  * *done when the header is complete. */
 static wick_err read_header(wick_frame_parser *p, const uint8_t *buf, size_t len, size_t *used,
-                            bool *done)
+                            bool *done, wick_frame_header *out)
 {
     size_t need;
     wick_err e;
@@ -147,7 +151,7 @@ static wick_err read_header(wick_frame_parser *p, const uint8_t *buf, size_t len
         if (len >= need) {
             *used = need;
             *done = true;
-            return decode(p, buf);
+            return decode(p, buf, out);
         }
     }
     size_t pos = 0;
@@ -172,7 +176,7 @@ static wick_err read_header(wick_frame_parser *p, const uint8_t *buf, size_t len
             }
         }
         *done = true;
-        return decode(p, p->priv_.scratch);
+        return decode(p, p->priv_.scratch, out);
     }
 }
 
@@ -196,14 +200,13 @@ wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len, 
         }
         size_t used = 0;
         bool done = false;
-        wick_err e = read_header(p, buf, len, &used, &done);
+        wick_err e = read_header(p, buf, len, &used, &done, &ev->header);
         if (e != WICK_OK) {
             return fail(p, e);
         }
         *consumed = used;
         if (done) {
             ev->type = WICK_FRAME_HEADER;
-            ev->header = p->priv_.hdr;
         }
         return WICK_OK;
     }
