@@ -734,7 +734,8 @@ WICK_API wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg,
 WICK_API wick_err wick_conn_reset(wick_conn *c);
 
 /* Frees memory obtained through the allocator hook. Idempotent; safe on a
- * zeroed struct. */
+ * zeroed struct. A message being reassembled is dropped: it still streams
+ * through on_data, but on_message is not called for it. */
 WICK_API void wick_conn_release(wick_conn *c);
 
 /* Feeds received bytes. **`in` is modified: payload is unmasked in place

@@ -127,6 +127,9 @@ void wick_conn_release(wick_conn *c)
 {
     if (c != NULL) {
         msg_drop(c);
+        /* A message in progress is no longer reassembled (it still
+         * streams through on_data). */
+        c->priv_.reasm = false;
     }
 }
 
@@ -316,8 +319,8 @@ static wick_err run_steps(wick_conn *c)
         c->priv_.step = STEP_NONE;
         if (c->priv_.reasm && !c->priv_.oversize && cb->on_message != NULL) {
             c->priv_.in_callback = true;
-            rc = cb->on_message(c, c->priv_.msg_opcode, c->priv_.msg, c->priv_.msg_len,
-                                c->priv_.user);
+            const uint8_t *data = c->priv_.msg != NULL ? c->priv_.msg : empty_chunk;
+            rc = cb->on_message(c, c->priv_.msg_opcode, data, c->priv_.msg_len, c->priv_.user);
             c->priv_.in_callback = false;
         }
         message_end(c);

@@ -508,6 +508,38 @@ static void test_conn_alloc_failing(void **state)
     }
 }
 
+/* Release in the middle of a reassembled message frees the buffer at
+ * once; the message still streams but on_message does not fire. An empty
+ * reassembled message needs no allocation and is not given NULL. */
+static void test_conn_release_mid_message(void **state)
+{
+    (void)state;
+    failalloc fa;
+    reset_harness(WICK_ROLE_CLIENT);
+    failalloc_init(&fa, 0);
+    H.cfg.allocator = &fa.a;
+    H.cfg.out_buf = H.out_buf;
+    H.cfg.out_cap = sizeof H.out_buf;
+    trace_reset(&H.tr);
+    assert_int_equal(wick_conn_init(&H.conn, &H.cfg, &trace_callbacks, &H.tr), WICK_OK);
+    uint8_t in[64];
+    size_t n = trace_hex("82 00 01 03 'abc'", in, sizeof in);
+    assert_int_equal(wick_conn_recv(&H.conn, in, n, NULL), WICK_OK);
+    assert_int_equal(fa.allocs, 1);
+    assert_int_equal(fa.live, 64);
+    wick_conn_release(&H.conn);
+    assert_int_equal(fa.live, 0);
+    n = trace_hex("80 02 'de' 81 01 'f'", in, sizeof in);
+    assert_int_equal(wick_conn_recv(&H.conn, in, n, NULL), WICK_OK);
+    assert_string_equal(trace_str(&H.tr), "begin binary | data fin=1 \"\" | message binary \"\" | "
+                                          "begin text | data fin=1 \"abcde\" | begin text | "
+                                          "data fin=1 \"f\" | message text \"f\"");
+    wick_conn_release(&H.conn);
+    assert_int_equal(fa.allocs, 2);
+    assert_int_equal(fa.frees, 2);
+    assert_int_equal(fa.bad_frees, 0);
+}
+
 /* --- Extension hook --------------------------------------------------------
  * A trivial "extension" whose decoding XORs every byte with 0x20 and emits
  * one byte at a time; '!' makes decode fail with an unknown value, '~'
@@ -628,6 +660,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conn_random_sequences), cmocka_unit_test(test_conn_utf8_boundaries),
         cmocka_unit_test(test_conn_alloc_counting),   cmocka_unit_test(test_conn_alloc_failing),
+        cmocka_unit_test(test_conn_release_mid_message),
         cmocka_unit_test(test_conn_extension),
     };
     return cmocka_run_group_tests_name("conn_more", tests, group_setup, group_teardown);

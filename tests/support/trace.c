@@ -107,6 +107,9 @@ static int cb_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "message %s ", op_name(opcode));
+    if (data == NULL) {
+        split_buf_printf(&t->ev, "!NULL-data ");
+    }
     trace_quote(&t->ev, data, len);
     return finish(t, c, "message");
 }
