@@ -256,6 +256,16 @@ static void test_conn_callback_failure(void **state)
                 fail_msg("case \"%s\" fail_at %u: %s", k->name, f, got);
             }
             assert_int_equal(wick_conn_error(&H.conn), WICK_ERR_CALLBACK);
+            /* Close 1011 goes out unless the close handshake already ran. */
+            const char *tail = strstr(got, " || ");
+            assert_non_null(tail);
+            if (strstr(got, "close ") == NULL) {
+                size_t tl = strlen(tail);
+                assert_true(tl >= 12);
+                assert_string_equal(tail + tl - 12, " 88 02 03 f3");
+            } else {
+                assert_null(strstr(tail, "88 02 03 f3"));
+            }
             /* Sticky until reset. */
             uint8_t more[2] = {0x81, 0x00};
             size_t used = 0;
