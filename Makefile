@@ -258,6 +258,41 @@ fuzz-replay: $(FUZZ_NAMES:%=build/fuzz/replay-%)
 		build/fuzz/replay-$$t build/fuzz/corpus/$$t $$( [ -d tests/regress/$$t ] && echo tests/regress/$$t ); \
 	done
 
+# Line and branch coverage of src/ (gcc --coverage + gcov): the unit tests,
+# then every fuzz target replaying its seeds, tests/regress/ and the corpus
+# grown by fuzz runs (build/fuzz/work/, when present). Prints one line per
+# file; the .gcov-free summary is also kept in build/cov/coverage.txt.
+.PHONY: coverage
+COV := build/cov
+COV_FLAGS := -O0 -g --coverage
+coverage: build/fuzz/corpus/.stamp
+	$(Q)rm -rf $(COV) && mkdir -p $(COV)/fuzz
+	-$(Q)$(MAKE) --no-print-directory -k BUILD=$(COV) CC=gcc CFLAGS="$(COV_FLAGS)" \
+		LDFLAGS=--coverage $(COV)/libwick.a $(TEST_SRC:tests/%.c=$(COV)/tests/%) \
+		> $(COV)/build.log 2>&1 || echo "coverage: some unit tests did not build"
+	$(Q)for t in $(TEST_SRC:tests/%.c=$(COV)/tests/%); do \
+		[ -x $$t ] && { $$t > $$t.log 2>&1 || echo "coverage: $$t failed"; }; \
+	done; true
+	$(Q)for t in $(FUZZ_NAMES); do \
+		gcc -std=c99 $(COV_FLAGS) -Iinclude -Isrc -Itests $(DEFS) $(FUZZ_DEFS) \
+			fuzz/fuzz_$$t.c fuzz/replay.c $(FUZZ_SUPPORT) $(COV)/libwick.a $(LIBCRYPTO) \
+			-o $(COV)/fuzz/replay-$$t && \
+		$(COV)/fuzz/replay-$$t build/fuzz/corpus/$$t $$(for d in tests/regress/$$t \
+			build/fuzz/work/$$t; do [ -d $$d ] && echo $$d; done) \
+			> $(COV)/fuzz/$$t.log 2>&1 || echo "coverage: replay-$$t failed"; \
+	done
+	$(Q)gcov -b -n -o $(COV)/obj $(LIB_SRC) 2>/dev/null | awk -F"'" ' \
+		/^File / { f = $$2; keep = (f ~ /^src\/.*\.c$$/); if (keep) order[n++] = f; next } \
+		!keep { next } \
+		/^Lines executed/ { split($$0, a, /[:% ]+/); lp[f] = a[3]; ln[f] = a[5]; } \
+		/^Taken at least once/ { split($$0, a, /[:% ]+/); bp[f] = a[5]; bn[f] = a[7]; } \
+		END { printf "%-26s %8s %6s %9s %6s\n", "file", "lines", "of", "branches", "of"; \
+		      for (i = 0; i < n; i++) { f = order[i]; \
+		        printf "%-26s %7.1f%% %6d %8.1f%% %6d\n", f, lp[f], ln[f], bp[f], bn[f]; \
+		        tl += lp[f] * ln[f] / 100; nl += ln[f]; tb += bp[f] * bn[f] / 100; nb += bn[f]; } \
+		      printf "%-26s %7.1f%% %6d %8.1f%% %6d\n", "total", nl ? 100 * tl / nl : 0, nl, \
+		        nb ? 100 * tb / nb : 0, nb; }' | tee $(COV)/coverage.txt
+
 bench:
 	@echo "benchmarks: not built yet (issue 7)"; exit 1
 

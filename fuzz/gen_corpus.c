@@ -18,6 +18,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The unit tests' vectors, when present, become seeds too. */
+#if defined(__has_include)
+#if __has_include("vectors/frames.h")
+#include "vectors/frames.h"
+#define HAVE_FRAME_VECTORS 1
+#endif
+#if __has_include("vectors/handshake.h")
+#include "vectors/handshake.h"
+#define HAVE_HS_VECTORS 1
+#endif
+#endif
+
 static const char *root;
 static unsigned written;
 
@@ -380,8 +392,8 @@ static const char *const responses[][2] = {
 static const char *const ext_values[] = {
     "permessage-deflate",
     "permessage-deflate; client_max_window_bits",
-    "permessage-deflate; client_max_window_bits=10; server_no_context_takeover, "
-    "x-webkit-deflate-frame",
+    ("permessage-deflate; client_max_window_bits=10; server_no_context_takeover, "
+     "x-webkit-deflate-frame"),
     "foo; bar=\"baz\\\"qux\"; n=\"1\"",
     "a, b, c, d, e, f, g, h, i",
     "a; p1; p2; p3; p4; p5; p6; p7",
@@ -444,6 +456,47 @@ static void hs_seeds(void)
     }
 }
 
+/* Seeds from the files in tests/vectors: each RFC 6455 5.7 frame for the frame
+ * parser and the engine of the receiving role; the RFC 6455 1.2 handshake
+ * for both handshake targets. */
+static void vector_seeds(void)
+{
+#ifdef HAVE_FRAME_VECTORS
+    for (size_t i = 0; i < FRAME_VECTORS_COUNT; i++) {
+        const frame_vec *v = &frame_vectors[i];
+        bytes w = {0};
+        put(&w, v->wire, v->wire_len);
+        if (v->payload == NULL) {
+            for (size_t k = 0; k < v->payload_len; k++) {
+                uint8_t c = frame_vec_payload_byte(k);
+                put8(&w, v->masked ? (unsigned)(c ^ v->mask[k & 3]) : c);
+            }
+        }
+        char name[96];
+        snprintf(name, sizeof(name), "vec-%zu", i);
+        uint8_t pre[2] = {v->masked ? 0x00 : 0x01, (uint8_t)i};
+        seed("frame", name, pre, 2, w.p, w.len);
+        if (w.len < 1024) {
+            uint8_t conf[12] = {0};
+            conf[0] = v->masked ? 0x00 : 0x01;
+            bytes s = {0};
+            op_raw(&s, &w);
+            seed("conn", name, conf, 12, s.p, s.len);
+            free(s.p);
+        }
+        free(w.p);
+    }
+#endif
+#ifdef HAVE_HS_VECTORS
+    static const char req[] = HS_RFC_REQUEST HS_FRAME_MASKED_HELLO;
+    uint8_t pre[17] = {0x01};
+    seed("hs_server", "vec-rfc", pre, 1, req, sizeof(req) - 1);
+    static const char resp[] = HS_RFC_RESPONSE HS_FRAME_HELLO;
+    memcpy(pre + 1, HS_RFC_NONCE, 16);
+    seed("hs_client", "vec-rfc", pre, 17, resp, sizeof(resp) - 1);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -455,6 +508,7 @@ int main(int argc, char **argv)
     frame_seeds();
     conn_seeds();
     hs_seeds();
+    vector_seeds();
     printf("gen_corpus: %u seeds in %s\n", written, root);
     return 0;
 }
