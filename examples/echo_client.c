@@ -658,8 +658,10 @@ static bool run(client *cl)
             return false;
         }
     }
-    unsigned st = wick_conn_state(&cl->conn);
-    if ((st & WICK_CLOSED) == 0 || cl->failed) {
+    if (cl->failed) {
+        return false; /* on_error() said why */
+    }
+    if ((wick_conn_state(&cl->conn) & WICK_CLOSED) == 0) {
         fprintf(stderr, "echo_client: the server closed the connection without a closing "
                         "handshake\n");
         return false;
