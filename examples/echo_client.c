@@ -60,10 +60,10 @@ typedef struct options {
 
 /* A parsed ws:// URL. */
 typedef struct ws_url {
-    char host[256];      /* without brackets */
+    char host[256]; /* without brackets */
     char port[8];
-    char host_hdr[272];  /* the Host header value */
-    const char *target;  /* request-target; "/" when the URL has no path */
+    char host_hdr[272]; /* the Host header value */
+    const char *target; /* request-target; "/" when the URL has no path */
     char target_buf[1024];
 } ws_url;
 
@@ -77,8 +77,8 @@ typedef struct client {
     const uint8_t *cur;
     size_t cur_len, cur_off;
     bool cur_active, cur_started;
-    char *cur_owned;  /* heap copy of a stdin line */
-    int next_arg;     /* next messages[] index */
+    char *cur_owned; /* heap copy of a stdin line */
+    int next_arg;    /* next messages[] index */
 
     /* stdin mode: bytes read, not yet split into lines. */
     char *line_buf;
@@ -192,8 +192,8 @@ static bool parse_authority(const char *auth, size_t auth_len, ws_url *u)
     }
     /* RFC 6455 4.1: Host carries the port unless it is the default. */
     bool default_port = strcmp(u->port, "80") == 0;
-    snprintf(u->host_hdr, sizeof(u->host_hdr), "%s%s%s%s%s", v6 ? "[" : "", u->host,
-             v6 ? "]" : "", default_port ? "" : ":", default_port ? "" : u->port);
+    snprintf(u->host_hdr, sizeof(u->host_hdr), "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
+             default_port ? "" : ":", default_port ? "" : u->port);
     return true;
 }
 
@@ -237,8 +237,8 @@ static bool parse_url(const char *url, ws_url *u)
 /* Opens a TCP connection to host:port (blocking). Returns the socket or -1. */
 static int tcp_connect(const ws_url *u)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(u->host, u->port, &hints, &res);
     if (rc != 0) {
@@ -287,8 +287,7 @@ static bool write_all(int fd, const char *buf, size_t len)
 /* Performs the opening handshake on a blocking socket. On success the
  * bytes the server sent after its header block (already frames) are
  * copied to extra[0..*extra_len). */
-static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap,
-                      size_t *extra_len)
+static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap, size_t *extra_len)
 {
     uint8_t nonce[16];
     if (fill_random(nonce, sizeof(nonce)) != 0) {
@@ -325,8 +324,8 @@ static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap,
         e = wick_hs_client_verify(&hs, buf, len, &header_len);
     } while (e == WICK_NEED_MORE && len < sizeof(buf));
     if (e == WICK_ERR_HS_STATUS) {
-        fprintf(stderr, "echo_client: server answered %d %.*s\n", hs.status,
-                (int)hs.reason.len, hs.reason.ptr);
+        fprintf(stderr, "echo_client: server answered %d %.*s\n", hs.status, (int)hs.reason.len,
+                hs.reason.ptr);
         return false;
     }
     if (e != WICK_OK) {
@@ -497,8 +496,7 @@ static int send_step(client *cl)
         chunk = cl->opt->fragment;
     }
     bool fin = cl->cur_off + chunk == cl->cur_len;
-    uint8_t op = cl->cur_started ? WICK_OP_CONT
-                                 : (cl->opt->binary ? WICK_OP_BINARY : WICK_OP_TEXT);
+    uint8_t op = cl->cur_started ? WICK_OP_CONT : (cl->opt->binary ? WICK_OP_BINARY : WICK_OP_TEXT);
     const uint8_t *p = cl->cur + cl->cur_off;
     size_t accepted = chunk;
     wick_err e = wick_conn_send(&cl->conn, op, p, chunk, fin);
@@ -694,8 +692,7 @@ static bool parse_args(int argc, char **argv, options *o)
             o->binary = true;
         } else if (strcmp(a, "--ping") == 0) {
             o->ping = true;
-        } else if ((strcmp(a, "--fragment") == 0 || strcmp(a, "--timeout") == 0) &&
-                   i + 1 < argc) {
+        } else if ((strcmp(a, "--fragment") == 0 || strcmp(a, "--timeout") == 0) && i + 1 < argc) {
             char *end = NULL;
             long v = strtol(argv[i + 1], &end, 10);
             if (end == argv[i + 1] || *end != '\0' || v < 1 || v > 1000000000) {

@@ -50,31 +50,31 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HS_BUF_SIZE    8192u           /* the request header block */
-#define HTTP_OUT_SIZE  2048u           /* our HTTP answer (101, 200, 4xx) */
-#define OUT_BUF_SIZE   (64u * 1024u)   /* wick's output buffer, per connection */
-#define IN_BUF_SIZE    (64u * 1024u)   /* one read() worth of frames */
-#define MAX_MESSAGE    (64u * 1024u * 1024u)
-#define CLOSE_WAIT_MS  5000            /* closing handshake, then linger */
-#define LINGER_MS      2000            /* waiting for the peer's FIN */
-#define SHUTDOWN_MS    2000            /* draining clients on SIGINT/SIGTERM */
-#define MAX_EVENTS     64
+#define HS_BUF_SIZE   8192u         /* the request header block */
+#define HTTP_OUT_SIZE 2048u         /* our HTTP answer (101, 200, 4xx) */
+#define OUT_BUF_SIZE  (64u * 1024u) /* wick's output buffer, per connection */
+#define IN_BUF_SIZE   (64u * 1024u) /* one read() worth of frames */
+#define MAX_MESSAGE   (64u * 1024u * 1024u)
+#define CLOSE_WAIT_MS 5000 /* closing handshake, then linger */
+#define LINGER_MS     2000 /* waiting for the peer's FIN */
+#define SHUTDOWN_MS   2000 /* draining clients on SIGINT/SIGTERM */
+#define MAX_EVENTS    64
 
 /* Where a connection is in its life (see the top of the file). */
 enum phase {
-    PH_HTTP,   /* reading the opening handshake */
-    PH_WS,     /* WebSocket open or closing */
-    PH_LINGER  /* write side shut down; waiting for the peer's FIN */
+    PH_HTTP,  /* reading the opening handshake */
+    PH_WS,    /* WebSocket open or closing */
+    PH_LINGER /* write side shut down; waiting for the peer's FIN */
 };
 
 /* One client connection. */
 typedef struct client {
     int fd;
     enum phase phase;
-    int64_t deadline;             /* CLOCK_MONOTONIC ms; 0: none */
-    struct client *prev, *next;   /* the server's list of clients */
+    int64_t deadline;           /* CLOCK_MONOTONIC ms; 0: none */
+    struct client *prev, *next; /* the server's list of clients */
     struct server *srv;
-    unsigned events;              /* epoll interest currently registered */
+    unsigned events; /* epoll interest currently registered */
 
     /* PH_HTTP */
     char hs_buf[HS_BUF_SIZE];
@@ -87,26 +87,26 @@ typedef struct client {
 
     /* PH_WS */
     wick_conn conn;
-    bool conn_ready;              /* wick_conn_init() succeeded */
-    uint8_t in[IN_BUF_SIZE];      /* received bytes not yet fed to wick */
+    bool conn_ready;         /* wick_conn_init() succeeded */
+    uint8_t in[IN_BUF_SIZE]; /* received bytes not yet fed to wick */
     size_t in_off, in_len;
-    uint8_t *pend;                /* the rest of a message being echoed */
+    uint8_t *pend; /* the rest of a message being echoed */
     size_t pend_off, pend_len;
-    uint8_t pend_op;              /* TEXT/BINARY before its first byte, then CONT */
+    uint8_t pend_op; /* TEXT/BINARY before its first byte, then CONT */
     uint8_t out[OUT_BUF_SIZE];
 } client;
 
 /* Process-wide state, passed around explicitly. */
 typedef struct server {
-    int ep;                 /* epoll instance */
-    int lfd;                /* listening socket, -1 once closed */
-    int sfd;                /* signalfd for SIGINT and SIGTERM */
-    client *clients;        /* every open connection */
+    int ep;          /* epoll instance */
+    int lfd;         /* listening socket, -1 once closed */
+    int sfd;         /* signalfd for SIGINT and SIGTERM */
+    client *clients; /* every open connection */
     size_t num_clients;
-    int64_t hs_timeout_ms;  /* opening handshake deadline */
-    int64_t idle_ms;        /* WebSocket idle deadline; 0: none */
-    int64_t next_sweep;     /* earliest deadline of any client; 0: none */
-    bool stopping;          /* SIGINT/SIGTERM seen */
+    int64_t hs_timeout_ms; /* opening handshake deadline */
+    int64_t idle_ms;       /* WebSocket idle deadline; 0: none */
+    int64_t next_sweep;    /* earliest deadline of any client; 0: none */
+    bool stopping;         /* SIGINT/SIGTERM seen */
     bool verbose;
 } server;
 
@@ -333,8 +333,7 @@ static const wick_callbacks echo_callbacks = {
 static void feed_input(client *cl)
 {
     size_t consumed = 0;
-    wick_err e = wick_conn_recv(&cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off,
-                                &consumed);
+    wick_err e = wick_conn_recv(&cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off, &consumed);
     if (e == WICK_PAUSED) {
         cl->in_off += consumed;
         return;
@@ -439,12 +438,11 @@ static void serve_plain_http(client *cl)
     static const wick_header allow = {{"Allow", 5}, {"GET", 3}};
     wick_err e;
     if (!is_get) {
-        e = wick_http_response(405, NULL, "method not allowed\n", 19, &allow, 1, true,
-                               cl->http_out, sizeof(cl->http_out), &cl->http_len);
-    } else if (is_root) {
-        e = wick_http_response(200, "text/html; charset=utf-8", index_html,
-                               sizeof(index_html) - 1, NULL, 0, true, cl->http_out,
+        e = wick_http_response(405, NULL, "method not allowed\n", 19, &allow, 1, true, cl->http_out,
                                sizeof(cl->http_out), &cl->http_len);
+    } else if (is_root) {
+        e = wick_http_response(200, "text/html; charset=utf-8", index_html, sizeof(index_html) - 1,
+                               NULL, 0, true, cl->http_out, sizeof(cl->http_out), &cl->http_len);
     } else {
         e = wick_http_response(404, NULL, "not found\n", 10, NULL, 0, true, cl->http_out,
                                sizeof(cl->http_out), &cl->http_len);
@@ -795,7 +793,8 @@ static void run(server *srv)
  * Returns the descriptor, or -1 (with a message). */
 static int listen_on(const char *host, const char *port)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -805,8 +804,7 @@ static int listen_on(const char *host, const char *port)
     }
     int fd = -1;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             continue;
         }
