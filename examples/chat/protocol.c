@@ -164,6 +164,20 @@ struct msg {
     json_t *payload;    /* always an object */
 };
 
+/* True for "c" followed by digits: client ids, which `to` resolves first. */
+static bool looks_like_id(const char *n)
+{
+    if (n[0] != 'c' || n[1] == '\0') {
+        return false;
+    }
+    for (const char *p = n + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Chooses a display name (no-auth mode). Returns false after sending an error. */
 static bool set_name(struct client *c, const struct msg *m, json_t *name)
 {
@@ -190,7 +204,11 @@ static bool set_name(struct client *c, const struct msg *m, json_t *name)
         send_error(c, "invalid_field", "payload.name: leave your rooms before renaming", m->id);
         return false;
     }
-    if (proto_name_taken(n, c) || client_find_id(n) != NULL) {
+    if (looks_like_id(n)) {
+        send_error(c, "invalid_field", "payload.name: c followed by digits is a client id", m->id);
+        return false;
+    }
+    if (proto_name_taken(n, c)) {
         send_error(c, "name_taken", "that name is in use", m->id);
         return false;
     }

@@ -444,6 +444,8 @@ async def test_name_taken():
         await error(b, "name_taken")
         await send(b, "auth", payload={"name": "alice"})
         await error(b, "name_taken")
+        await send(b, "auth", payload={"name": "c12"})  # looks like a client id
+        await error(b, "invalid_field")
         await send(b, "auth", payload={"name": "alicia"})
         m = await recv(b, "system")
         assert m["payload"] == {"event": "authenticated", "user": "alicia"}
