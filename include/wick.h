@@ -547,7 +547,8 @@ WICK_API void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8
  * used up, and sets *consumed. **buf is modified: payload is unmasked in
  * place.** Returns WICK_OK with ev->type set (WICK_FRAME_NONE when the
  * input ran out first), or a WICK_ERR_PROTO_* / WICK_ERR_FRAME_TOO_BIG
- * error, after which the parser stays failed until re-initialized. A
+ * error (with *consumed set to 0), after which the parser stays failed
+ * until re-initialized; WICK_ERR_ARG for NULL arguments leaves it as is. A
  * zero-length payload produces one WICK_FRAME_DATA event with len 0 and
  * frame_end set, so every frame ends with exactly one frame_end event. */
 WICK_API wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len,

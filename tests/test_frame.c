@@ -434,6 +434,7 @@ static void test_bad_frames(void **state)
             size_t used = 99;
             assert_int_equal(wick_frame_parser_feed(&c.p, more, sizeof(more), &used, &ev),
                              bc->want);
+            assert_int_equal(used, 0);
             assert_int_equal(wick_frame_parser_feed(&c.p, NULL, 0, &used, &ev), bc->want);
         } else if (strstr(tr, "E ") != NULL || strncmp(tr, "H ", 2) != 0) {
             fail_msg("case %s: trace %s, want a header and no error", bc->name, tr);
