@@ -207,6 +207,13 @@ wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len, s
         if (len < r->priv_.scanned) {
             return WICK_ERR_ARG; /* the buffer MUST only grow */
         }
+        /* A zeroed struct (static storage, no init call) gets the defaults. */
+        if (r->priv_.max_header_bytes == 0) {
+            r->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
+        }
+        if (r->priv_.max_headers == 0 || r->priv_.max_headers > WICK_MAX_HEADERS) {
+            r->priv_.max_headers = WICK_MAX_HEADERS;
+        }
         wick__http_scan s = {r->priv_.scanned,
                              r->priv_.line_start,
                              r->num_headers,

@@ -84,6 +84,21 @@ static bool http_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* Length of the URI scheme at the start of t (RFC 3986 3.1:
+ * ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), 0 when there is none. */
+static size_t http_scheme_len(wick_str t)
+{
+    if (t.len == 0 || !http_alpha(t.ptr[0])) {
+        return 0;
+    }
+    size_t i = 1;
+    while (i < t.len && (http_alpha(t.ptr[i]) || http_digit(t.ptr[i]) || t.ptr[i] == '+' ||
+                         t.ptr[i] == '-' || t.ptr[i] == '.')) {
+        i++;
+    }
+    return i;
+}
+
 bool wick__http_target_ok(wick_str t)
 {
     if (t.len == 0) {
@@ -104,15 +119,8 @@ bool wick__http_target_ok(wick_str t)
     /* RFC 9112 3.2.2 absolute-form (proxies): scheme "://" authority...
      * RFC 6455 4.2.1 item 1 allows an absolute http/https URI. Requiring
      * "//" keeps authority-form ("host:443") and other forms out. */
-    if (!http_alpha(t.ptr[0])) {
-        return false;
-    }
-    size_t i = 1;
-    while (i < t.len && (http_alpha(t.ptr[i]) || http_digit(t.ptr[i]) || t.ptr[i] == '+' ||
-                         t.ptr[i] == '-' || t.ptr[i] == '.')) {
-        i++;
-    }
-    return t.len - i > 3 && t.ptr[i] == ':' && t.ptr[i + 1] == '/' && t.ptr[i + 2] == '/';
+    size_t sl = http_scheme_len(t);
+    return sl > 0 && t.len - sl > 3 && wick__mem_eq(t.ptr + sl, "://", 3);
 }
 
 /* unreserved / pct-encoded / sub-delims (RFC 3986 3.2.2 reg-name). */

@@ -350,6 +350,11 @@ static void test_cl_request_refused(void **state)
                      WICK_ERR_ARG);
     assert_int_equal(wick_hs_client_request(&c, &cl_opts_bare, NULL, NULL, out, sizeof out, &n),
                      WICK_ERR_ARG);
+    /* Early refusal: an answer that does not start with "HTTP/". */
+    assert_int_equal(wick_hs_client_request(&c, &cl_opts_bare, nonce, NULL, out, sizeof out, &n),
+                     WICK_OK);
+    assert_int_equal(wick_hs_client_verify(&c, "HTTP", 4, NULL), WICK_NEED_MORE);
+    assert_int_equal(wick_hs_client_verify(&c, "HTTPS", 5, NULL), WICK_ERR_HS_MALFORMED);
     /* verify before any request */
     wick_hs_client fresh;
     memset(&fresh, 0, sizeof fresh);

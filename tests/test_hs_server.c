@@ -479,6 +479,13 @@ static void test_sv_garbage(void **state)
 static void test_sv_api(void **state)
 {
     (void)state;
+    /* Early refusal: the first byte of a TLS ClientHello is not a method
+     * character, so there is no need to wait for a line end. */
+    static wick_hs_request zeroed; /* no init call: defaults apply */
+    assert_int_equal(wick_hs_server_parse(&zeroed, "\x16", 1, NULL), WICK_ERR_HS_MALFORMED);
+    memset(&zeroed, 0, sizeof zeroed);
+    assert_int_equal(wick_hs_server_parse(&zeroed, HS_RFC_REQUEST, strlen(HS_RFC_REQUEST), NULL),
+                     WICK_OK);
     wick_hs_request r;
     const char *in = HS_RFC_REQUEST "X-Custom: one\r\n";
     wick_hs_request_init(&r, NULL);
