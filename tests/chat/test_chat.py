@@ -429,6 +429,11 @@ async def test_error_paths():
         await error(a, "invalid_field")
         await send(a, "private", payload={"text": "hi"})
         await error(a, "invalid_field")
+        for i in range(15):  # 16 rooms in all with "dup"
+            await send(a, "join", room="room%d" % i)
+            await recv(a, "system")
+        await send(a, "join", room="one-too-many")
+        await error(a, "too_many_rooms")
         # Still usable after all that.
         await send(a, "ping")
         await recv(a, "pong")
