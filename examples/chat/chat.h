@@ -22,11 +22,11 @@
 
 #include <wick.h>
 
-#define CHAT_MAX_NAME    50   /* room and user names */
-#define CHAT_MAX_ID      64   /* client-chosen message ids */
-#define CHAT_MAX_ORIGINS 8
+#define CHAT_MAX_NAME         50 /* room and user names */
+#define CHAT_MAX_ID           64 /* client-chosen message ids */
+#define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
-#define CHAT_RATE_GRACE  5    /* over-limit messages answered with an error before closing */
+#define CHAT_RATE_GRACE       5 /* over-limit messages answered with an error before closing */
 
 struct config {
     const char *host;
@@ -36,19 +36,19 @@ struct config {
     size_t num_origins;
     bool any_origin;
     uint8_t secret[256];
-    size_t secret_len;        /* 0: no auth (users pick a display name) */
-    unsigned max_room;        /* members per room */
-    uint64_t max_message;     /* largest WebSocket message accepted (1009 above) */
-    size_t max_payload;       /* largest serialized `payload` member */
-    size_t out_cap;           /* engine output buffer per connection */
-    unsigned max_queue;       /* frames queued behind a full output buffer */
-    unsigned rate_limit;      /* messages per window */
+    size_t secret_len;    /* 0: no auth (users pick a display name) */
+    unsigned max_room;    /* members per room */
+    uint64_t max_message; /* largest WebSocket message accepted (1009 above) */
+    size_t max_payload;   /* largest serialized `payload` member */
+    size_t out_cap;       /* engine output buffer per connection */
+    unsigned max_queue;   /* frames queued behind a full output buffer */
+    unsigned rate_limit;  /* messages per window */
     unsigned rate_window_ms;
-    unsigned ping_ms;         /* protocol-level ping interval */
-    unsigned handshake_ms;    /* HTTP request / authentication deadline */
-    unsigned close_ms;        /* closing-handshake deadline */
+    unsigned ping_ms;      /* protocol-level ping interval */
+    unsigned handshake_ms; /* HTTP request / authentication deadline */
+    unsigned close_ms;     /* closing-handshake deadline */
     unsigned max_clients;
-    int log_level;            /* 0 error, 1 info, 2 debug */
+    int log_level; /* 0 error, 1 info, 2 debug */
 };
 
 /* A frame encoded once (wick_prepare) and shared by every recipient. */
@@ -72,16 +72,16 @@ struct client {
     int fd;
     enum phase phase;
     uint64_t num;
-    char id[24];                      /* "c<num>" */
-    char name[CHAT_MAX_NAME + 1];     /* empty: none chosen yet */
+    char id[24];                  /* "c<num>" */
+    char name[CHAT_MAX_NAME + 1]; /* empty: none chosen yet */
     char addr[64];
-    bool authed;                      /* auth mode: token verified */
-    bool closing;                     /* we sent a close frame */
+    bool authed;  /* auth mode: token verified */
+    bool closing; /* we sent a close frame */
     bool awaiting_pong;
-    bool epollout;                    /* EPOLLOUT is registered */
-    bool dirty;                       /* on the flush list */
-    bool drop_slow;                   /* queue overflowed: close at the next flush */
-    int64_t deadline;                 /* handshake / auth / close deadline (ms, 0 none) */
+    bool epollout;    /* EPOLLOUT is registered */
+    bool dirty;       /* on the flush list */
+    bool drop_slow;   /* queue overflowed: close at the next flush */
+    int64_t deadline; /* handshake / auth / close deadline (ms, 0 none) */
     int64_t next_ping;
     int64_t rate_start;
     unsigned rate_count;
@@ -95,14 +95,14 @@ struct client {
     /* WebSocket phase */
     wick_conn conn;
     uint8_t *out;
-    struct frame **q;                 /* ring of max_queue frames */
+    struct frame **q; /* ring of max_queue frames */
     unsigned q_head, q_len;
     struct room *rooms[CHAT_ROOMS_PER_CLIENT];
     unsigned num_rooms;
     /* lists */
-    struct client *next, *prev;       /* all clients */
-    struct client *hnext;             /* id hash chain */
-    struct client *dnext;             /* flush list or free list */
+    struct client *next, *prev; /* all clients */
+    struct client *hnext;       /* id hash chain */
+    struct client *dnext;       /* flush list or free list */
 };
 
 struct room {
@@ -124,8 +124,8 @@ extern struct stats stats;
 enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
 void log_line(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int64_t now_ms(void);      /* CLOCK_MONOTONIC */
-int64_t wall_ms(void);     /* CLOCK_REALTIME, for timestamps */
+int64_t now_ms(void);  /* CLOCK_MONOTONIC */
+int64_t wall_ms(void); /* CLOCK_REALTIME, for timestamps */
 
 /* auth.c */
 /* Writes "USER.EXPIRY.HEXSIG" into out; returns its length or 0. */
@@ -137,8 +137,8 @@ bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_
 bool valid_name(const char *s, size_t len);
 
 /* loop.c */
-int loop_listen(void);            /* binds; prints "listening on PORT" */
-int loop_run(void);               /* returns the exit status */
+int loop_listen(void); /* binds; prints "listening on PORT" */
+int loop_run(void);    /* returns the exit status */
 void loop_want_write(struct client *c, bool on);
 void loop_mark_dirty(struct client *c);
 void loop_forget(struct client *c); /* epoll removal; the client is freed after this turn */
@@ -152,8 +152,8 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len);
 void client_on_readable(struct client *c, uint8_t *buf, size_t len);
 void client_flush(struct client *c);
 void client_close(struct client *c, uint16_t code, const char *reason);
-void client_kill(struct client *c, const char *why);   /* drop the TCP connection now */
-void client_linger(struct client *c);                 /* shut down writing, wait for FIN */
+void client_kill(struct client *c, const char *why); /* drop the TCP connection now */
+void client_linger(struct client *c);                /* shut down writing, wait for FIN */
 void client_send(struct client *c, struct frame *f);
 void client_tick(struct client *c, int64_t now);
 struct frame *frame_new(const char *json, size_t len);

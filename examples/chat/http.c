@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQ_CAP WICK_MAX_HEADER_BYTES
+#define REQ_CAP  WICK_MAX_HEADER_BYTES
 #define MAX_FILE (1024 * 1024)
 
 void http_queue_raw(struct client *c, const void *data, size_t len)

@@ -36,7 +36,10 @@ void log_line(int level, const char *event, const char *fmt, ...)
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     fprintf(stderr, "ts=%s.%03ldZ level=%s event=%s", when, ts.tv_nsec / 1000000L,
-            names[level < 0 ? 0 : level > 2 ? 2 : level], event);
+            names[level < 0   ? 0
+                  : level > 2 ? 2
+                              : level],
+            event);
     if (fmt != NULL && fmt[0] != '\0') {
         va_list ap;
         va_start(ap, fmt);

@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 256
+#define MAX_EVENTS  256
 #define SHUTDOWN_MS 2000
 
 static int ep = -1;

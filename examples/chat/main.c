@@ -22,42 +22,41 @@ struct stats stats;
 
 static void usage(FILE *to)
 {
-    fputs(
-        "usage: chat_server [OPTIONS]\n"
-        "       chat_server token USER --auth-secret FILE [--ttl SECS]\n"
-        "\n"
-        "A multi-room WebSocket chat server built on wick. One port serves the\n"
-        "browser page (GET /, files from --public) and the WebSocket endpoint\n"
-        "(GET /chat). Logs go to stderr as key=value lines; the first line on\n"
-        "stdout is \"listening on PORT\".\n"
-        "\n"
-        "Options (durations in seconds, fractions allowed):\n"
-        "  --host ADDR            IPv4 address to listen on (127.0.0.1)\n"
-        "  --port N               port; 0 picks a free one (8080)\n"
-        "  --public DIR           static files (examples/chat/public)\n"
-        "  --allow-origin ORIGIN  accept WebSocket upgrades from this Origin; repeat\n"
-        "                         for several, '*' for any (default: same origin,\n"
-        "                         or no Origin header at all)\n"
-        "  --auth-secret FILE     require HMAC-SHA256 tokens signed with the FILE's\n"
-        "                         contents (?token=, chat_token cookie, or an auth\n"
-        "                         message); without it users pick a display name\n"
-        "  --max-room N           members per room (100)\n"
-        "  --max-message BYTES    largest WebSocket message; over it: close 1009 (1048576)\n"
-        "  --max-payload BYTES    largest JSON payload member (16384)\n"
-        "  --max-queue N          messages queued for a slow client before it is\n"
-        "                         closed with 1008 (256)\n"
-        "  --max-clients N        concurrent connections (100000)\n"
-        "  --rate-limit N         messages per client per window (100)\n"
-        "  --rate-window SECS     rate limit window (60)\n"
-        "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
-        "  --handshake-timeout SECS  HTTP request and authentication deadline (10)\n"
-        "  --close-timeout SECS   closing handshake deadline (5)\n"
-        "  -v, --verbose          debug log lines\n"
-        "  -q, --quiet            errors only\n"
-        "  -h, --help             this help\n"
-        "\n"
-        "token: prints a token for USER valid for --ttl seconds (86400).\n",
-        to);
+    fputs("usage: chat_server [OPTIONS]\n"
+          "       chat_server token USER --auth-secret FILE [--ttl SECS]\n"
+          "\n"
+          "A multi-room WebSocket chat server built on wick. One port serves the\n"
+          "browser page (GET /, files from --public) and the WebSocket endpoint\n"
+          "(GET /chat). Logs go to stderr as key=value lines; the first line on\n"
+          "stdout is \"listening on PORT\".\n"
+          "\n"
+          "Options (durations in seconds, fractions allowed):\n"
+          "  --host ADDR            IPv4 address to listen on (127.0.0.1)\n"
+          "  --port N               port; 0 picks a free one (8080)\n"
+          "  --public DIR           static files (examples/chat/public)\n"
+          "  --allow-origin ORIGIN  accept WebSocket upgrades from this Origin; repeat\n"
+          "                         for several, '*' for any (default: same origin,\n"
+          "                         or no Origin header at all)\n"
+          "  --auth-secret FILE     require HMAC-SHA256 tokens signed with the FILE's\n"
+          "                         contents (?token=, chat_token cookie, or an auth\n"
+          "                         message); without it users pick a display name\n"
+          "  --max-room N           members per room (100)\n"
+          "  --max-message BYTES    largest WebSocket message; over it: close 1009 (1048576)\n"
+          "  --max-payload BYTES    largest JSON payload member (16384)\n"
+          "  --max-queue N          messages queued for a slow client before it is\n"
+          "                         closed with 1008 (256)\n"
+          "  --max-clients N        concurrent connections (100000)\n"
+          "  --rate-limit N         messages per client per window (100)\n"
+          "  --rate-window SECS     rate limit window (60)\n"
+          "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
+          "  --handshake-timeout SECS  HTTP request and authentication deadline (10)\n"
+          "  --close-timeout SECS   closing handshake deadline (5)\n"
+          "  -v, --verbose          debug log lines\n"
+          "  -q, --quiet            errors only\n"
+          "  -h, --help             this help\n"
+          "\n"
+          "token: prints a token for USER valid for --ttl seconds (86400).\n",
+          to);
 }
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -92,8 +91,8 @@ static bool read_secret(const char *path)
     }
     size_t n = fread(cfg.secret, 1, sizeof cfg.secret, f);
     fclose(f);
-    while (n > 0 && (cfg.secret[n - 1] == '\n' || cfg.secret[n - 1] == '\r' ||
-                     cfg.secret[n - 1] == ' ')) {
+    while (n > 0 &&
+           (cfg.secret[n - 1] == '\n' || cfg.secret[n - 1] == '\r' || cfg.secret[n - 1] == ' ')) {
         n--;
     }
     if (n == 0) {
@@ -108,9 +107,22 @@ static bool read_secret(const char *path)
 }
 
 enum {
-    OPT_HOST = 256, OPT_PORT, OPT_PUBLIC, OPT_ORIGIN, OPT_SECRET, OPT_MAX_ROOM, OPT_MAX_MESSAGE,
-    OPT_MAX_PAYLOAD, OPT_MAX_QUEUE, OPT_MAX_CLIENTS, OPT_RATE, OPT_RATE_WINDOW, OPT_PING,
-    OPT_HANDSHAKE, OPT_CLOSE, OPT_TTL
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_PUBLIC,
+    OPT_ORIGIN,
+    OPT_SECRET,
+    OPT_MAX_ROOM,
+    OPT_MAX_MESSAGE,
+    OPT_MAX_PAYLOAD,
+    OPT_MAX_QUEUE,
+    OPT_MAX_CLIENTS,
+    OPT_RATE,
+    OPT_RATE_WINDOW,
+    OPT_PING,
+    OPT_HANDSHAKE,
+    OPT_CLOSE,
+    OPT_TTL
 };
 
 static const struct option long_opts[] = {

@@ -159,9 +159,9 @@ bool proto_name_taken(const char *name, const struct client *self)
 struct msg {
     const char *type;
     const char *id;
-    const char *room;   /* validated name or NULL */
-    const char *to;     /* validated name/id or NULL */
-    json_t *payload;    /* always an object */
+    const char *room; /* validated name or NULL */
+    const char *to;   /* validated name/id or NULL */
+    json_t *payload;  /* always an object */
 };
 
 /* True for "c" followed by digits: client ids, which `to` resolves first. */
@@ -192,8 +192,7 @@ static bool set_name(struct client *c, const struct msg *m, json_t *name)
         return false;
     }
     if (!json_is_string(name) || !valid_name(json_string_value(name), json_string_length(name))) {
-        send_error(c, "invalid_field",
-                   "payload.name: 1-50 letters, digits, '-' or '_'", m->id);
+        send_error(c, "invalid_field", "payload.name: 1-50 letters, digits, '-' or '_'", m->id);
         return false;
     }
     const char *n = json_string_value(name);
@@ -449,9 +448,8 @@ static const struct {
     const char *type;
     int kind;
 } types[] = {
-    {"auth", 0},  {"join", 1},  {"leave", 2},         {"chat", 3},   {"typing", 4},
-    {"read", 4},  {"private", 5}, {"offer", 6},       {"answer", 6}, {"ice_candidate", 6},
-    {"ping", 7},  {"pong", 8},
+    {"auth", 0},    {"join", 1},  {"leave", 2},  {"chat", 3},          {"typing", 4}, {"read", 4},
+    {"private", 5}, {"offer", 6}, {"answer", 6}, {"ice_candidate", 6}, {"ping", 7},   {"pong", 8},
 };
 
 void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t len)

@@ -52,12 +52,12 @@ static int port;
 static int server_pid;
 static int ep;
 static int joined_count, dead_count, open_count, inflight;
-static int bcast_seq;           /* current broadcast number, 0: none */
-static int bcast_received;      /* receivers that got the current one */
+static int bcast_seq;      /* current broadcast number, 0: none */
+static int bcast_received; /* receivers that got the current one */
 static int64_t bcast_sent_ns;
-static int64_t *lat_ns;         /* every delivery latency */
+static int64_t *lat_ns; /* every delivery latency */
 static size_t lat_count, lat_cap;
-static int64_t *last_ns;        /* per broadcast: time until the last receiver */
+static int64_t *last_ns; /* per broadcast: time until the last receiver */
 static const wick_hs_client_opts *hs_opts;
 static int errors_shown;
 
@@ -157,8 +157,7 @@ static void record(int64_t ns)
     lat_ns[lat_count++] = ns;
 }
 
-static int on_message(wick_conn *conn, uint8_t opcode, const uint8_t *data, size_t len,
-                      void *user)
+static int on_message(wick_conn *conn, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
     (void)conn;
     (void)opcode;
@@ -170,9 +169,10 @@ static int on_message(wick_conn *conn, uint8_t opcode, const uint8_t *data, size
     head[hl] = '\0';
     if (strstr(head, "\"type\":\"connected\"") != NULL) {
         char msg[160];
-        snprintf(msg, sizeof msg,
-                 "{\"id\":\"j%d\",\"type\":\"join\",\"room\":\"%s\",\"payload\":{\"name\":\"u%d\"}}",
-                 c->idx, c->room, c->idx);
+        snprintf(
+            msg, sizeof msg,
+            "{\"id\":\"j%d\",\"type\":\"join\",\"room\":\"%s\",\"payload\":{\"name\":\"u%d\"}}",
+            c->idx, c->room, c->idx);
         send_json(c, msg);
     } else if (strstr(head, "\"type\":\"system\"") != NULL && c->st == ST_OPEN) {
         c->st = ST_JOINED;
@@ -229,8 +229,7 @@ static void send_request(struct lc *c)
     char req[1024];
     size_t req_len = 0;
     if (c->hs == NULL || c->resp == NULL ||
-        wick_hs_client_request(c->hs, hs_opts, nonce, NULL, req, sizeof req, &req_len) !=
-            WICK_OK ||
+        wick_hs_client_request(c->hs, hs_opts, nonce, NULL, req, sizeof req, &req_len) != WICK_OK ||
         send(c->fd, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
         kill_lc(c, "request");
         return;
@@ -459,8 +458,8 @@ int main(int argc, char **argv)
     printf("connections: %d open, %d joined, %d failed, in %.2f s\n", open_count, joined_count,
            dead_count, setup_s);
     if (rss0 > 0 && rss1 > 0) {
-        printf("server RSS: %ld KiB idle, %ld KiB with %d clients: %.1f KiB per connection\n",
-               rss0, rss1, joined_count, (double)(rss1 - rss0) / (joined_count ? joined_count : 1));
+        printf("server RSS: %ld KiB idle, %ld KiB with %d clients: %.1f KiB per connection\n", rss0,
+               rss1, joined_count, (double)(rss1 - rss0) / (joined_count ? joined_count : 1));
     }
     /* Broadcasts: client 0 talks to the room, one message at a time. */
     int done = 0;
