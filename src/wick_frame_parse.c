@@ -14,12 +14,12 @@
 
 /* Parser states (priv_.state). */
 enum {
-    ST_HEADER = 0,  /* gathering header bytes; priv_.have of priv_.need in scratch */
-    ST_PAYLOAD = 1, /* header delivered; priv_.remaining payload bytes follow */
-    ST_FAILED = 2   /* sticky error; priv_.remaining holds the negated wick_err */
+    FP_HEADER = 0,  /* gathering header bytes; priv_.have of priv_.need in scratch */
+    FP_PAYLOAD = 1, /* header delivered; priv_.remaining payload bytes follow */
+    FP_FAILED = 2   /* sticky error; priv_.remaining holds the negated wick_err */
 };
 
-#define HDR_MIN 2U /* fin/rsv/opcode byte and mask/length byte */
+#define FP_HDR_MIN 2U /* fin/rsv/opcode byte and mask/length byte */
 
 void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8_t rsv_allowed,
                             uint64_t max_frame)
@@ -31,20 +31,20 @@ void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8_t rsv_al
     p->priv_.role = (uint8_t)role;
     p->priv_.rsv_allowed = (uint8_t)(rsv_allowed & (WICK_RSV1 | WICK_RSV2 | WICK_RSV3));
     p->priv_.max_frame = max_frame;
-    p->priv_.need = HDR_MIN;
-    p->priv_.state = ST_HEADER;
+    p->priv_.need = FP_HDR_MIN;
+    p->priv_.state = FP_HEADER;
 }
 
-static wick_err fail(wick_frame_parser *p, wick_err e)
+static wick_err fp_fail(wick_frame_parser *p, wick_err e)
 {
-    p->priv_.state = ST_FAILED;
+    p->priv_.state = FP_FAILED;
     p->priv_.remaining = (uint64_t)(-(int64_t)e);
     return e;
 }
 
 /* Checks what the first two header bytes alone decide and returns the full
  * header size through *need. */
-static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, size_t *need)
+static wick_err fp_check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, size_t *need)
 {
     unsigned op = b0 & 0x0FU;
     unsigned len7 = b1 & 0x7FU;
@@ -72,7 +72,7 @@ static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, s
     if (masked != (p->priv_.role == (uint8_t)WICK_ROLE_SERVER)) {
         return WICK_ERR_PROTO_MASK;
     }
-    size_t n = HDR_MIN;
+    size_t n = FP_HDR_MIN;
     if (len7 == 126) {
         n += 2;
     } else if (len7 == 127) {
@@ -85,15 +85,15 @@ static wick_err check_lead(const wick_frame_parser *p, uint8_t b0, uint8_t b1, s
     return WICK_OK;
 }
 
-/* Decodes a complete header at h (already checked by check_lead) into
- * priv_.hdr and *out, and enters ST_PAYLOAD. The header is built in a
+/* Decodes a complete header at h (already checked by fp_check_lead) into
+ * priv_.hdr and *out, and enters FP_PAYLOAD. The header is built in a
  * local and stored whole: reading back a struct just written field by
  * field would stall on store forwarding. */
-static wick_err decode(wick_frame_parser *p, const uint8_t *h, wick_frame_header *out)
+static wick_err fp_decode(wick_frame_parser *p, const uint8_t *h, wick_frame_header *out)
 {
     wick_frame_header hd;
     unsigned len7 = h[1] & 0x7FU;
-    size_t at = HDR_MIN;
+    size_t at = FP_HDR_MIN;
     uint64_t plen = len7;
     /* RFC 6455 5.2 says a sender MUST use the minimal length encoding; like
      * most receivers we accept non-minimal ones (e.g. 5 as 126 + 0x0005),
@@ -128,30 +128,30 @@ static wick_err decode(wick_frame_parser *p, const uint8_t *h, wick_frame_header
     p->priv_.offset = 0;
     p->priv_.mask_phase = 0;
     p->priv_.have = 0;
-    p->priv_.need = HDR_MIN;
-    p->priv_.state = ST_PAYLOAD;
+    p->priv_.need = FP_HDR_MIN;
+    p->priv_.state = FP_PAYLOAD;
     return WICK_OK;
 }
 
-/* ST_HEADER: the fast path decodes from buf when the whole header is
+/* FP_HEADER: the fast path decodes from buf when the whole header is
  * there; otherwise bytes go through the scratch, at most two rounds (the
  * first two bytes, then the rest). Returns WICK_OK with *used set, and
  * *done when the header is complete. */
-static wick_err read_header(wick_frame_parser *p, const uint8_t *buf, size_t len, size_t *used,
-                            bool *done, wick_frame_header *out)
+static wick_err fp_read_header(wick_frame_parser *p, const uint8_t *buf, size_t len, size_t *used,
+                               bool *done, wick_frame_header *out)
 {
     size_t need;
     wick_err e;
     *done = false;
-    if (p->priv_.have == 0 && len >= HDR_MIN) {
-        e = check_lead(p, buf[0], buf[1], &need);
+    if (p->priv_.have == 0 && len >= FP_HDR_MIN) {
+        e = fp_check_lead(p, buf[0], buf[1], &need);
         if (e != WICK_OK) {
             return e;
         }
         if (len >= need) {
             *used = need;
             *done = true;
-            return decode(p, buf, out);
+            return fp_decode(p, buf, out);
         }
     }
     size_t pos = 0;
@@ -165,18 +165,18 @@ static wick_err read_header(wick_frame_parser *p, const uint8_t *buf, size_t len
         if (p->priv_.have < p->priv_.need) {
             return WICK_OK;
         }
-        if (p->priv_.need == HDR_MIN) {
-            e = check_lead(p, p->priv_.scratch[0], p->priv_.scratch[1], &need);
+        if (p->priv_.need == FP_HDR_MIN) {
+            e = fp_check_lead(p, p->priv_.scratch[0], p->priv_.scratch[1], &need);
             if (e != WICK_OK) {
                 return e;
             }
             p->priv_.need = (uint8_t)need;
-            if (need > HDR_MIN) {
+            if (need > FP_HDR_MIN) {
                 continue;
             }
         }
         *done = true;
-        return decode(p, p->priv_.scratch, out);
+        return fp_decode(p, p->priv_.scratch, out);
     }
 }
 
@@ -194,15 +194,15 @@ wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len, 
     ev->frame_end = false;
 
     switch (p->priv_.state) {
-    case ST_HEADER: {
+    case FP_HEADER: {
         if (len == 0) {
             return WICK_OK;
         }
         size_t used = 0;
         bool done = false;
-        wick_err e = read_header(p, buf, len, &used, &done, &ev->header);
+        wick_err e = fp_read_header(p, buf, len, &used, &done, &ev->header);
         if (e != WICK_OK) {
-            return fail(p, e);
+            return fp_fail(p, e);
         }
         *consumed = used;
         if (done) {
@@ -210,7 +210,7 @@ wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len, 
         }
         return WICK_OK;
     }
-    case ST_PAYLOAD: {
+    case FP_PAYLOAD: {
         uint64_t rem = p->priv_.remaining;
         if (rem != 0 && len == 0) {
             return WICK_OK;
@@ -231,12 +231,12 @@ wick_err wick_frame_parser_feed(wick_frame_parser *p, uint8_t *buf, size_t len, 
         p->priv_.remaining = rem - n;
         if (rem == n) {
             ev->frame_end = true;
-            p->priv_.state = ST_HEADER;
+            p->priv_.state = FP_HEADER;
         }
         *consumed = n;
         return WICK_OK;
     }
-    case ST_FAILED:
+    case FP_FAILED:
         return (wick_err)(-(int64_t)p->priv_.remaining);
     default:
         return WICK_ERR_STATE;

@@ -15,7 +15,7 @@
 #endif
 
 /* Below this length the setup of the wide loops costs more than it saves. */
-#define MASK_SHORT 16
+#define WICK_MASK_SHORT 16
 
 void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
 {
@@ -27,7 +27,7 @@ void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *pha
         return;
     }
     size_t i = 0;
-    if (len >= MASK_SHORT) {
+    if (len >= WICK_MASK_SHORT) {
         /* The key as it applies from buf[0] on, repeated to 8 bytes. */
         uint8_t rk[8];
         for (size_t j = 0; j < 8; j++) {

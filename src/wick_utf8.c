@@ -149,7 +149,7 @@ void wick_utf8_init(wick_utf8 *u)
 
 /* Returns how many bytes from buf[i] on are ASCII, looking at whole words
  * only (so the answer may stop short of the first non-ASCII byte). */
-static size_t ascii_run(const uint8_t *buf, size_t i, size_t len)
+static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
 {
     size_t start = i;
 #ifdef WICK_UTF8_SSE2
@@ -173,13 +173,13 @@ static size_t ascii_run(const uint8_t *buf, size_t i, size_t len)
     return i - start;
 }
 
-static inline uint32_t step(uint32_t s, uint8_t b)
+static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 {
     return (uint32_t)(utf8_rows[utf8_class[b]] >> s) & 63U;
 }
 
 /* Bytes run through the DFA per block before REJECT is checked. */
-#define UTF8_BLOCK 16
+#define WICK_UTF8_BLOCK 16
 
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
@@ -198,21 +198,21 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
     size_t i = 0;
     while (i < len) {
         if (s == U_ACCEPT) {
-            i += ascii_run(buf, i, len);
+            i += utf8_ascii_run(buf, i, len);
         }
         size_t n = len - i;
-        if (n > UTF8_BLOCK) {
-            n = UTF8_BLOCK;
+        if (n > WICK_UTF8_BLOCK) {
+            n = WICK_UTF8_BLOCK;
         }
         uint32_t s0 = s;
         for (size_t k = 0; k < n; k++) {
-            s = step(s, buf[i + k]);
+            s = utf8_step(s, buf[i + k]);
         }
         if (wick__unlikely(s == U_REJECT)) {
             /* Replay the block to find the first byte that failed. */
             s = s0;
             size_t k = 0;
-            while ((s = step(s, buf[i + k])) != U_REJECT) {
+            while ((s = utf8_step(s, buf[i + k])) != U_REJECT) {
                 k++;
             }
             u->priv_.state = U_REJECT;
