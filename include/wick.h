@@ -376,7 +376,9 @@ typedef struct wick_hs_request {
     } priv_;
 } wick_hs_request;
 
-/* Prepares `r` for a new request. limits may be NULL for the defaults. */
+/* Prepares `r` for a new request. limits may be NULL for the defaults; a
+ * field of 0 also means its default, and max_headers is capped at
+ * WICK_MAX_HEADERS. */
 WICK_API void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits);
 
 /* Parses the client's opening handshake in buf[0..len), the whole data
@@ -388,9 +390,14 @@ WICK_API void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *lim
  *                      header: fields are filled so the caller can serve
  *                      it as plain HTTP; *consumed as for WICK_OK;
  *   another WICK_ERR_HS_* naming the first rule broken (see
- *   wick_err_http_status() for the answer to send).
- * consumed may be NULL. The same status is returned again if called again
- * after completion. */
+ *   wick_err_http_status() for the answer to send): syntax and limits in
+ *   line order (checked as lines arrive, so garbage fails early), then a
+ *   second Host (WICK_ERR_HS_DUPLICATE), then WICK_ERR_HS_NOT_UPGRADE,
+ *   then the rules of RFC 6455 4.2.1 in its order;
+ *   WICK_ERR_ARG       NULL r or buf, or len shorter than in the last call.
+ * consumed may be NULL; it is set to 0 unless the status is WICK_OK or
+ * WICK_ERR_HS_NOT_UPGRADE. The same status is returned again if called
+ * again after completion. */
 WICK_API wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len,
                                        size_t *consumed);
 
@@ -482,7 +489,9 @@ WICK_API wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client
  * data received so far (see the shared section). Returns WICK_NEED_MORE;
  * WICK_OK with *consumed the length of the header block (bytes after it
  * are frame data); WICK_ERR_HS_STATUS for a well-formed non-101 response
- * (status, reason and headers are filled); or another WICK_ERR_HS_*. */
+ * (status, reason and headers are filled; *consumed as for WICK_OK); or
+ * another WICK_ERR_HS_* (checks in the order of RFC 6455 4.1); or
+ * WICK_ERR_STATE when no request was written with `c`. */
 WICK_API wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len,
                                         size_t *consumed);
 

@@ -387,6 +387,8 @@ static void test_sv_table(void **state)
                                   ? 431
                                   : 400;
             assert_int_equal(wick_err_http_status(e), want_status);
+            /* Handshake errors are answered in HTTP, never with a close frame. */
+            assert_int_equal(wick_err_close_code(e), 0);
         }
     }
 }
