@@ -17,6 +17,12 @@
  * copied back into the run's working copy of the input. The caller's `in`
  * is never modified.
  *
+ * Cost: about (max_points + random_runs + 2) runs over the input, and a
+ * consumer that keeps pausing gets the rest of its chunk copied again on
+ * every re-offer. For inputs of many KiB pass opts with a small max_points
+ * (e.g. 64-128) and few random runs, and keep traces short (hash large
+ * payloads rather than printing them).
+ *
  * How to use it:
  *
  *   struct my { wick_frame_parser p; split_buf trace; };
