@@ -363,7 +363,7 @@ bool wick__http_line_next(const char *buf, size_t end, size_t *pos, wick_str *li
 }
 
 /* Checks one complete line of the block being scanned. */
-static wick_err scan_line(wick__http_scan *s, wick_str line, bool *end)
+static wick_err http_scan_line(wick__http_scan *s, wick_str line, bool *end)
 {
     *end = false;
     if (s->phase != WICK__SCAN_FIELDS) {
@@ -389,7 +389,7 @@ static wick_err scan_line(wick__http_scan *s, wick_str line, bool *end)
  * speaking something else (TLS, garbage) is refused at once instead of
  * after the size limit. Each byte is looked at once; the full line check
  * later reaches the same verdict for the same byte. */
-static bool scan_start_byte(wick__http_scan *s, size_t off, char c)
+static bool http_scan_start_byte(wick__http_scan *s, size_t off, char c)
 {
     if (s->request) {
         if (c == ' ') {
@@ -414,7 +414,7 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
         size_t lf;
         if (s->phase == WICK__SCAN_START) {
             char c = buf[i];
-            if (c != '\n' && !scan_start_byte(s, i - s->line_start, c)) {
+            if (c != '\n' && !http_scan_start_byte(s, i - s->line_start, c)) {
                 return WICK_ERR_HS_MALFORMED;
             }
             if (c != '\n') {
@@ -434,7 +434,7 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
             line.len--;
         }
         bool end = false;
-        wick_err e = scan_line(s, line, &end);
+        wick_err e = http_scan_line(s, line, &end);
         if (e != WICK_OK) {
             return e;
         }
