@@ -1,6 +1,7 @@
 /* Connection engine, output side: the output window, data/ping/close
- * frames, the waiting control frame, prepared frames. The only buffering
- * is the caller's out_buf plus one encoded control frame in the conn. */
+ * frames, the waiting control frame, prepared frames; then the state flags
+ * and accessors. The only buffering is the caller's out_buf plus one
+ * encoded control frame in the conn. */
 #include "wick_internal.h"
 
 #include "wick_conn.h"
@@ -357,4 +358,55 @@ void wick_conn_out_consume(wick_conn *c, size_t n)
 size_t wick_conn_out_pending(const wick_conn *c)
 {
     return c != NULL ? out_used(c) + c->priv_.pend_len : 0;
+}
+
+/* --- State and accessors ------------------------------------------------ */
+
+unsigned wick_conn_state(const wick_conn *c)
+{
+    if (c == NULL) {
+        return 0;
+    }
+    unsigned s = 0;
+    bool failed = c->priv_.error != WICK_OK;
+    bool done = c->priv_.sent_close && c->priv_.recv_close;
+    bool drained = wick_conn_out_pending(c) == 0;
+    if (!failed && !c->priv_.recv_close) {
+        s |= WICK_WANT_READ;
+    }
+    if (!drained) {
+        s |= WICK_WANT_WRITE;
+    }
+    if (failed || c->priv_.sent_close || c->priv_.recv_close) {
+        s |= WICK_CLOSING;
+    }
+    if (failed || done) {
+        s |= WICK_CLOSED;
+    }
+    /* RFC 6455 7.1.1: the server closes TCP first; a client waits for it
+     * unless the connection failed. */
+    if (drained && (failed || (done && c->priv_.role == WICK_ROLE_SERVER))) {
+        s |= WICK_SHOULD_CLOSE_TCP;
+    }
+    return s;
+}
+
+uint16_t wick_conn_close_code(const wick_conn *c)
+{
+    return c != NULL ? c->priv_.close_code : 0;
+}
+
+wick_err wick_conn_error(const wick_conn *c)
+{
+    return c != NULL ? c->priv_.error : WICK_ERR_ARG;
+}
+
+wick_role wick_conn_role(const wick_conn *c)
+{
+    return c != NULL ? (wick_role)c->priv_.role : WICK_ROLE_SERVER;
+}
+
+void *wick_conn_user(const wick_conn *c)
+{
+    return c != NULL ? c->priv_.user : NULL;
 }
