@@ -6,9 +6,9 @@
 // BUILD/chat-browser-*.png.
 //
 // Usage: node tests/chat/test_browser.mjs BUILD_DIR   (NODE_PATH must hold playwright-core)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -20,10 +20,10 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 const build = path.resolve(root, process.argv[2] || 'build');
 const server = path.join(build, 'examples', 'chat_server');
 
-function startServer(port = 0) {
+function startServer(port = 0, extra = []) {
   return new Promise((resolve, reject) => {
     const proc = spawn(server, ['--port', String(port), '--public', path.join(root, 'examples/chat/public'),
-      '--ping-interval', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+      '--ping-interval', '2', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
     const rl = readline.createInterface({ input: proc.stdout });
     rl.once('line', (line) => {
       const m = /^listening on (\d+)$/.exec(line);
@@ -140,6 +140,33 @@ await step('server restart: connection state shown, pages reconnect and rejoin',
   await bob.fill('#text', 'back again');
   await bob.press('#text', 'Enter');
   await alice.waitForFunction(() => [...document.querySelectorAll('.msg .body')].some((e) => e.textContent === 'back again'), null, { timeout: 5000 });
+});
+
+await step('auth mode: a bad token is refused, a good one signs in', async () => {
+  const secret = path.join(profile, 'secret');
+  writeFileSync(secret, 'browser test secret, 0123456789\n');
+  const asrv = await startServer(0, ['--auth-secret', secret]);
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await page.goto(`http://127.0.0.1:${asrv.port}/`);
+    await page.waitForSelector('#token-row:not([hidden])', { timeout: 5000 });
+    assert(await page.isHidden('#name-row'), 'no name field in auth mode');
+    await page.fill('#token', 'carol.9999999999.' + '0'.repeat(64));
+    await page.fill('#room', 'secure');
+    await page.click('#login-form button');
+    await page.waitForFunction(() => document.getElementById('login-error').textContent.includes('Invalid token'), null, { timeout: 5000 });
+    const token = execFileSync(server, ['token', 'carol', '--auth-secret', secret]).toString().trim();
+    await page.fill('#token', token);
+    await page.click('#login-form button');
+    await page.waitForSelector('#chat:not([hidden])', { timeout: 5000 });
+    const me = await page.textContent('#me');
+    assert(me === 'signed in as carol', 'header: ' + me);
+    assert((await page.textContent('#room-title')) === '#secure', 'room title');
+    await page.close();
+  } finally {
+    await stopServer(asrv);
+  }
 });
 
 await step('no page errors', async () => {

@@ -12,6 +12,7 @@ const app = {
   name: localStorage.getItem('chat.name') || '',
   token: params.get('token') || localStorage.getItem('chat.token') || '',
   authRequired: false,
+  waitingForToken: false, // auth mode: hung up until a token is entered
   rooms: new Map(),     // name -> {members: Map(id -> name), log: [], unread: 0}
   wanted: [],           // rooms to (re)join, in order
   current: null,        // the room on screen
@@ -59,14 +60,17 @@ function connect() {
     if (app.ws !== ws) return;
     app.ws = null;
     app.id = null;
+    if (app.waitingForToken) return;
     if (ev.code === 1008 && /token|Authentication/i.test(ev.reason)) {
       // A bad token will not get better by retrying.
       app.token = '';
       localStorage.removeItem('chat.token');
+      app.authRequired = true;
+      app.waitingForToken = true;
+      app.rooms.clear();
       showLogin('Sign-in failed: ' + ev.reason);
-      setState('offline', 'signed out');
+      setState('offline', 'sign in to connect');
       app.attempt = 0;
-      app.timer = setTimeout(connect, 1000);
       return;
     }
     scheduleReconnect(ev.code);
@@ -99,9 +103,18 @@ function handle(m) {
       app.authRequired = !!p.auth_required;
       setState('online', 'online');
       if (p.user) { app.name = p.user; }
-      if (app.authRequired && app.token) {
+      if (app.authRequired && !app.token) {
+        // Auth mode and no token yet: the server would drop an idle
+        // unauthenticated connection, so hang up until one is entered.
+        app.waitingForToken = true;
+        app.ws.close(1000);
+        setState('offline', 'sign in to connect');
+        showLogin('');
+        break;
+      }
+      if (app.authRequired) {
         send('auth', { payload: { token: app.token } });
-      } else if (!app.authRequired) {
+      } else {
         rejoin();
       }
       if (!app.wanted.length) showLogin('');
@@ -364,13 +377,18 @@ function showLogin(err) {
 $('login-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const room = $('room').value.trim();
-  if (!$('token-row').hidden && $('token').value.trim()) {
-    app.token = $('token').value.trim();
-    localStorage.setItem('chat.token', app.token);
-    send('auth', { payload: { token: app.token } });
-  }
   if (!$('name-row').hidden) app.name = $('name').value.trim();
   app.wanted = [room];
+  if (!$('token-row').hidden) {
+    // Auth mode: connect again with the token in the query string.
+    app.token = $('token').value.trim();
+    if (!app.token) { $('login-error').textContent = 'A token is required.'; return; }
+    localStorage.setItem('chat.token', app.token);
+    app.waitingForToken = false;
+    app.attempt = 0;
+    connect();
+    return;
+  }
   if (app.ws && app.ws.readyState === WebSocket.OPEN && !app.authRequired) {
     send('join', { room, payload: app.token ? {} : { name: app.name } });
   }
