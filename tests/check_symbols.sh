@@ -7,7 +7,9 @@ lib=$1
 fail=0
 bad=$(nm -g --defined-only "$lib" | awk 'NF==3 {print $3}' | grep -v '^wick_' || true)
 if [ -n "$bad" ]; then echo "check-symbols: exported non-wick_ names:"; echo "$bad"; fail=1; fi
-wr=$(nm --defined-only "$lib" | awk 'NF==3 && $2 ~ /^[BbDdCcGgSsVv]$/ {print $3}' || true)
+# Objects in .data/.bss (or common) are writable. .data.rel.ro holds const
+# tables of pointers in a PIE build: relocated at load, then read-only (RELRO).
+wr=$(objdump -t "$lib" | awk '$3=="O" && ($4 ~ /^\.(data|bss)/ || $4=="*COM*") && $4 !~ /^\.data\.rel\.ro/ {print $4, $NF}' || true)
 if [ -n "$wr" ]; then echo "check-symbols: writable globals:"; echo "$wr"; fail=1; fi
 imp=$(nm -u "$lib" | awk 'NF==2 && $1=="U" {print $2}' | sort -u | grep -v -x -e memcpy -e memmove -e memset -e memcmp \
       -e '_GLOBAL_OFFSET_TABLE_' -e '__stack_chk_fail' || true)
