@@ -22,7 +22,7 @@ OUT=$(mktemp)
 "$BUILD/examples/chat_server" --port 0 -q --max-room "$ROOM" --rate-limit 1000000 \
     --max-clients $((CLIENTS + 100)) >"$OUT" 2>"$OUT.err" &
 PID=$!
-trap 'kill $PID 2>/dev/null; rm -f "$OUT" "$OUT.err"' EXIT
+trap 'kill $PID 2>/dev/null || true; rm -f "$OUT" "$OUT.err"' EXIT
 i=0
 while ! grep -q '^listening on' "$OUT"; do
     i=$((i + 1)); [ $i -lt 100 ] || { echo "bench-chat: server did not start" >&2; exit 1; }
