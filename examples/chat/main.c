@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 struct config cfg;
 struct stats stats;
@@ -319,6 +320,13 @@ int main(int argc, char **argv)
     }
     if (loop_listen() != 0) {
         return 1;
+    }
+    char index[4096];
+    snprintf(index, sizeof index, "%s/index.html", cfg.public_dir);
+    if (access(index, R_OK) != 0) {
+        log_line(LOG_ERR, "no_page",
+                 "public=\"%s\" hint=\"run from the source tree or pass --public\"",
+                 cfg.public_dir);
     }
     log_line(LOG_INFO, "start",
              "host=%s port=%d auth=%s max_room=%u max_message=%llu rate=%u/%ums ping_ms=%u "
