@@ -124,6 +124,8 @@ extern struct stats stats;
 enum { LOG_ERR = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
 void log_line(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Escapes s[0..len) for a quoted log value into out[cap]; returns out. */
+const char *log_quote(const char *s, size_t len, char *out, size_t cap);
 int64_t now_ms(void);  /* CLOCK_MONOTONIC */
 int64_t wall_ms(void); /* CLOCK_REALTIME, for timestamps */
 

@@ -215,8 +215,9 @@ static int on_close(wick_conn *conn, uint16_t code, const char *reason, size_t l
 {
     (void)conn;
     struct client *c = user;
-    log_line(LOG_INFO, "close_received", "id=%s code=%u reason=\"%.*s\"", c->id, code,
-             (int)(len > 60 ? 60 : len), reason);
+    char q[256];
+    log_line(LOG_INFO, "close_received", "id=%s code=%u reason=\"%s\"", c->id, code,
+             log_quote(reason, len, q, sizeof q));
     room_leave_all(c, "disconnect");
     drop_queue(c);
     c->closing = true;

@@ -187,8 +187,9 @@ static void upgrade(struct client *c, size_t consumed)
 {
     wick_hs_request *r = c->hs;
     if (!origin_allowed(r)) {
-        log_line(LOG_INFO, "origin_rejected", "id=%s origin=\"%.*s\"", c->id,
-                 (int)(r->origin.len > 100 ? 100 : r->origin.len), r->origin.ptr);
+        char q[256];
+        log_line(LOG_INFO, "origin_rejected", "id=%s origin=\"%s\"", c->id,
+                 log_quote(r->origin.ptr, r->origin.len, q, sizeof q));
         respond_text(c, 403, "Origin not allowed\n");
         return;
     }
@@ -294,9 +295,10 @@ void http_on_readable(struct client *c, const uint8_t *buf, size_t len)
     }
     const char *path = r->target.ptr;
     bool is_chat = path_len == 5 && memcmp(path, "/chat", 5) == 0;
-    log_line(LOG_DEBUG, "request", "id=%s method=%.*s path=\"%.*s\" upgrade=%d", c->id,
-             (int)r->method.len, r->method.ptr, (int)(path_len > 200 ? 200 : path_len), path,
-             e == WICK_OK);
+    char lq[256];
+    log_line(LOG_DEBUG, "request", "id=%s method=%.*s path=\"%s\" upgrade=%d", c->id,
+             (int)(r->method.len > 16 ? 16 : r->method.len), r->method.ptr,
+             log_quote(path, path_len, lq, sizeof lq), e == WICK_OK);
     if (e == WICK_OK) {
         if (!is_chat) {
             respond_text(c, 404, "Not Found\n");

@@ -49,3 +49,27 @@ void log_line(int level, const char *event, const char *fmt, ...)
     }
     fputc('\n', stderr);
 }
+
+const char *log_quote(const char *s, size_t len, char *out, size_t cap)
+{
+    /* Peer-controlled text in a log value: quotes, backslashes and
+     * control bytes are escaped, so one event stays one line. */
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
