@@ -107,6 +107,21 @@ static void test_conn_alloc_counting(void **state)
     assert_int_equal(fa.bad_frees, 0);
     assert_int_equal(fa.live, 0);
 
+    /* WICK_CONF_OVERSIZE_STREAM: past max_message the buffer is given back
+     * at once and the message only streams (no on_message). */
+    reset_harness(WICK_ROLE_SERVER);
+    failalloc_init(&fa, 0);
+    H.cfg.allocator = &fa.a;
+    H.cfg.max_message = 50;
+    H.cfg.flags = WICK_CONF_OVERSIZE_STREAM;
+    assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+    assert_string_equal(got, "begin binary | data fin=1 <1010 bytes c2a1222d> => WICK_OK || -");
+    free(got);
+    assert_int_equal(fa.allocs, 1);
+    assert_int_equal(fa.frees, 1);
+    assert_int_equal(fa.live, 0);
+    assert_int_equal(fa.bad_frees, 0);
+
     /* msg_buf first, the allocator only beyond it (contents carried). */
     static uint8_t mb[50];
     reset_harness(WICK_ROLE_CLIENT);
