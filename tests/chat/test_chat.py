@@ -714,6 +714,56 @@ async def test_slow_client_dropped():
     assert "event=slow_client" in srv.logs()
 
 
+def read_close(s, timeout=3.0):
+    """Reads server frames until a close frame; returns its code."""
+    s.settimeout(timeout)
+    buf = b""
+    while True:
+        while len(buf) >= 2:
+            n = buf[1] & 0x7F
+            off = 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, off = struct.unpack("!H", buf[2:4])[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, off = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < off + n:
+                break
+            op, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+            if op == 0x8:
+                return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+        chunk = s.recv(65536)
+        assert chunk, "closed without a close frame"
+        buf += chunk
+
+
+@test
+async def test_protocol_violations():
+    with Server() as srv:
+        a, _, _ = await joined(srv, "pv", "watcher")
+        cases = [
+            (b"\x81\x82" + b"\0\0\0\0" + b"\xc3\x28", 1007),  # invalid UTF-8
+            (b"\x81\x02hi", 1002),                                 # unmasked client frame
+            (b"\x83\x80" + b"\0\0\0\0", 1002),                 # reserved opcode
+            (b"\x89\xfe\x00\x80" + b"\0" * 4 + b"x" * 128, 1002),  # ping over 125 bytes
+        ]
+        for frame, code in cases:
+            s = raw_upgrade(srv.port)
+            s.sendall(masked_text(json.dumps({"id": "1", "type": "join", "room": "pv",
+                                              "payload": {"name": "bad%d" % code}})))
+            await recv(a, "user_joined")
+            s.sendall(frame)
+            got = read_close(s)
+            assert got == code, (frame[:4], got, code)
+            m = await recv(a, "user_left")
+            assert m["payload"]["reason"] == "disconnect"
+            s.close()
+        await a.close()
+
+
 @test
 async def test_many_clients_broadcast():
     with Server() as srv:
