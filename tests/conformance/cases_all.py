@@ -17,7 +17,7 @@ def catalogue():
     return cases
 
 
-def select(cases, include=None, exclude=None, full=False):
+def select(cases, include=None, exclude=None, full=False, role=None):
     """include / exclude: comma-separated patterns ("6.4.*,7.9.*"); 9.x
     (the big ones) only with full=True unless named by include."""
     inc = [x.strip() for x in include.split(",")] if include else None
@@ -28,6 +28,8 @@ def select(cases, include=None, exclude=None, full=False):
                    cid.startswith(pat.rstrip("*").rstrip(".") + ".") for pat in pats)
     out = []
     for c in cases:
+        if role is not None and c.roles is not None and role not in c.roles:
+            continue
         if inc is not None and not match(c.id, inc):
             continue
         if inc is None and c.big and not full:

@@ -169,3 +169,188 @@ for _i, (_seed, _count, _max) in enumerate([(1, 50, 200), (2, 100, 5000), (3, 40
                          % (_seed, _count, _max),
                          "Pongs and echoes, in the order the server must produce them.",
                          _random_traffic(_seed, _count, _max), post=_random_post, timeout=30))
+
+
+# --- X.x: frame-level MUSTs Autobahn cannot test (its peers always mask
+# correctly and never send impossible lengths), both roles. ------------------
+
+import engine                                   # noqa: E402
+import wsproto                                  # noqa: E402
+
+_XMASK = b"\x11\x22\x33\x44"
+
+
+def _hdr(p, first, n_code, ext=b""):
+    """A raw header: first byte, 7-bit length code, extended length bytes,
+    plus the mask bit and key when the fuzzer is the client."""
+    if p.is_server:
+        return bytes([first, n_code]) + ext
+    return bytes([first, 0x80 | n_code]) + ext + _XMASK
+
+
+def _payload(p, data):
+    return data if p.is_server else wsproto.xor_mask(data, _XMASK)
+
+
+def _x_fail(cid, desc, codes, send):
+    def run(p):
+        p.expect(OK=[])
+        p.expect_close(False, codes, False)
+        send(p)
+        p.kill_after(2)
+    CASES.append(CaseDef(cid, desc, "The connection is failed with %s." %
+                         " or ".join(map(str, codes)), run))
+
+
+def _wrong_mask(p):
+    if p.is_server:      # a server's frame must not be masked (RFC 6455 5.1)
+        p.send_raw(wsproto.encode_frame(OP_TEXT, b"Hello, world!", mask=_XMASK))
+    else:                # a client's frame must be masked
+        p.send_raw(wsproto.encode_frame(OP_TEXT, b"Hello, world!"))
+
+
+_x_fail("X.1.1", "A text frame with the wrong masking for the sender's role (a masked frame "
+        "from the server, an unmasked one from the client).", [1002], _wrong_mask)
+_x_fail("X.1.2", "Same as X.1.1 for a ping.", [1002],
+        lambda p: p.send_raw(wsproto.encode_frame(OP_PING, b"ping", mask=_XMASK)
+                             if p.is_server else wsproto.encode_frame(OP_PING, b"ping")))
+_x_fail("X.1.3", "A binary frame whose 64-bit length has the most significant bit set "
+        "(1009 accepted too: the length is also over any limit).",
+        [1002, 1009], lambda p: p.send_raw(_hdr(p, 0x82, 127, b"\x80" + b"\x00" * 7) +
+                                     _payload(p, b"\x00" * 16)))
+_x_fail("X.1.4", "A binary frame announcing 2^40 bytes (over any sane message limit), then "
+        "64 KiB of it.", [1009], lambda p: p.send_raw(
+            _hdr(p, 0x82, 127, (1 << 40).to_bytes(8, "big")) + _payload(p, b"\x00" * 65536)))
+_x_fail("X.1.5", "A text frame announcing 2^63 - 1 bytes, then 16 bytes of it.", [1009],
+        lambda p: p.send_raw(_hdr(p, 0x81, 127, ((1 << 63) - 1).to_bytes(8, "big")) +
+                             _payload(p, b"a" * 16)))
+_x_fail("X.1.6", "A fragmented text message whose second fragment announces 2^40 bytes.",
+        [1009], lambda p: (p.send_frame(OP_TEXT, b"first", fin=False),
+                           p.send_raw(_hdr(p, 0x80, 127, (1 << 40).to_bytes(8, "big")) +
+                                      _payload(p, b"b" * 1024))))
+
+
+def _nonminimal(cid, desc, n_code, ext):
+    payload = b"Hello, world!"
+
+    def run(p):
+        p.expect(OK=[msg(payload)])
+        p.expect_close(True, [1000], True)
+        p.send_raw(_hdr(p, 0x81, n_code, ext) + _payload(p, payload))
+        p.kill_after(1)
+
+    def post(p):
+        got = "echoed it" if p.behavior == engine.OK else (
+            "failed with %s" % p.remote_close_code if p.remote_close_code else "did not echo it")
+        p.result = "Length encoding is not minimal (a MUST for the sender, RFC 6455 5.2); " \
+                   "the peer %s." % got
+        p.behavior = engine.INFORMATIONAL
+        p.behavior_close = engine.INFORMATIONAL
+    CASES.append(CaseDef(cid, desc, "Either echo or fail with 1002 (informational).", run,
+                         post=post))
+
+
+_nonminimal("X.2.1", "A 13-byte text frame with its length in the 16-bit field.", 126,
+            (13).to_bytes(2, "big"))
+_nonminimal("X.2.2", "A 13-byte text frame with its length in the 64-bit field.", 127,
+            (13).to_bytes(8, "big"))
+
+
+# --- C.x: the client's checks of the server's opening handshake (client role
+# only). After a bad answer the fuzzing server sends a text frame anyway; the
+# client must close TCP without echoing it (or sending anything). -----------
+
+def _response(key, status="HTTP/1.1 101 Switching Protocols", drop=(), headers=None,
+              extra=()):
+    h = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+         ("Sec-WebSocket-Accept", wsproto.accept_key(key))]
+    over = dict((k.lower(), (k, v)) for k, v in (headers or {}).items())
+    lines = [status]
+    for name, value in h:
+        if name.lower() in drop:
+            continue
+        if name.lower() in over:
+            name, value = over.pop(name.lower())
+        lines.append("%s: %s" % (name, value))
+    for name, value in over.values():
+        lines.append("%s: %s" % (name, value))
+    lines += list(extra)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _client_rejects(cid, desc, make):
+    def run(p):
+        p.send_frame(OP_TEXT, b"must not be echoed")
+        p.at(3 * engine.TIME_SCALE, p.drop)
+
+    def post(p):
+        frames = sum(p.rx_frames.values())
+        if frames and p.rx_frames[0x8] == frames:
+            p.behavior = engine.NON_STRICT
+            p.result = "The client rejected the answer but sent a close frame."
+        elif frames:
+            p.behavior = engine.FAILED
+            p.result = "The client accepted the answer: it sent %d frame(s) %s." % (
+                frames, dict(p.rx_frames))
+        elif p.dropped_by_me:
+            p.behavior = engine.FAILED
+            p.result = "The client kept the connection open (no close within %.0f s)." % (
+                3 * engine.TIME_SCALE)
+        else:
+            p.behavior = engine.OK
+            p.result = "The client closed the connection without a frame."
+        p.behavior_close = engine.OK if p.behavior != engine.FAILED else engine.FAILED
+        p.result_close = p.result
+    CASES.append(CaseDef(cid, desc, "The client fails the opening handshake: it closes TCP "
+                         "and sends no frame.", run, post=post, roles={"client"},
+                         hs_response=make))
+
+
+_client_rejects("C.1.1", "101 with a Sec-WebSocket-Accept computed from another key.",
+                lambda k: _response(k, headers={"Sec-WebSocket-Accept":
+                                                wsproto.accept_key("x" + k[1:])}))
+_client_rejects("C.1.2", "101 without Sec-WebSocket-Accept.",
+                lambda k: _response(k, drop=("sec-websocket-accept",)))
+_client_rejects("C.1.3", "200 OK with otherwise valid upgrade headers.",
+                lambda k: _response(k, status="HTTP/1.1 200 OK"))
+_client_rejects("C.1.4", "101 without Upgrade.", lambda k: _response(k, drop=("upgrade",)))
+_client_rejects("C.1.5", "101 with Upgrade: h2c.", lambda k: _response(k, headers={"Upgrade": "h2c"}))
+_client_rejects("C.1.6", "101 without Connection.", lambda k: _response(k, drop=("connection",)))
+_client_rejects("C.1.7", "101 selecting an extension that was not offered (permessage-deflate).",
+                lambda k: _response(k, headers={"Sec-WebSocket-Extensions": "permessage-deflate"}))
+_client_rejects("C.1.8", "101 selecting a subprotocol that was not offered (chat).",
+                lambda k: _response(k, headers={"Sec-WebSocket-Protocol": "chat"}))
+_client_rejects("C.1.9", "Status line HTTP/1.0 101.",
+                lambda k: _response(k, status="HTTP/1.0 101 Switching Protocols"))
+_client_rejects("C.1.10", "101 with a header block over 8 KiB (wick's default "
+                "WICK_MAX_HEADER_BYTES; not an RFC limit).",
+                lambda k: _response(k, extra=["X-Pad-%d: %s" % (i, "p" * 1000)
+                                              for i in range(12)]))
+_client_rejects("C.1.11", "101 with two Sec-WebSocket-Accept headers (one wrong).",
+                lambda k: _response(k, extra=["Sec-WebSocket-Accept: %s"
+                                              % wsproto.accept_key("x" + k[1:])]))
+
+
+def _client_accepts(cid, desc, make, first_frame=None):
+    payload = b"Hello, world!"
+
+    def run(p):
+        p.expect(OK=[msg(payload)])
+        p.expect_close(True, [1000], True)
+        if first_frame is None:
+            p.send_frame(OP_TEXT, payload)
+        p.kill_after(1)
+    CASES.append(CaseDef(cid, desc, "The client accepts the answer and echoes the message.", run,
+                         roles={"client"}, hs_response=make))
+
+
+_client_accepts("C.2.1", "Valid 101 in unusual spelling: lower-case names, Upgrade: WebSocket, "
+                "Connection: keep-alive, upgrade, extra Server and Date headers.",
+                lambda k: ("HTTP/1.1 101 Web Socket Protocol Handshake\r\n"
+                           "server: conformance\r\nupgrade: WebSocket\r\n"
+                           "connection: keep-alive, upgrade\r\ndate: Tue, 24 Nov 2026 00:00:00 GMT"
+                           "\r\nsec-websocket-accept: %s\r\n\r\n" % wsproto.accept_key(k)
+                           ).encode())
+_client_accepts("C.2.2", "Valid 101 followed by the first frame in the same write (pipelined).",
+                lambda k: _response(k) + wsproto.encode_frame(OP_TEXT, b"Hello, world!"),
+                first_frame=True)

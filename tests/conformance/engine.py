@@ -43,7 +43,7 @@ class CaseDef:
     may adjust p.behavior / p.behavior_close after grading."""
 
     def __init__(self, cid, desc, expectation, run, post=None, timeout=None,
-                 report_time=False, big=False):
+                 report_time=False, big=False, roles=None, hs_response=None):
         self.id = cid
         self.desc = desc
         self.expectation = expectation
@@ -52,6 +52,11 @@ class CaseDef:
         self.timeout = timeout or DEFAULT_CASE_TIMEOUT
         self.report_time = report_time
         self.big = big  # a 9.x-style limits/performance case
+        # roles: None (both), or {"server"} / {"client"}: the role of wick
+        # the case is about. hs_response(key) -> bytes replaces the fuzzing
+        # server's 101 answer (cases about the client's handshake checks).
+        self.roles = roles
+        self.hs_response = hs_response
 
     def key(self):
         return tuple(int(x) for x in self.id.split("."))

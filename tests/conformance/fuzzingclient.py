@@ -121,7 +121,8 @@ def main(argv=None):
     if not args.server_cmd and not args.url:
         ap.error("give --server-cmd or --url")
     os.makedirs(args.outdir, exist_ok=True)
-    cases = cases_all.select(cases_all.catalogue(), args.cases, args.exclude, args.full)
+    cases = cases_all.select(cases_all.catalogue(), args.cases, args.exclude, args.full,
+                             role="server")
     target = Target(args)
     results = []
     t0 = time.monotonic()

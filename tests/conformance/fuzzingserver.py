@@ -55,29 +55,43 @@ class FuzzingServer:
         sock, _ = self.lsock.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            target, rest = wsproto.server_handshake(sock)
+            start, headers, rest = wsproto.server_read_request(sock)
+            key = headers.get("sec-websocket-key", [None])[0]
+            if len(start) < 2 or start[0] != "GET" or key is None:
+                raise OSError("not a WebSocket upgrade: %r" % " ".join(start))
         except OSError as e:
             sys.stdout.write("  fuzzing server: bad handshake from the client: %s\n" % e)
             sock.close()
             return True
-        url = urllib.parse.urlsplit(target)
+        url = urllib.parse.urlsplit(start[1])
         q = urllib.parse.parse_qs(url.query)
         agent = q.get("agent", [None])[0]
+        case = None
+        if url.path == "/runCase":
+            try:
+                n = int(q.get("case", ["0"])[0])
+            except ValueError:
+                n = 0
+            if 1 <= n <= len(self.cases):
+                case = self.cases[n - 1]
+        try:
+            if case is not None and case.hs_response is not None:
+                sock.sendall(case.hs_response(key))
+            else:
+                sock.sendall(wsproto.accept_response(key))
+        except OSError:
+            sock.close()
+            return True
         if url.path == "/getCaseCount":
             p = engine.Session(sock, True, rest)
             p.send_frame(wsproto.OP_TEXT, str(len(self.cases)).encode())
             p.send_close(1000)
             p.loop(5)
         elif url.path == "/runCase":
-            try:
-                n = int(q.get("case", ["0"])[0])
-            except ValueError:
-                n = 0
-            if not 1 <= n <= len(self.cases) or not agent:
+            if case is None or not agent:
                 sock.close()
                 return True
             self.agent = agent
-            case = self.cases[n - 1]
             p = engine.Session(sock, True, rest, case)
             case.run(p)
             p.loop(case.timeout)
@@ -132,7 +146,8 @@ def main(argv=None):
     if not args.client_cmd and not args.wait:
         ap.error("give --client-cmd or --wait")
     os.makedirs(args.outdir, exist_ok=True)
-    cases = cases_all.select(cases_all.catalogue(), args.cases, args.exclude, args.full)
+    cases = cases_all.select(cases_all.catalogue(), args.cases, args.exclude, args.full,
+                             role="client")
     srv = FuzzingServer(cases, args.port)
     print("fuzzing server: %d cases on 127.0.0.1:%d" % (len(cases), srv.port))
     sys.stdout.flush()

@@ -207,6 +207,22 @@ def client_handshake(sock, host, path, timeout=5.0):
     return rest
 
 
+def server_read_request(sock, timeout=5.0):
+    """Reads a client's request head. Returns (start_line_parts, headers,
+    rest). Raises OSError when none arrives."""
+    head, rest = read_http_head(sock, timeout=timeout)
+    if head is None:
+        raise OSError("no handshake request")
+    start, headers = parse_http_head(head)
+    return start, headers, rest
+
+
+def accept_response(key):
+    return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+            % accept_key(key)).encode("latin-1")
+
+
 def server_handshake(sock, timeout=5.0):
     """Reads a client's upgrade request and answers 101. Returns
     (target, rest). Raises OSError when the request is not acceptable."""
