@@ -590,14 +590,14 @@ async def test_rate_limit():
             await error(a, "rate_limited")
         await send(a, "ping")  # ...then the connection is closed
         await closed_with(a, 1008, "Rate limit exceeded")
-    with Server("--rate-limit", "3", "--rate-window", "0.5") as srv:
+    with Server("--rate-limit", "3", "--rate-window", "1.5") as srv:
         a, _ = await connect(srv)
         for _ in range(3):
             await send(a, "ping")
             await recv(a, "pong")
         await send(a, "ping")
         await error(a, "rate_limited")
-        await asyncio.sleep(0.6)  # a new window
+        await asyncio.sleep(1.6)  # a new window
         await send(a, "ping")
         await recv(a, "pong")
         await a.close()
@@ -629,8 +629,8 @@ async def test_heartbeat_drop():
         s.sendall(masked_text(json.dumps({"id": "1", "type": "join", "room": "hb",
                                           "payload": {"name": "mute"}})))
         await recv(a, "user_joined")
-        took = await asyncio.get_running_loop().run_in_executor(None, wait_eof, s, 3.0)
-        assert 0.3 < took < 2.0, took
+        took = await asyncio.get_running_loop().run_in_executor(None, wait_eof, s, 5.0)
+        assert 0.3 < took < 3.0, took  # two intervals, plus slack for a loaded machine
         m = await recv(a, "user_left")
         assert m["payload"]["name"] == "mute"
         await asyncio.sleep(1.0)  # alice answers and stays
@@ -644,12 +644,12 @@ async def test_heartbeat_drop():
 async def test_handshake_timeout():
     with Server("--handshake-timeout", "0.5") as srv:
         s = socket.create_connection(("127.0.0.1", srv.port))
-        took = wait_eof(s, 3.0)
-        assert took < 1.5, took
+        took = wait_eof(s, 5.0)
+        assert took < 2.5, took
         s = socket.create_connection(("127.0.0.1", srv.port))
         s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\n")  # never finished
-        took = wait_eof(s, 3.0)
-        assert took < 1.5, took
+        took = wait_eof(s, 5.0)
+        assert took < 2.5, took
 
 
 @test
