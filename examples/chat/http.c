@@ -269,7 +269,7 @@ void http_on_readable(struct client *c, const uint8_t *buf, size_t len)
     size_t consumed = 0;
     wick_err e = wick_hs_server_parse(c->hs, c->req, c->req_len, &consumed);
     if (e == WICK_NEED_MORE) {
-        if (take < len || c->req_len == REQ_CAP) {
+        if (c->req_len == REQ_CAP) { /* full, and still no complete header block */
             respond_text(c, 431, "Request Header Fields Too Large\n");
         }
         return;
@@ -319,8 +319,8 @@ void http_on_readable(struct client *c, const uint8_t *buf, size_t len)
         serve_file(c, "index.html");
         return;
     }
-    char name[65];
     if (path_len >= 2 && safe_file_name(path + 1, path_len - 1)) {
+        char name[65];
         memcpy(name, path + 1, path_len - 1);
         name[path_len - 1] = '\0';
         serve_file(c, name);
