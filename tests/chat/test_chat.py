@@ -241,6 +241,18 @@ async def test_http_routes():
         assert st == 426
         st, _, _ = http_get(srv, "/", method="POST")
         assert st in (400, 405)
+        # A header block over 8 KiB.
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n")
+        s.settimeout(T)
+        assert s.recv(64).startswith(b"HTTP/1.1 431"), "no 431"
+        s.close()
+        # A malformed request.
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"NONSENSE\r\n\r\n")
+        s.settimeout(T)
+        assert s.recv(64).startswith(b"HTTP/1.1 400"), "no 400"
+        s.close()
         # An upgrade request to another path is not the endpoint.
         try:
             await websockets.connect(srv.url("/other"))
