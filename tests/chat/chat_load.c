@@ -360,6 +360,30 @@ static long rss_kb(int pid)
     return kb;
 }
 
+/* The server's user + system CPU time in ms (from /proc/PID/stat). */
+static double cpu_ms(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1.0;
+    }
+    char line[1024];
+    double ms = -1.0;
+    if (fgets(line, sizeof line, f) != NULL) {
+        const char *p = strrchr(line, ')'); /* the command name may hold spaces */
+        unsigned long ut = 0;
+        unsigned long st = 0;
+        if (p != NULL &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+            ms = (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    fclose(f);
+    return ms;
+}
+
 static int cmp64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a;
@@ -463,6 +487,7 @@ int main(int argc, char **argv)
     }
     /* Broadcasts: client 0 talks to the room, one message at a time. */
     int done = 0;
+    double cpu0 = server_pid ? cpu_ms(server_pid) : -1.0;
     for (int b = 1; b <= n_broadcasts && lcs[0].st == ST_JOINED; b++) {
         bcast_seq = b;
         bcast_received = 0;
@@ -485,6 +510,7 @@ int main(int argc, char **argv)
         }
     }
     bcast_seq = 0;
+    double cpu1 = server_pid ? cpu_ms(server_pid) : -1.0;
     qsort(lat_ns, lat_count, sizeof *lat_ns, cmp64);
     int64_t *lasts = calloc((size_t)done + 1, sizeof *lasts);
     size_t nl = 0;
@@ -500,6 +526,12 @@ int main(int argc, char **argv)
            pct(lat_ns, lat_count, 0.99), lat_count ? (double)lat_ns[lat_count - 1] / 1e6 : 0.0);
     printf("whole-room latency (last receiver): p50 %.3f ms, p99 %.3f ms\n", pct(lasts, nl, 0.5),
            pct(lasts, nl, 0.99));
+    if (cpu0 >= 0.0 && cpu1 >= 0.0 && done > 0) {
+        printf("server CPU during the broadcasts: %.0f ms for %d, %.2f ms per broadcast "
+               "(%.1f us per delivery; 20 ms idle gaps included)\n",
+               cpu1 - cpu0, done, (cpu1 - cpu0) / done,
+               (cpu1 - cpu0) * 1000.0 / ((double)done * (room_size - 1)));
+    }
     for (int i = 0; i < n_clients; i++) {
         if (lcs[i].st != ST_DEAD) {
             close(lcs[i].fd);
