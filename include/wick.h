@@ -82,11 +82,11 @@ WICK_API unsigned long wick_version(void);
 #endif
 /* Default largest message the connection engine accepts (bytes). */
 #ifndef WICK_DEFAULT_MAX_MESSAGE
-#define WICK_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
+#define WICK_DEFAULT_MAX_MESSAGE (16U * 1024U * 1024U)
 #endif
 /* Smallest output buffer a connection accepts: room for the largest control
  * frame (14-byte header + 125 bytes) twice over. */
-#define WICK_OUT_MIN 280u
+#define WICK_OUT_MIN 280U
 
 /* === Errors ===
  *
@@ -118,7 +118,7 @@ WICK_API unsigned long wick_version(void);
     X(ERR_HS_CONNECTION, -205, 0, "Connection header missing or does not name Upgrade")            \
     X(ERR_HS_KEY, -206, 0, "Sec-WebSocket-Key missing or not 16 base64-encoded bytes")             \
     X(ERR_HS_VERSION, -207, 0, "Sec-WebSocket-Version missing or not 13")                          \
-    X(ERR_HS_DUPLICATE, -208, 0, "a header that must appear once appears more than once")         \
+    X(ERR_HS_DUPLICATE, -208, 0, "a header that must appear once appears more than once")          \
     X(ERR_HS_TOO_LARGE, -209, 0, "header block exceeds the size limit")                            \
     X(ERR_HS_TOO_MANY_HEADERS, -210, 0, "too many header fields")                                  \
     X(ERR_HS_STATUS, -211, 0, "response status is not 101 Switching Protocols")                    \
@@ -182,10 +182,7 @@ typedef struct wick_header {
     wick_str value;
 } wick_header;
 
-typedef enum wick_role {
-    WICK_ROLE_SERVER = 0,
-    WICK_ROLE_CLIENT = 1
-} wick_role;
+typedef enum wick_role { WICK_ROLE_SERVER = 0, WICK_ROLE_CLIENT = 1 } wick_role;
 
 /* Opcodes (RFC 6455 5.2). */
 enum {
@@ -198,11 +195,7 @@ enum {
 };
 
 /* Reserved bits as they sit in the first header byte (RFC 6455 5.2). */
-enum {
-    WICK_RSV1 = 0x40,
-    WICK_RSV2 = 0x20,
-    WICK_RSV3 = 0x10
-};
+enum { WICK_RSV1 = 0x40, WICK_RSV2 = 0x20, WICK_RSV3 = 0x10 };
 
 /* Close codes (RFC 6455 7.4.1 and the IANA registry). */
 enum {
@@ -210,8 +203,8 @@ enum {
     WICK_CLOSE_GOING_AWAY = 1001,
     WICK_CLOSE_PROTOCOL_ERROR = 1002,
     WICK_CLOSE_UNSUPPORTED = 1003,
-    WICK_CLOSE_NO_STATUS = 1005,   /* never on the wire */
-    WICK_CLOSE_ABNORMAL = 1006,    /* never on the wire */
+    WICK_CLOSE_NO_STATUS = 1005, /* never on the wire */
+    WICK_CLOSE_ABNORMAL = 1006,  /* never on the wire */
     WICK_CLOSE_INVALID_DATA = 1007,
     WICK_CLOSE_POLICY = 1008,
     WICK_CLOSE_TOO_BIG = 1009,
@@ -233,7 +226,7 @@ enum {
 WICK_API void wick_sha1(const void *data, size_t len, uint8_t out[WICK_SHA1_LEN]);
 
 /* Size of the base64 (RFC 4648 section 4, padded) encoding of n bytes. */
-#define WICK_BASE64_LEN(n) ((((n) + 2u) / 3u) * 4u)
+#define WICK_BASE64_LEN(n) ((((n) + 2U) / 3U) * 4U)
 
 /* Encodes `len` bytes as padded base64 into `out` (no NUL is written).
  * Returns WICK_OK and sets *out_len, or WICK_ERR_BUFFER_TOO_SMALL when cap
@@ -344,8 +337,7 @@ WICK_API bool wick_list_has(wick_str list, const char *token);
 /* Finds the header named `name` (case-insensitive) among headers[0..n),
  * starting at index *from (0 the first time; may be NULL). Returns the
  * index found and stores the next start in *from, or -1 when none. */
-WICK_API int wick_header_find(const wick_header *headers, size_t n, const char *name,
-                              size_t *from);
+WICK_API int wick_header_find(const wick_header *headers, size_t n, const char *name, size_t *from);
 
 /* === Opening handshake: server side (RFC 6455 4.2) === */
 
@@ -355,11 +347,11 @@ WICK_API int wick_header_find(const wick_header *headers, size_t n, const char *
  * caller's buffer. */
 typedef struct wick_hs_request {
     wick_str method;
-    wick_str target;   /* request-target, e.g. "/chat?room=x" */
-    int http_minor;    /* 1 for HTTP/1.1 */
+    wick_str target; /* request-target, e.g. "/chat?room=x" */
+    int http_minor;  /* 1 for HTTP/1.1 */
     wick_str host;
-    wick_str origin;   /* {NULL,0} when absent */
-    wick_str key;      /* Sec-WebSocket-Key as sent */
+    wick_str origin;                        /* {NULL,0} when absent */
+    wick_str key;                           /* Sec-WebSocket-Key as sent */
     wick_str protocols[WICK_MAX_PROTOCOLS]; /* offered subprotocols, in order */
     size_t num_protocols;
     wick_ext extensions[WICK_MAX_EXTENSIONS]; /* offered extensions, in order */
@@ -403,8 +395,7 @@ WICK_API wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size
 
 /* Looks up a header of the request (case-insensitive); returns true and
  * the first value in *value when present. */
-WICK_API bool wick_hs_request_header(const wick_hs_request *r, const char *name,
-                                     wick_str *value);
+WICK_API bool wick_hs_request_header(const wick_hs_request *r, const char *name, wick_str *value);
 
 /* What the server answers with. Every field may be zero. */
 typedef struct wick_hs_accept_opts {
@@ -444,21 +435,21 @@ WICK_API const char *wick_http_reason(int status);
 /* === Opening handshake: client side (RFC 6455 4.1) === */
 
 typedef struct wick_hs_client_opts {
-    wick_str target;              /* request-target, e.g. "/chat"; default "/" */
-    wick_str host;                /* Host value, with ":port" when not default */
-    wick_str origin;              /* optional */
-    const wick_str *protocols;    /* offered subprotocols */
+    wick_str target;           /* request-target, e.g. "/chat"; default "/" */
+    wick_str host;             /* Host value, with ":port" when not default */
+    wick_str origin;           /* optional */
+    const wick_str *protocols; /* offered subprotocols */
     size_t num_protocols;
-    wick_str extensions;          /* Sec-WebSocket-Extensions offer, raw */
-    const wick_header *headers;   /* extra header fields */
+    wick_str extensions;        /* Sec-WebSocket-Extensions offer, raw */
+    const wick_header *headers; /* extra header fields */
     size_t num_headers;
 } wick_hs_client_opts;
 
 /* Client handshake state and, after verification, the parsed response. */
 typedef struct wick_hs_client {
-    int status;                            /* response status code */
-    wick_str reason;                       /* reason phrase */
-    wick_str protocol;                     /* selected subprotocol, or {NULL,0} */
+    int status;                               /* response status code */
+    wick_str reason;                          /* reason phrase */
+    wick_str protocol;                        /* selected subprotocol, or {NULL,0} */
     wick_ext extensions[WICK_MAX_EXTENSIONS]; /* accepted extensions */
     size_t num_extensions;
     wick_header headers[WICK_MAX_HEADERS];
@@ -507,7 +498,7 @@ WICK_API wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size
 
 typedef struct wick_frame_header {
     bool fin;
-    uint8_t rsv;          /* WICK_RSV1 | WICK_RSV2 | WICK_RSV3 bits */
+    uint8_t rsv; /* WICK_RSV1 | WICK_RSV2 | WICK_RSV3 bits */
     uint8_t opcode;
     bool masked;
     uint8_t mask[4];
@@ -515,9 +506,9 @@ typedef struct wick_frame_header {
 } wick_frame_header;
 
 typedef enum wick_frame_event_type {
-    WICK_FRAME_NONE = 0,    /* no event: all input consumed */
-    WICK_FRAME_HEADER = 1,  /* a complete header is in ev->header */
-    WICK_FRAME_DATA = 2     /* payload chunk in ev->data/len (may be 0 bytes) */
+    WICK_FRAME_NONE = 0,   /* no event: all input consumed */
+    WICK_FRAME_HEADER = 1, /* a complete header is in ev->header */
+    WICK_FRAME_DATA = 2    /* payload chunk in ev->data/len (may be 0 bytes) */
 } wick_frame_event_type;
 
 typedef struct wick_frame_event {
@@ -525,8 +516,8 @@ typedef struct wick_frame_event {
     wick_frame_header header; /* the current frame's header */
     uint8_t *data;            /* WICK_FRAME_DATA: unmasked, in the input buffer */
     size_t len;
-    uint64_t offset;          /* WICK_FRAME_DATA: offset of data in the payload */
-    bool frame_end;           /* WICK_FRAME_DATA: last chunk of this frame */
+    uint64_t offset; /* WICK_FRAME_DATA: offset of data in the payload */
+    bool frame_end;  /* WICK_FRAME_DATA: last chunk of this frame */
 } wick_frame_event;
 
 typedef struct wick_frame_parser {
@@ -672,9 +663,9 @@ typedef struct wick_extension {
 
 /* Connection options. Start from wick_conn_config_default(). */
 enum {
-    WICK_CONF_NO_UTF8_CHECK = 1u << 0,  /* trusted peer: skip text validation */
-    WICK_CONF_NO_AUTO_PONG = 1u << 1,   /* do not answer pings automatically */
-    WICK_CONF_OVERSIZE_STREAM = 1u << 2 /* over max_message: keep streaming
+    WICK_CONF_NO_UTF8_CHECK = 1U << 0,  /* trusted peer: skip text validation */
+    WICK_CONF_NO_AUTO_PONG = 1U << 1,   /* do not answer pings automatically */
+    WICK_CONF_OVERSIZE_STREAM = 1U << 2 /* over max_message: keep streaming
                                            through on_data instead of 1009 */
 };
 
@@ -696,11 +687,11 @@ WICK_API void wick_conn_config_default(wick_conn_config *cfg, wick_role role);
 
 /* State flags returned by wick_conn_state(). */
 enum {
-    WICK_WANT_READ = 1u << 0,       /* the engine accepts input */
-    WICK_WANT_WRITE = 1u << 1,      /* output is waiting */
-    WICK_CLOSING = 1u << 2,         /* a close frame was sent or received */
-    WICK_CLOSED = 1u << 3,          /* closing handshake done or failed */
-    WICK_SHOULD_CLOSE_TCP = 1u << 4 /* output drained; close the socket now */
+    WICK_WANT_READ = 1U << 0,       /* the engine accepts input */
+    WICK_WANT_WRITE = 1U << 1,      /* output is waiting */
+    WICK_CLOSING = 1U << 2,         /* a close frame was sent or received */
+    WICK_CLOSED = 1U << 3,          /* closing handshake done or failed */
+    WICK_SHOULD_CLOSE_TCP = 1U << 4 /* output drained; close the socket now */
 };
 
 struct wick_conn {

@@ -8,7 +8,7 @@ static const char accept_guid[36] = {'2', '5', '8', 'E', 'A', 'F', 'A', '5', '-'
 
 /* A valid key is 24 characters; 64 leaves room for callers that hash a
  * key before validating it, and bounds the stack buffer. */
-#define ACCEPT_MAX_KEY 64u
+#define ACCEPT_MAX_KEY 64U
 
 wick_err wick_accept_key(const char *key, size_t key_len, char out[WICK_ACCEPT_LEN])
 {

@@ -36,11 +36,18 @@ wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap
         return WICK_ERR_ARG;
     }
     /* WICK_BASE64_LEN would overflow for len near SIZE_MAX. */
-    if (len > (SIZE_MAX / 4u) * 3u - 2u) {
+    if (len > (SIZE_MAX / 4U) * 3U - 2U) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
     size_t need = WICK_BASE64_LEN(len);
-    if (need > cap || (out == NULL && need > 0)) {
+    if (need > cap) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    if (len == 0) {
+        *out_len = 0;
+        return WICK_OK;
+    }
+    if (out == NULL) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
     size_t o = 0;

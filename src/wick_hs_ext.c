@@ -113,6 +113,9 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
     if (count == NULL || (buf == NULL && len > 0) || (out == NULL && cap > 0) || *count > cap) {
         return WICK_ERR_ARG;
     }
+    if (len == 0) {
+        return WICK_ERR_HS_EXTENSION; /* extension-list = 1#extension */
+    }
     size_t n = *count;
     bool any = false;
     size_t i = 0;

@@ -506,7 +506,7 @@ int wick_header_find(const wick_header *headers, size_t n, const char *name, siz
         return -1;
     }
     /* The index is returned as an int; no header array is that large. */
-    for (size_t i = (from != NULL) ? *from : 0; i < n && i < 0x7FFFFFFFu; i++) {
+    for (size_t i = (from != NULL) ? *from : 0; i < n && i < 0x7FFFFFFFU; i++) {
         if (wick__str_ieq(headers[i].name, name)) {
             if (from != NULL) {
                 *from = i + 1;

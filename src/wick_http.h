@@ -103,12 +103,12 @@ wick_err wick__http_field_line(wick_str line, wick_header *h);
  * WICK_OK, 1 + (-200 - e) for a WICK_ERR_HS_* value. */
 static inline uint8_t wick__hs_result_pack(wick_err e)
 {
-    return (e == WICK_OK) ? 0u : (uint8_t)(1 + (-200 - (int)e));
+    return (e == WICK_OK) ? 0U : (uint8_t)(1 + (-200 - (int)e));
 }
 
 static inline wick_err wick__hs_result_unpack(uint8_t v)
 {
-    return (v == 0u) ? WICK_OK : (wick_err)(-200 - ((int)v - 1));
+    return (v == 0U) ? WICK_OK : (wick_err)(-200 - ((int)v - 1));
 }
 
 /* True when the raw Sec-WebSocket-Extensions offer `offer` names the

@@ -31,8 +31,8 @@ void wick__wr_uint(wick__wr *w, size_t v)
     char tmp[24];
     size_t i = sizeof tmp;
     do {
-        tmp[--i] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
+        tmp[--i] = (char)('0' + (int)(v % 10U));
+        v /= 10U;
     } while (v > 0 && i > 0);
     wick__wr_mem(w, tmp + i, sizeof tmp - i);
 }

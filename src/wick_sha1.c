@@ -6,7 +6,7 @@
 
 static uint32_t sha1_rol(uint32_t x, unsigned n)
 {
-    return (x << n) | (x >> (32u - n));
+    return (x << n) | (x >> (32U - n));
 }
 
 static uint32_t sha1_load32(const uint8_t *p)
@@ -20,9 +20,13 @@ static void sha1_block(uint32_t h[5], const uint8_t *blk)
 {
     uint32_t w[16];
     for (unsigned t = 0; t < 16; t++) {
-        w[t] = sha1_load32(blk + 4u * t);
+        w[t] = sha1_load32(blk + (size_t)4 * t);
     }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    uint32_t a = h[0];
+    uint32_t b = h[1];
+    uint32_t c = h[2];
+    uint32_t d = h[3];
+    uint32_t e = h[4];
     for (unsigned t = 0; t < 80; t++) {
         uint32_t wt;
         if (t < 16) {
@@ -31,19 +35,20 @@ static void sha1_block(uint32_t h[5], const uint8_t *blk)
             wt = sha1_rol(w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15], 1);
             w[t & 15] = wt;
         }
-        uint32_t f, k;
+        uint32_t f;
+        uint32_t k;
         if (t < 20) {
             f = (b & c) | (~b & d);
-            k = 0x5A827999u;
+            k = 0x5A827999U;
         } else if (t < 40) {
             f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
+            k = 0x6ED9EBA1U;
         } else if (t < 60) {
             f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
+            k = 0x8F1BBCDCU;
         } else {
             f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
+            k = 0xCA62C1D6U;
         }
         uint32_t tmp = sha1_rol(a, 5) + f + e + k + wt;
         e = d;
@@ -61,7 +66,7 @@ static void sha1_block(uint32_t h[5], const uint8_t *blk)
 
 void wick_sha1(const void *data, size_t len, uint8_t out[WICK_SHA1_LEN])
 {
-    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    uint32_t h[5] = {0x67452301U, 0xEFCDAB89U, 0x98BADCFEU, 0x10325476U, 0xC3D2E1F0U};
     const uint8_t *p = (const uint8_t *)data;
     size_t left = len;
     while (left >= 64) {
@@ -85,9 +90,9 @@ void wick_sha1(const void *data, size_t len, uint8_t out[WICK_SHA1_LEN])
         sha1_block(h, tail + 64);
     }
     for (unsigned i = 0; i < 5; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
+        out[(size_t)4 * i] = (uint8_t)(h[i] >> 24);
+        out[(size_t)4 * i + 1] = (uint8_t)(h[i] >> 16);
+        out[(size_t)4 * i + 2] = (uint8_t)(h[i] >> 8);
+        out[(size_t)4 * i + 3] = (uint8_t)h[i];
     }
 }
