@@ -156,7 +156,14 @@ valgrind: deps-test
 test-interop: examples
 	@sh tests/interop/run.sh $(BUILD)
 
-test: test-unit test-interop
+# Everything CI needs to trust a change: unit tests in three builds, corpus
+# replay through the fuzz targets, interop with Python websockets and Node
+# ws, the conformance catalogue in both roles, and the chat example end to end.
+test: test-unit
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
+	$(Q)$(MAKE) --no-print-directory test-interop
+	$(Q)$(MAKE) --no-print-directory conformance
+	$(Q)$(MAKE) --no-print-directory test-chat
 
 # --- Examples --------------------------------------------------------------
 
@@ -167,8 +174,11 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | $(BUILD)/examples
 
 examples: $(EX_BIN)
 
-run: examples
-	$(BUILD)/examples/echo_server 8080
+# The main job: the chat server (examples/chat) on 127.0.0.1:8080.
+run: lib
+	@sh examples/chat/deps.sh
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/examples/chat_server
+	$(BUILD)/examples/chat_server --host 127.0.0.1 --port 8080 --public examples/chat/public
 
 # --- Install ---------------------------------------------------------------
 
@@ -261,14 +271,15 @@ fuzz-replay: $(FUZZ_NAMES:%=build/fuzz/replay-%)
 # Line and branch coverage of src/ (gcc --coverage + gcov): the unit tests,
 # then every fuzz target replaying its seeds, tests/regress/ and the corpus
 # grown by fuzz runs (build/fuzz/work/, when present). Prints one line per
-# file; the .gcov-free summary is also kept in build/cov/coverage.txt.
+# file, also kept in build/cov/coverage.txt. COV_UNIT=0: fuzz corpora only.
 .PHONY: coverage
 COV := build/cov
 COV_FLAGS := -O0 -g --coverage
 coverage: build/fuzz/corpus/.stamp
 	$(Q)rm -rf $(COV) && mkdir -p $(COV)/fuzz
 	-$(Q)$(MAKE) --no-print-directory -k BUILD=$(COV) CC=gcc CFLAGS="$(COV_FLAGS)" \
-		LDFLAGS=--coverage $(COV)/libwick.a $(TEST_SRC:tests/%.c=$(COV)/tests/%) \
+		LDFLAGS=--coverage $(COV)/libwick.a \
+		$(if $(filter 0,$(COV_UNIT)),,$(TEST_SRC:tests/%.c=$(COV)/tests/%)) \
 		> $(COV)/build.log 2>&1 || echo "coverage: some unit tests did not build"
 	$(Q)for t in $(TEST_SRC:tests/%.c=$(COV)/tests/%); do \
 		[ -x $$t ] && { $$t > $$t.log 2>&1 || echo "coverage: $$t failed"; }; \

@@ -591,7 +591,7 @@ static void setup_side(ctx *x, side *s, wick_role role, const uint8_t *c, bool p
     s->x = x;
     s->is_peer = peer;
     wick_conn_config_default(&s->cfg, role);
-    static const size_t out_caps[4] = {WICK_OUT_MIN, 300, 1024, 65536};
+    static const size_t out_caps[4] = {WICK_OUT_MIN, 300, 1024, 70000};
     static const size_t msg_caps[4] = {16, 125, 1024, 70000};
     s->cfg.out_cap = peer ? 65536 : out_caps[c[1] & 3];
     s->out = fz_alloc(s->cfg.out_cap);

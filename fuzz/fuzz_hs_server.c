@@ -101,6 +101,13 @@ static void answer(const wick_hs_request *r)
     if (r->num_protocols > 0) {
         opts.protocol = r->protocols[r->num_protocols - 1];
     }
+    /* Accept the first offered extension, bare, when the first
+     * Sec-WebSocket-Extensions header offered it. */
+    wick_str ext_offer = {NULL, 0};
+    if (r->num_extensions > 0 &&
+        wick_hs_request_header(r, "Sec-WebSocket-Extensions", &ext_offer)) {
+        opts.extensions = r->extensions[0].name;
+    }
     static const wick_header extra[1] = {{{"X-Fuzz", 6}, {"1", 1}}};
     opts.headers = extra;
     opts.num_headers = 1;
@@ -134,6 +141,7 @@ static void answer(const wick_hs_request *r)
     co.host.len = 1;
     co.protocols = r->protocols;
     co.num_protocols = r->num_protocols;
+    co.extensions = ext_offer;
     wick_hs_client cl;
     char req[4096];
     size_t req_len;
@@ -149,6 +157,65 @@ static void answer(const wick_hs_request *r)
     }
     FZ_CHECK(e == WICK_OK && used == out_len);
     free(resp);
+}
+
+/* A plain HTTP answer reflecting the request's headers (they cannot hold
+ * CR or LF), with an input-chosen status, body and close flag. */
+static void plain_response(const wick_hs_request *r, const char *body, size_t n)
+{
+    int status = (int)(n % 650u);
+    size_t body_len = n % 97u;
+    bool close = (n & 1u) != 0;
+    size_t cap = 1024 + body_len;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        cap += r->headers[i].name.len + r->headers[i].value.len + 4;
+    }
+    char *out = fz_alloc(cap);
+    size_t out_len = 0;
+    wick_err e = wick_http_response(status, NULL, body, body_len, r->headers, r->num_headers,
+                                    close, out, cap, &out_len);
+    /* RFC 9110 6.4.1: 1xx, 204 and 304 carry no content. */
+    bool no_content = status < 200 || status == 204 || status == 304;
+    if (status < 100 || status > 599 || (no_content && body_len > 0)) {
+        FZ_CHECK(e == WICK_ERR_ARG);
+        free(out);
+        return;
+    }
+    bool bad_name = false;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        /* A NUL or other control byte may legitimately be refused. */
+        for (size_t k = 0; k < r->headers[i].value.len; k++) {
+            unsigned char ch = (unsigned char)r->headers[i].value.ptr[k];
+            bad_name = bad_name || ch < 0x20 || ch == 0x7F;
+        }
+    }
+    if (e == WICK_ERR_ARG && bad_name) {
+        free(out);
+        return;
+    }
+    if (e != WICK_OK) {
+        fprintf(stderr, "wick_http_response(%d, ...) = %s\n", status, wick_err_name(e));
+    }
+    FZ_CHECK(e == WICK_OK && out_len <= cap);
+    char head[16];
+    snprintf(head, sizeof(head), "HTTP/1.1 %03d ", status);
+    FZ_CHECK(out_len > 13 && memcmp(out, head, 13) == 0);
+    FZ_CHECK(out_len >= body_len + 4 && memcmp(out + out_len - body_len, body, body_len) == 0);
+    FZ_CHECK(memcmp(out + out_len - body_len - 4, "\r\n\r\n", 4) == 0);
+    char cl[40];
+    int cll = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", body_len);
+    bool found = false;
+    for (size_t i = 0; i + (size_t)cll <= out_len && !found; i++) {
+        found = memcmp(out + i, cl, (size_t)cll) == 0;
+    }
+    FZ_CHECK(found != no_content);
+    /* One byte short is refused, never overrun. */
+    char *small = fz_alloc(out_len - 1);
+    size_t sl;
+    FZ_CHECK(wick_http_response(status, NULL, body, body_len, r->headers, r->num_headers, close,
+                                small, out_len - 1, &sl) == WICK_ERR_BUFFER_TOO_SMALL);
+    free(small);
+    free(out);
 }
 
 static const wick_hs_limits limit_sets[3] = {{256, WICK_MAX_HEADERS}, {8192, 4}, {512, 8}};
@@ -215,6 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (complete_a) {
+        plain_response(&a, whole, n);
         /* Header lookups agree with the header list. */
         wick_str v;
         for (size_t i = 0; i < a.num_headers; i++) {
