@@ -1,7 +1,7 @@
 """Cases 1.x (framing), 2.x (ping/pong), 3.x (reserved bits), 4.x (opcodes)
 and 5.x (fragmentation), numbered and graded as in Autobahn|Testsuite."""
 
-from engine import CaseDef, OK, NON_STRICT, msg, pong
+from engine import CaseDef, msg, pong
 from wsproto import OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
 
 CASES = []

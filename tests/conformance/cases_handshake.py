@@ -399,7 +399,6 @@ def r3(t):
 
 
 def run_all(target, agent, include=None, exclude=None):
-    import cases_all
     results = []
     for hc in H_CASES:
         if include and not _match(hc.id, include):

@@ -6,7 +6,7 @@ byte sequence as Autobahn's 6.N.M. Validity is decided by Python's strict
 UTF-8 decoder (RFC 3629: no overlongs, no surrogates, nothing above
 U+10FFFF)."""
 
-from engine import CaseDef, OK, NON_STRICT, msg
+from engine import CaseDef, msg
 from wsproto import OP_CONT, OP_TEXT, utf8_valid
 
 CASES = []

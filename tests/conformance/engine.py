@@ -58,9 +58,6 @@ class CaseDef:
         self.roles = roles
         self.hs_response = hs_response
 
-    def key(self):
-        return tuple(int(x) for x in self.id.split("."))
-
 
 def msg(payload, binary=False):
     if isinstance(payload, str):
