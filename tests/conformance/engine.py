@@ -460,6 +460,8 @@ def grade(p, case):
         p.result_close = "Connection was properly closed"
     if ec.get("closedByWrongEndpointIsFatal") and ec["closedByMe"] != closed_by_me:
         p.behavior = FAILED
+        p.result = "The peer did not fail the connection itself (it did not detect the " \
+                   "invalid input)."
     if case.post:
         case.post(p)
 
