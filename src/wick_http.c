@@ -446,8 +446,10 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
         }
     }
     s->scanned = i;
-    /* The block did not end within max_bytes. */
-    if (len > s->max_bytes) {
+    /* The block did not end within max_bytes, so it cannot fit: say so as
+     * soon as that many bytes are here, so a caller whose buffer holds
+     * exactly max_bytes gets the error instead of a full buffer. */
+    if (len >= s->max_bytes) {
         return WICK_ERR_HS_TOO_LARGE;
     }
     return WICK_NEED_MORE;

@@ -475,7 +475,9 @@ static void test_sv_garbage(void **state)
         e = wick_hs_server_parse(&r, big, n, NULL);
     }
     assert_int_equal(e, WICK_ERR_HS_TOO_LARGE);
-    assert_int_equal(n - 1, WICK_MAX_HEADER_BYTES + 1);
+    /* Reported as soon as max_header_bytes bytes are here without an end:
+     * a caller whose buffer holds exactly that many bytes still learns it. */
+    assert_int_equal(n - 1, WICK_MAX_HEADER_BYTES);
 }
 
 static void test_sv_api(void **state)
