@@ -87,7 +87,37 @@ struct ctx {
     size_t rand_calls, rand_fail_at;
     /* extension */
     size_t ext_piece;
+    /* Model of the data eng must deliver, valid while all its input came
+     * from script-built frames: the payloads of the data frames in order. */
+    bool model_ok;
+    uint8_t *want;
+    size_t want_head, want_len;
+    /* Payloads of the pings eng received: each pong the peer gets must
+     * echo one of them (RFC 6455 5.5.3). */
+    uint8_t (*pings)[126];
+    size_t npings;
 };
+
+#define WANT_MAX  (2u * IN_MAX)
+#define PINGS_MAX 1024u
+
+static void want_push(ctx *x, const uint8_t *p, size_t n)
+{
+    if (!x->model_ok) {
+        return;
+    }
+    if (x->want_head > 0) {
+        memmove(x->want, x->want + x->want_head, x->want_len - x->want_head);
+        x->want_len -= x->want_head;
+        x->want_head = 0;
+    }
+    if (x->want_len + n > WANT_MAX) {
+        x->model_ok = false;
+        return;
+    }
+    memcpy(x->want + x->want_len, p, n);
+    x->want_len += n;
+}
 
 /* --- allocator and randomness -------------------------------------------- */
 
@@ -305,6 +335,13 @@ static int cb_data(wick_conn *c, const uint8_t *data, size_t len, bool fin, void
             FZ_CHECK(fz_utf8_complete(&s->text));
         }
     }
+    ctx *x = s->x;
+    if (!s->is_peer && x->model_ok && s->errors == 0) {
+        /* The bytes are the next ones the built frames carried. */
+        FZ_CHECK(len <= x->want_len - x->want_head);
+        FZ_CHECK(len == 0 || memcmp(data, x->want + x->want_head, len) == 0);
+        x->want_head += len;
+    }
     s->msg_bytes += len;
     if (!(s->cfg.flags & WICK_CONF_OVERSIZE_STREAM)) {
         FZ_CHECK(s->msg_bytes <= s->cfg.max_message);
@@ -345,6 +382,32 @@ static int cb_ping(wick_conn *c, const uint8_t *data, size_t len, void *user)
 {
     side *s = user;
     FZ_CHECK(c == &s->c && len <= 125 && (len == 0 || data != NULL));
+    ctx *x = s->x;
+    if (!s->is_peer) {
+        uint8_t *slot = x->pings[x->npings++ % PINGS_MAX];
+        slot[0] = (uint8_t)len;
+        if (len) {
+            memcpy(slot + 1, data, len);
+        }
+    }
+    return decide(s);
+}
+
+static int cb_pong(wick_conn *c, const uint8_t *data, size_t len, void *user)
+{
+    side *s = user;
+    FZ_CHECK(c == &s->c && len <= 125 && (len == 0 || data != NULL));
+    ctx *x = s->x;
+    if (s->is_peer) {
+        /* eng sends pongs only to answer pings, echoing their payload. */
+        FZ_CHECK(!(x->eng.cfg.flags & WICK_CONF_NO_AUTO_PONG));
+        bool found = x->npings > PINGS_MAX; /* ring overflowed: cannot tell */
+        size_t n = x->npings < PINGS_MAX ? x->npings : PINGS_MAX;
+        for (size_t i = 0; i < n && !found; i++) {
+            found = x->pings[i][0] == len && (len == 0 || memcmp(x->pings[i] + 1, data, len) == 0);
+        }
+        FZ_CHECK(found);
+    }
     return decide(s);
 }
 
@@ -393,7 +456,7 @@ static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
 }
 
 static const wick_callbacks cbs = {cb_begin, cb_data, cb_message, cb_ping,
-                                   cb_ping,  cb_close, cb_error,  cb_random};
+                                   cb_pong,  cb_close, cb_error,  cb_random};
 
 /* --- feeding --------------------------------------------------------------- */
 
@@ -530,6 +593,12 @@ static void op_frame(ctx *x)
     uint8_t *wire = fz_alloc(cap);
     size_t wlen = 0;
     FZ_CHECK(wick_frame_write(op, fin, rsv, m, payload, len, wire, cap, &wlen) == WICK_OK);
+    if (op <= WICK_OP_BINARY) {
+        want_push(x, payload, len);
+    }
+    if (x->pend_len + wlen > IN_MAX) {
+        x->model_ok = false; /* push() truncates */
+    }
     push(x, wire, wlen);
     free(wire);
     free(payload);
@@ -584,6 +653,8 @@ static void op_reset(ctx *x)
     x->close_sent = false;
     x->expect_code = -1;
     x->pend_len = 0;
+    x->model_ok = true;
+    x->want_head = x->want_len = 0;
 }
 
 static void setup_side(ctx *x, side *s, wick_role role, const uint8_t *c, bool peer)
@@ -644,13 +715,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x->rng = ((uint64_t)c[1] << 8 | c[2]) + 1;
     /* Big scratch buffers are allocated once (speed); everything given to
      * wick is still copied into exact-size blocks. */
-    static uint8_t *pend_buf, *acc_bufs[2];
+    static uint8_t *pend_buf, *acc_bufs[2], *want_buf;
+    static uint8_t (*pings_buf)[126];
     if (pend_buf == NULL) {
         pend_buf = fz_alloc(IN_MAX);
         acc_bufs[0] = fz_alloc(ACC_MAX);
         acc_bufs[1] = fz_alloc(ACC_MAX);
+        want_buf = fz_alloc(WANT_MAX);
+        pings_buf = fz_alloc(PINGS_MAX * sizeof(*pings_buf));
     }
     x->pend = pend_buf;
+    x->want = want_buf;
+    x->pings = pings_buf;
+    x->model_ok = true;
     x->eng.acc = acc_bufs[0];
     x->peer.acc = acc_bufs[1];
 
@@ -694,6 +771,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             const uint8_t *p;
             n = fz_take(&in, n, &p);
+            if (n) {
+                x->model_ok = false; /* raw bytes: no model */
+            }
             push(x, p, n);
             feed(x);
             break;
@@ -786,9 +866,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_state(x, &x->eng);
     check_state(x, &x->peer);
     if (x->eng.errors) {
-        /* A failed connection wrote its close frame; the server then
-         * wants the TCP connection closed. */
+        /* A failed connection wrote its close frame. */
         FZ_CHECK(x->close_sent);
+    }
+    if (x->model_ok && x->eng.errors == 0 && x->eng.closes == 0 && x->pend_len == 0) {
+        /* Every data byte of the built frames was delivered. */
+        FZ_CHECK(x->want_head == x->want_len);
     }
 
     wick_conn_release(&x->eng.c);
