@@ -53,7 +53,7 @@ static void same_view(wick_str a, const char *ba, wick_str b, const char *bb)
 }
 
 static void check_result(const wick_hs_client *c, const wick_hs_client_opts *o, wick_err e,
-                         const char *base, size_t used)
+                         const char *base, size_t used, const uint8_t nonce[16])
 {
     FZ_CHECK(fz_view_in(c->reason, base, used));
     FZ_CHECK(c->num_headers <= WICK_MAX_HEADERS && c->num_extensions <= WICK_MAX_EXTENSIONS);
@@ -66,6 +66,26 @@ static void check_result(const wick_hs_client *c, const wick_hs_client_opts *o, 
         return;
     }
     FZ_CHECK(c->status == 101);
+    /* RFC 6455 4.1, points 2-4, from the raw header list. */
+    char want_accept[WICK_ACCEPT_LEN];
+    char key[WICK_KEY_LEN + 1];
+    size_t kl = 0;
+    FZ_CHECK(wick_base64_encode(nonce, 16, key, sizeof(key), &kl) == WICK_OK);
+    FZ_CHECK(wick_accept_key(key, kl, want_accept) == WICK_OK);
+    size_t n_accept = 0, n_upgrade = 0, n_conn = 0;
+    static const wick_str h_accept = {"Sec-WebSocket-Accept", 20};
+    static const wick_str h_upgrade = {"Upgrade", 7}, h_conn = {"Connection", 10};
+    for (size_t i = 0; i < c->num_headers; i++) {
+        const wick_header *h = &c->headers[i];
+        if (fz_str_ieq(h->name, h_accept)) {
+            n_accept++;
+            FZ_CHECK(h->value.len == WICK_ACCEPT_LEN &&
+                     memcmp(h->value.ptr, want_accept, WICK_ACCEPT_LEN) == 0);
+        }
+        n_upgrade += fz_str_ieq(h->name, h_upgrade);
+        n_conn += fz_str_ieq(h->name, h_conn);
+    }
+    FZ_CHECK(n_accept == 1 && n_upgrade >= 1 && n_conn >= 1);
     /* The subprotocol is one that was offered (RFC 6455 4.1, point 6). */
     if (c->protocol.ptr != NULL) {
         FZ_CHECK(fz_view_in(c->protocol, base, used));
@@ -139,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool complete = ea == WICK_OK || ea == WICK_ERR_HS_STATUS;
     if (complete) {
         FZ_CHECK(used_a <= n);
-        check_result(&a, &opts, ea, whole, used_a);
+        check_result(&a, &opts, ea, whole, used_a, nonce);
         size_t again = 0;
         FZ_CHECK(wick_hs_client_verify(&a, whole, n, &again) == ea && again == used_a);
     }

@@ -92,6 +92,39 @@ static void same_request(const wick_hs_request *a, const char *ba, const wick_hs
     }
 }
 
+static size_t count_named(const wick_header *h, size_t n, const char *name, wick_str *last)
+{
+    wick_str want = {name, strlen(name)};
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fz_str_ieq(h[i].name, want)) {
+            count++;
+            *last = h[i].value;
+        }
+    }
+    return count;
+}
+
+/* An accepted request obeys RFC 6455 4.2.1, checked from the raw header
+ * list rather than from wick's own conclusions. */
+static void check_accepted(const wick_hs_request *r)
+{
+    FZ_CHECK(r->method.len == 3 && memcmp(r->method.ptr, "GET", 3) == 0);
+    FZ_CHECK(r->http_minor >= 1 && r->target.len > 0);
+    wick_str v = {NULL, 0};
+    FZ_CHECK(count_named(r->headers, r->num_headers, "Host", &v) == 1);
+    FZ_CHECK(v.ptr == r->host.ptr && v.len == r->host.len);
+    FZ_CHECK(count_named(r->headers, r->num_headers, "Upgrade", &v) >= 1);
+    FZ_CHECK(count_named(r->headers, r->num_headers, "Connection", &v) >= 1);
+    FZ_CHECK(count_named(r->headers, r->num_headers, "Sec-WebSocket-Key", &v) == 1);
+    FZ_CHECK(v.ptr == r->key.ptr && v.len == r->key.len && v.len == WICK_KEY_LEN);
+    uint8_t nonce[18];
+    size_t nl = 0;
+    FZ_CHECK(wick_base64_decode(v.ptr, v.len, nonce, sizeof(nonce), &nl) == WICK_OK && nl == 16);
+    FZ_CHECK(count_named(r->headers, r->num_headers, "Sec-WebSocket-Version", &v) >= 1);
+    FZ_CHECK(v.len == 2 && memcmp(v.ptr, "13", 2) == 0);
+}
+
 /* Answers a valid request and checks a client that sent the same key
  * accepts the answer. */
 static void answer(const wick_hs_request *r)
@@ -278,6 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (ea == WICK_OK) {
         FZ_CHECK(a.key.len > 0 && a.host.len > 0);
+        check_accepted(&a);
         answer(&a);
     } else if (ea != WICK_NEED_MORE) {
         char out[1024];
