@@ -160,6 +160,7 @@ test-interop: examples
 # replay through the fuzz targets, interop with Python websockets and Node
 # ws, the conformance catalogue in both roles, and the chat example end to end.
 test: test-unit
+	$(Q)sh tests/install_test.sh
 	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory test-interop
 	$(Q)$(MAKE) --no-print-directory conformance
