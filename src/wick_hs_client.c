@@ -101,31 +101,6 @@ wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *op
     return wick_accept_key(key, key_len, c->priv_.accept);
 }
 
-static WICK__NOINLINE size_t cl_count(const wick_hs_client *c, const char *name, wick_str *first)
-{
-    size_t from = 0;
-    size_t n = 0;
-    int i;
-    while ((i = wick_header_find(c->headers, c->num_headers, name, &from)) >= 0) {
-        if (n++ == 0 && first != NULL) {
-            *first = c->headers[i].value;
-        }
-    }
-    return n;
-}
-
-static WICK__NOINLINE bool cl_any_has(const wick_hs_client *c, const char *name, const char *token)
-{
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(c->headers, c->num_headers, name, &from)) >= 0) {
-        if (wick_list_has(c->headers[i].value, token)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* RFC 6455 4.1, client requirement item 5: every extension in the answer
  * was offered, and (RFC 6455 9.1) none is accepted twice. */
 static WICK__NOINLINE wick_err cl_extensions(wick_hs_client *c)
@@ -158,7 +133,7 @@ static WICK__NOINLINE wick_err cl_extensions(wick_hs_client *c)
 static WICK__NOINLINE wick_err cl_protocol(wick_hs_client *c)
 {
     wick_str p = {NULL, 0};
-    size_t n = cl_count(c, "Sec-WebSocket-Protocol", &p);
+    size_t n = wick__http_count(c->headers, c->num_headers, "Sec-WebSocket-Protocol", &p);
     if (n == 0) {
         return WICK_OK;
     }
@@ -186,15 +161,15 @@ static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
     if (minor < 1) {
         return WICK_ERR_HS_HTTP_VERSION;
     }
-    if (!cl_any_has(c, "Upgrade", "websocket")) { /* item 2 */
+    if (!wick__http_any_has(c->headers, c->num_headers, "Upgrade", "websocket")) { /* item 2 */
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!cl_any_has(c, "Connection", "Upgrade")) { /* item 3 */
+    if (!wick__http_any_has(c->headers, c->num_headers, "Connection", "Upgrade")) { /* item 3 */
         return WICK_ERR_HS_CONNECTION;
     }
     /* Item 4: Sec-WebSocket-Accept is base64(SHA-1(key + GUID)). */
     wick_str acc = {NULL, 0};
-    size_t n = cl_count(c, "Sec-WebSocket-Accept", &acc);
+    size_t n = wick__http_count(c->headers, c->num_headers, "Sec-WebSocket-Accept", &acc);
     if (n > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }

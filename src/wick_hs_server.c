@@ -23,38 +23,10 @@ void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits)
     r->priv_.state = WICK__SCAN_START;
 }
 
-/* Number of header fields named `name`; the first value goes to *first. */
-static WICK__NOINLINE size_t sv_count(const wick_hs_request *r, const char *name, wick_str *first)
-{
-    size_t from = 0;
-    size_t n = 0;
-    int i;
-    while ((i = wick_header_find(r->headers, r->num_headers, name, &from)) >= 0) {
-        if (n++ == 0 && first != NULL) {
-            *first = r->headers[i].value;
-        }
-    }
-    return n;
-}
-
-/* True when any header field `name` lists `token` (RFC 9110 5.3: several
- * fields of a list header are one comma list). */
-static WICK__NOINLINE bool sv_any_has(const wick_hs_request *r, const char *name, const char *token)
-{
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(r->headers, r->num_headers, name, &from)) >= 0) {
-        if (wick_list_has(r->headers[i].value, token)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Sec-WebSocket-Key (RFC 6455 4.2.1 item 5): base64 of exactly 16 bytes. */
 static WICK__NOINLINE wick_err sv_key(wick_hs_request *r)
 {
-    size_t n = sv_count(r, "Sec-WebSocket-Key", &r->key);
+    size_t n = wick__http_count(r->headers, r->num_headers, "Sec-WebSocket-Key", &r->key);
     if (n == 0) {
         return WICK_ERR_HS_KEY;
     }
@@ -104,11 +76,11 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
 {
     /* RFC 9112 3.2: a request with more than one Host gets a 400, upgrade
      * or not. */
-    size_t hosts = sv_count(r, "Host", &r->host);
+    size_t hosts = wick__http_count(r->headers, r->num_headers, "Host", &r->host);
     if (hosts > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }
-    size_t origins = sv_count(r, "Origin", &r->origin);
+    size_t origins = wick__http_count(r->headers, r->num_headers, "Origin", &r->origin);
     /* Not an upgrade at all: the caller may serve it as plain HTTP. */
     if (wick_header_find(r->headers, r->num_headers, "Upgrade", NULL) < 0) {
         return WICK_ERR_HS_NOT_UPGRADE;
@@ -125,10 +97,10 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
         return WICK_ERR_HS_HOST;
     }
     /* Items 3 and 4: tokens, ASCII case-insensitive. */
-    if (!sv_any_has(r, "Upgrade", "websocket")) {
+    if (!wick__http_any_has(r->headers, r->num_headers, "Upgrade", "websocket")) {
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!sv_any_has(r, "Connection", "Upgrade")) {
+    if (!wick__http_any_has(r->headers, r->num_headers, "Connection", "Upgrade")) {
         return WICK_ERR_HS_CONNECTION;
     }
     wick_err e = sv_key(r);
@@ -137,7 +109,7 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
     }
     /* Item 6: exactly "13"; anything else is answered with 426 (4.4). */
     wick_str ver = {NULL, 0};
-    size_t vers = sv_count(r, "Sec-WebSocket-Version", &ver);
+    size_t vers = wick__http_count(r->headers, r->num_headers, "Sec-WebSocket-Version", &ver);
     if (vers > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }

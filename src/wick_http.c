@@ -518,3 +518,28 @@ int wick_header_find(const wick_header *headers, size_t n, const char *name, siz
     }
     return -1;
 }
+
+size_t wick__http_count(const wick_header *h, size_t n, const char *name, wick_str *first)
+{
+    size_t from = 0;
+    size_t count = 0;
+    int i;
+    while ((i = wick_header_find(h, n, name, &from)) >= 0) {
+        if (count++ == 0 && first != NULL) {
+            *first = h[i].value;
+        }
+    }
+    return count;
+}
+
+bool wick__http_any_has(const wick_header *h, size_t n, const char *name, const char *token)
+{
+    size_t from = 0;
+    int i;
+    while ((i = wick_header_find(h, n, name, &from)) >= 0) {
+        if (wick_list_has(h[i].value, token)) {
+            return true;
+        }
+    }
+    return false;
+}

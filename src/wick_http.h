@@ -140,4 +140,11 @@ void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n);
 /* WICK_OK with *out_len, or WICK_ERR_BUFFER_TOO_SMALL. */
 wick_err wick__wr_finish(const wick__wr *w, size_t *out_len);
 
+/* Number of header fields named `name` (case-insensitive) among h[0..n);
+ * the first value goes to *first (may be NULL). */
+size_t wick__http_count(const wick_header *h, size_t n, const char *name, wick_str *first);
+/* True when any field named `name` lists `token` (RFC 9110 5.3: several
+ * fields of a list header are one comma list). */
+bool wick__http_any_has(const wick_header *h, size_t n, const char *name, const char *token);
+
 #endif /* WICK_HTTP_H */
