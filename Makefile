@@ -305,8 +305,33 @@ coverage: build/fuzz/corpus/.stamp
 		      printf "%-26s %7.1f%% %6d %8.1f%% %6d\n", "total", nl ? 100 * tl / nl : 0, nl, \
 		        nb ? 100 * tb / nb : 0, nb; }' | tee $(COV)/coverage.txt
 
+# --- Benchmarks (issue 7): tests/bench/, not part of CI. `make bench` builds
+# the programs against $(BUILD)/libwick.a, a second bench_hs against a
+# WICK_OPENSSL=1 library in $(BUILD)/bench-openssl, and runs
+# tests/bench/run.sh (installs libwslay-dev with apt-get when missing and
+# root; results in $(BUILD)/bench/results.txt). See docs/performance.md.
+BENCH_DIR := $(BUILD)/bench
+BENCH_PROGS := $(BENCH_DIR)/bench_stream $(BENCH_DIR)/bench_frame $(BENCH_DIR)/bench_utf8 \
+               $(BENCH_DIR)/bench_hs $(BENCH_DIR)/loadgen
+BENCH_LIBS := -lwslay -lcrypto
+
+$(BENCH_DIR):
+	$(Q)mkdir -p $@
+
+$(BENCH_DIR)/%: tests/bench/%.c tests/bench/bench_common.h $(STATIC) | $(BENCH_DIR)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) -D_GNU_SOURCE $(CFLAGS) $(TEST_WARN) $< $(STATIC) $(LDFLAGS) \
+		$(BENCH_LIBS) -o $@
+
+.PHONY: bench-progs
+bench-progs: $(BENCH_PROGS) $(BUILD)/examples/echo_server
+
 bench:
-	@echo "benchmarks: not built yet (issue 7)"; exit 1
+	@sh tests/bench/deps.sh
+	$(Q)$(MAKE) --no-print-directory bench-progs
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/bench-openssl WICK_OPENSSL=1 \
+		$(BUILD)/bench-openssl/bench/bench_hs
+	@sh tests/bench/run.sh $(BUILD)
 
 # --- Chat server example (issue 6): examples/chat/*.c, one program --------------
 CHAT_SRC := $(wildcard examples/chat/*.c)
