@@ -12,7 +12,11 @@ if [ -n "$bad" ]; then echo "check-symbols: exported non-wick_ names:"; echo "$b
 wr=$(objdump -t "$lib" | awk '$3=="O" && ($4 ~ /^\.(data|bss)/ || $4=="*COM*") && $4 !~ /^\.data\.rel\.ro/ {print $4, $NF}' || true)
 if [ -n "$wr" ]; then echo "check-symbols: writable globals:"; echo "$wr"; fail=1; fi
 imp=$(nm -u "$lib" | awk 'NF==2 && $1=="U" {print $2}' | sort -u | grep -v -x -e memcpy -e memmove -e memset -e memcmp \
-      -e '_GLOBAL_OFFSET_TABLE_' -e '__stack_chk_fail' || true)
+      -e '_GLOBAL_OFFSET_TABLE_' -e '__stack_chk_fail' \
+      -e '__cpu_model' || true)
+# __cpu_model: the compiler runtime's (libgcc / compiler-rt) CPU feature
+# record, read by __builtin_cpu_supports("avx2") in src/wick_mask.c and
+# src/wick_utf8.c to pick the SIMD path at run time (read only; not ours).
 # Symbols defined elsewhere in the same archive are not imports.
 defs=$(nm -g --defined-only "$lib" | awk 'NF==3 {print $3}' | sort -u)
 ext=""

@@ -12,6 +12,7 @@
 
 #include "support/split.h"
 #include "wick.h"
+#include "wick_mask.h"
 
 /* RFC 6455 5.3: j = i MOD 4; transformed-octet-i = original-octet-i XOR
  * masking-key-octet-j, with i counted from `phase`. */
@@ -85,6 +86,58 @@ static void test_differential(void **state)
         mask_ref(b, len, key, 0);
         assert_memory_equal(a, b, len + 1);
     }
+    free(a);
+    free(b);
+}
+
+/* Every compiled path (byte, word, SSE2, AVX2 when the CPU has it, NEON)
+ * against the reference at every length 0..300, alignment 0..15 and
+ * phase, with guard bytes; unavailable paths must refuse and touch
+ * nothing. */
+static void test_every_path(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x9A7Bu;
+    size_t cap = GUARD + ALIGNS + MAX_LEN + GUARD;
+    uint8_t *a = malloc(cap);
+    uint8_t *b = malloc(cap);
+    assert_non_null(a);
+    assert_non_null(b);
+    int ran = 0;
+    for (int path = 0; path < WICK_MASK_PATHS + 1; path++) {
+        uint8_t key[4] = {1, 2, 3, 4};
+        fill(&rng, a, cap);
+        memcpy(b, a, cap);
+        size_t phase = 1;
+        if (!wick__mask_apply_path(path, a + GUARD, 40, key, &phase)) {
+            assert_memory_equal(a, b, cap);
+            assert_int_equal(phase, 1);
+            assert_true(path != WICK_MASK_PATH_BYTE && path != WICK_MASK_PATH_WORD);
+            continue;
+        }
+        ran++;
+        for (size_t len = 0; len <= MAX_LEN; len++) {
+            for (size_t align = 0; align < ALIGNS; align++) {
+                for (size_t ph = 0; ph < 4; ph++) {
+                    fill(&rng, key, 4);
+                    fill(&rng, a, cap);
+                    memcpy(b, a, cap);
+                    phase = ph;
+                    assert_true(wick__mask_apply_path(path, a + GUARD + align, len, key, &phase));
+                    mask_ref(b + GUARD + align, len, key, ph);
+                    if (memcmp(a, b, cap) != 0) {
+                        fail_msg("path %d len %zu align %zu phase %zu", path, len, align, ph);
+                    }
+                    assert_int_equal(phase, (ph + len) % 4);
+                }
+            }
+        }
+    }
+#if defined(__SSE2__) && !defined(WICK_NO_SIMD)
+    assert_true(ran >= 3); /* byte, word, SSE2 (and AVX2 on most CPUs) */
+#else
+    assert_true(ran >= 2);
+#endif
     free(a);
     free(b);
 }
@@ -166,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc_example),
         cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_every_path),
         cmocka_unit_test(test_split_application),
         cmocka_unit_test(test_large),
     };

@@ -1,0 +1,22 @@
+/* Private: the masking implementations of src/wick_mask.c, one by one, so
+ * tests/test_mask.c can run every compiled path against the reference. */
+#ifndef WICK_MASK_H
+#define WICK_MASK_H
+
+#include "wick_internal.h"
+
+enum {
+    WICK_MASK_PATH_BYTE = 0, /* one byte at a time (the reference shape) */
+    WICK_MASK_PATH_WORD = 1, /* 8 bytes per step, portable */
+    WICK_MASK_PATH_SSE2 = 2, /* x86 SSE2, 16 bytes per step */
+    WICK_MASK_PATH_AVX2 = 3, /* x86 AVX2, 32 bytes per step (runtime check) */
+    WICK_MASK_PATH_NEON = 4, /* ARM NEON, 16 bytes per step */
+    WICK_MASK_PATHS = 5
+};
+
+/* Applies the mask like wick_mask_apply() through one given path and
+ * returns true, or returns false without touching anything when that path
+ * is not compiled in or the CPU lacks it. */
+bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase);
+
+#endif
