@@ -25,12 +25,28 @@
  *            %xF4 %x80-8F 2( UTF8-tail )
  * They are small enough to write and review by hand; the differential test
  * against tests/support/utf8_ref.c (which works by code point instead)
- * covers every byte value in every state. */
+ * covers every byte value in every state.
+ *
+ * On x86 CPUs with AVX2 (checked at run time), long runs that start at a
+ * character boundary go through a vector validator written from the
+ * lookup-table algorithm of Keiser and Lemire ("Validating UTF-8 in less
+ * than one instruction per byte", 2021): three 16-entry nibble tables
+ * classify every pair of adjacent bytes, and a saturating subtraction
+ * finds the bytes that must be the 3rd or 4th of a sequence. The vector
+ * code only says "valid so far" or "some error in these 64 bytes"; the
+ * run then backs up to the last character boundary it proved, and the
+ * DFA takes over from there, so the reported offset is the exact first
+ * invalid byte and the only state carried across calls is the DFA's. */
 #include "wick_internal.h"
 
 #if defined(__SSE2__) && !defined(WICK_NO_SIMD)
 #include <emmintrin.h>
 #define WICK_UTF8_SSE2 1
+#if (defined(__x86_64__) || defined(__i386__)) &&                                                  \
+    (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
+#include <immintrin.h>
+#define WICK_UTF8_AVX2 1
+#endif
 #endif
 
 /* Byte classes. */
@@ -173,6 +189,135 @@ static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
     return i - start;
 }
 
+#ifdef WICK_UTF8_AVX2
+/* Error bits of the pair tables (Keiser and Lemire, section 6): each
+ * names one way a pair (previous byte, this byte) can be wrong; a pair is
+ * bad when the same bit is set in all three lookups. */
+#define K_TOO_SHORT  0x01 /* lead, then a non-continuation */
+#define K_TOO_LONG   0x02 /* ASCII, then a continuation */
+#define K_OVERLONG3  0x04 /* E0 80..9F */
+#define K_TOO_LARGE  0x08 /* F4 90..BF, F5..FF 90..BF */
+#define K_SURROGATE  0x10 /* ED A0..BF */
+#define K_OVERLONG2  0x20 /* C0, C1 */
+#define K_TOO_LARGE2 0x40 /* F5..FF 80..8F (shares its bit with OVERLONG4) */
+#define K_OVERLONG4  0x40 /* F0 80..8F */
+#define K_TWO_CONTS  0x80 /* continuation, continuation (fine as 3rd/4th byte) */
+#define K_CARRY      (K_TOO_SHORT | K_TOO_LONG | K_TWO_CONTS)
+
+#define K16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                                        \
+    _mm256_setr_epi8((char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g),  \
+                     (char)(h), (char)(i), (char)(j), (char)(k), (char)(l), (char)(m), (char)(n),  \
+                     (char)(o), (char)(p), (char)(a), (char)(b), (char)(c), (char)(d), (char)(e),  \
+                     (char)(f), (char)(g), (char)(h), (char)(i), (char)(j), (char)(k), (char)(l),  \
+                     (char)(m), (char)(n), (char)(o), (char)(p))
+
+typedef struct utf8_tables {
+    __m256i hi1, lo1, hi2, nib, inc;
+} utf8_tables;
+
+__attribute__((target("avx2"))) static inline __m256i utf8_prev(__m256i in, __m256i prev, int n)
+{
+    /* Bytes of (prev:in) shifted by n: lane-crossing via permute2x128. */
+    __m256i t = _mm256_permute2x128_si256(prev, in, 0x21);
+    switch (n) {
+    case 1:
+        return _mm256_alignr_epi8(in, t, 15);
+    case 2:
+        return _mm256_alignr_epi8(in, t, 14);
+    default:
+        return _mm256_alignr_epi8(in, t, 13);
+    }
+}
+
+/* Error bits for the 32 bytes of `in`, with `prev` the 32 bytes before. */
+__attribute__((target("avx2"))) static inline __m256i utf8_block(const utf8_tables *t, __m256i in,
+                                                                 __m256i prev)
+{
+    __m256i p1 = utf8_prev(in, prev, 1);
+    __m256i a = _mm256_shuffle_epi8(t->hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), t->nib));
+    __m256i b = _mm256_shuffle_epi8(t->lo1, _mm256_and_si256(p1, t->nib));
+    __m256i c = _mm256_shuffle_epi8(t->hi2, _mm256_and_si256(_mm256_srli_epi16(in, 4), t->nib));
+    __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), c);
+    /* Bytes that must be a 3rd or 4th byte: 2 after E0..FF, 3 after F0..FF. */
+    __m256i p2 = utf8_prev(in, prev, 2);
+    __m256i p3 = utf8_prev(in, prev, 3);
+    __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+    __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+    __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
+    return _mm256_xor_si256(must, special);
+}
+
+/* Validates from buf[i] (a character boundary) in 64-byte steps while
+ * they are fine, and returns a character boundary up to which the input
+ * is proven to be a valid prefix; the DFA continues from there. */
+__attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, size_t i,
+                                                            size_t len)
+{
+    utf8_tables t;
+    t.hi1 = K16(K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG,
+                K_TOO_LONG, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS,
+                K_TOO_SHORT | K_OVERLONG2, K_TOO_SHORT, K_TOO_SHORT | K_OVERLONG3 | K_SURROGATE,
+                K_TOO_SHORT | K_TOO_LARGE | K_TOO_LARGE2 | K_OVERLONG4);
+    t.lo1 = K16(K_CARRY | K_OVERLONG3 | K_OVERLONG2 | K_OVERLONG4, K_CARRY | K_OVERLONG2, K_CARRY,
+                K_CARRY, K_CARRY | K_TOO_LARGE, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2 | K_SURROGATE,
+                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2);
+    t.hi2 = K16(K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT,
+                K_TOO_SHORT, K_TOO_SHORT,
+                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_OVERLONG3 | K_TOO_LARGE2 | K_OVERLONG4,
+                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_OVERLONG3 | K_TOO_LARGE,
+                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_SURROGATE | K_TOO_LARGE,
+                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_SURROGATE | K_TOO_LARGE, K_TOO_SHORT,
+                K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT);
+    t.nib = _mm256_set1_epi8(0x0F);
+    /* A sequence cut by the end of a block: a lead in the last 3 bytes
+     * that needs more bytes than are left. */
+    t.inc = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xF0 - 1),
+                             (char)(0xE0 - 1), (char)(0xC0 - 1));
+    size_t start = i;
+    __m256i prev = _mm256_setzero_si256();
+    __m256i prev_inc = _mm256_setzero_si256();
+    while (len - i >= 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
+        __m256i b = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i + 32));
+        __m256i err;
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
+            /* All ASCII: only a sequence cut at the end of prev can fail. */
+            err = prev_inc;
+            prev_inc = _mm256_setzero_si256();
+        } else {
+            err = _mm256_or_si256(utf8_block(&t, a, prev), utf8_block(&t, b, a));
+            prev_inc = _mm256_subs_epu8(b, t.inc);
+        }
+        if (!_mm256_testz_si256(err, err)) {
+            break;
+        }
+        prev = b;
+        i += 64;
+    }
+    /* Back up over a sequence that may be cut at buf[i]: up to three
+     * continuation bytes and their lead. Everything before is proven. */
+    size_t q = i;
+    while (q > start && i - q < 3 && (buf[q - 1] & 0xC0U) == 0x80U) {
+        q--;
+    }
+    if (q > start && buf[q - 1] >= 0xC0U) {
+        q--;
+    }
+    return q;
+}
+
+static bool utf8_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") != 0;
+}
+#endif
+
 static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 {
     return (uint32_t)(utf8_rows[utf8_class[b]] >> s) & 63U;
@@ -180,6 +325,8 @@ static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 
 /* Bytes run through the DFA per block before REJECT is checked. */
 #define WICK_UTF8_BLOCK 16
+/* Runs at least this long go through the vector validator. */
+#define WICK_UTF8_SIMD_MIN 64
 
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
@@ -196,9 +343,19 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
         return WICK_ERR_UTF8;
     }
     size_t i = 0;
+#ifdef WICK_UTF8_AVX2
+    bool simd = len >= WICK_UTF8_SIMD_MIN && utf8_have_avx2();
+#endif
     while (i < len) {
         if (s == U_ACCEPT) {
             i += utf8_ascii_run(buf, i, len);
+#ifdef WICK_UTF8_AVX2
+            if (simd && len - i >= WICK_UTF8_SIMD_MIN) {
+                /* Returns a boundary at or after i; the DFA block below
+                 * always makes progress from there. */
+                i = utf8_run_avx2(buf, i, len);
+            }
+#endif
         }
         size_t n = len - i;
         if (n > WICK_UTF8_BLOCK) {

@@ -422,6 +422,163 @@ static void test_alignment(void **state)
     }
 }
 
+/* --- Vector path (AVX2, 64-byte steps) ----------------------------------- */
+
+/* Result of feeding buf[0..len) in chunks that end at the offsets in
+ * cuts[] (increasing, each < len), in the RES_* / bad-offset form. */
+static size_t chunked_res(const uint8_t *buf, size_t len, const size_t *cuts, size_t ncuts)
+{
+    wick_utf8 u;
+    wick_utf8_init(&u);
+    size_t at = 0;
+    for (size_t k = 0; k <= ncuts; k++) {
+        size_t end = k < ncuts ? cuts[k] : len;
+        if (end < at || end > len) {
+            continue;
+        }
+        size_t bad = 0;
+        if (wick_utf8_feed(&u, buf + at, end - at, &bad) != WICK_OK) {
+            return at + bad;
+        }
+        at = end;
+    }
+    return wick_utf8_finish(&u) == WICK_OK ? RES_OK : RES_INCOMPLETE;
+}
+
+/* Fills buf[0..n) with valid UTF-8 of one script (kind 0: 3-byte CJK,
+ * 1: 4-byte emoji, 2: 2-byte Latin/Greek, 3: mixed lengths, 4: ASCII with
+ * one 3-byte character every 61 bytes), padding the end with ASCII. */
+static void script_text(uint64_t *rng, int kind, uint8_t *buf, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t r = (uint32_t)split_rng_next(rng);
+        uint32_t cp;
+        switch (kind) {
+        case 0:
+            cp = 0x4E00 + r % 0x5000;
+            break;
+        case 1:
+            cp = 0x1F300 + r % 0x300;
+            break;
+        case 2:
+            cp = 0x80 + r % 0x700;
+            break;
+        case 3: {
+            static const uint32_t base[4] = {0x20, 0x100, 0xE000, 0x10000};
+            static const uint32_t span[4] = {0x5F, 0x700, 0x1FFF, 0xFFFFF};
+            cp = base[r % 4] + (r >> 8) % span[r % 4];
+            break;
+        }
+        default:
+            cp = (i % 61 == 60) ? 0x20AC : 'a' + r % 26;
+            break;
+        }
+        uint8_t enc[6];
+        size_t k = utf8_ref_encode(cp, 0, enc);
+        if (k > n - i) {
+            memset(buf + i, 'z', n - i);
+            break;
+        }
+        memcpy(buf + i, enc, k);
+        i += k;
+    }
+}
+
+/* Errors of every kind at every position of 256-byte texts in several
+ * scripts (so inside and across the 32-byte halves and 64-byte steps of
+ * the vector path, and after all-ASCII steps), whole and split into
+ * chunks around the error and at step boundaries; always the reference's
+ * exact first bad byte. */
+static void test_simd_every_position(void **state)
+{
+    (void)state;
+    enum { N = 256 };
+    static const uint8_t corrupt[][2] = {
+        {0x80, 0}, {0xBF, 0}, {0xC0, 0}, {0xC1, 0x80}, {0xC2, 'a'}, {0xE0, 0x80}, {0xE0, 0x9F},
+        {0xED, 0xA0}, {0xF0, 0x80}, {0xF0, 0x8F}, {0xF4, 0x90}, {0xF5, 0}, {0xFF, 0}, {'a', 0},
+        {0xE2, 0x82}, {0xF0, 0x9F},
+    };
+    uint8_t text[N];
+    uint8_t buf[N + 32];
+    uint64_t rng = 0x51D0u;
+    size_t checked = 0;
+    for (int kind = 0; kind < 5; kind++) {
+        script_text(&rng, kind, text, N);
+        assert_true(wick_utf8_valid(text, N));
+        for (size_t pos = 0; pos < N; pos++) {
+            for (size_t c = 0; c < sizeof(corrupt) / sizeof(corrupt[0]); c++) {
+                for (size_t align = 0; align < 2; align++) {
+                    uint8_t *b = buf + align * 17;
+                    memcpy(b, text, N);
+                    b[pos] = corrupt[c][0];
+                    if (corrupt[c][1] != 0 && pos + 1 < N) {
+                        b[pos + 1] = corrupt[c][1];
+                    }
+                    size_t want = ref_res(b, N);
+                    size_t got = lib_res(b, N);
+                    if (got != want) {
+                        fail_msg("kind %d pos %zu corrupt %zu: got %zu want %zu", kind, pos, c,
+                                 got, want);
+                    }
+                    /* Truncated here: incomplete or bad exactly as the reference. */
+                    if (lib_res(b, pos + 1) != ref_res(b, pos + 1)) {
+                        fail_msg("kind %d truncated at %zu corrupt %zu", kind, pos + 1, c);
+                    }
+                    size_t cuts[3][3] = {{pos > 2 ? pos - 2 : 0, pos + 1, pos + 3},
+                                         {pos, 64, 128},
+                                         {63, pos + 2 < N ? pos + 2 : 0, 200}};
+                    for (size_t k = 0; k < 3; k++) {
+                        size_t cs[3];
+                        memcpy(cs, cuts[k], sizeof(cs));
+                        /* chunked_res skips offsets that go backwards. */
+                        if (chunked_res(b, N, cs, 3) != want) {
+                            fail_msg("kind %d pos %zu corrupt %zu cuts %zu", kind, pos, c, k);
+                        }
+                    }
+                    checked++;
+                }
+            }
+        }
+    }
+    assert_true(checked > 40000);
+}
+
+/* Long valid texts (vector path end to end) fed in chunks of every size
+ * 1..130 bytes are accepted, and an error placed after a chunk boundary
+ * that cuts a character is found at its exact offset. */
+static void test_simd_chunks(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    uint8_t *t = malloc(N);
+    assert_non_null(t);
+    uint64_t rng = 0xC4u;
+    for (int kind = 0; kind < 5; kind++) {
+        script_text(&rng, kind, t, N);
+        for (size_t step = 1; step <= 130; step++) {
+            wick_utf8 u;
+            wick_utf8_init(&u);
+            for (size_t at = 0; at < N; at += step) {
+                size_t n = N - at < step ? N - at : step;
+                assert_int_equal(wick_utf8_feed(&u, t + at, n, NULL), WICK_OK);
+            }
+            assert_int_equal(wick_utf8_finish(&u), WICK_OK);
+        }
+        for (size_t pos = 1000; pos < 1200; pos += 7) {
+            uint8_t saved = t[pos];
+            t[pos] = 0xFF;
+            size_t want = ref_res(t, N);
+            for (size_t cut = pos - 70; cut <= pos; cut += 3) {
+                size_t cs[1] = {cut};
+                assert_int_equal(chunked_res(t, N, cs, 1), want);
+            }
+            t[pos] = saved;
+        }
+    }
+    free(t);
+}
+
 /* After an error the validator stays failed until wick_utf8_init(). */
 static void test_sticky_and_args(void **state)
 {
@@ -466,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_cases),        cmocka_unit_test(test_all_code_points),
         cmocka_unit_test(test_exhaustive_short), cmocka_unit_test(test_differential),
         cmocka_unit_test(test_alignment),    cmocka_unit_test(test_sticky_and_args),
+        cmocka_unit_test(test_simd_every_position), cmocka_unit_test(test_simd_chunks),
     };
     return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
 }
