@@ -17,8 +17,18 @@
  * close code the peer receives must be the one eng chose (wick_conn_close)
  * or the one its failure maps to (wick_err_close_code).
  *
- * Input layout: 12 configuration bytes (see struct conf below), then
- * operations, one byte each followed by their arguments.
+ * Input layout: 12 configuration bytes, then operations, one byte each
+ * followed by their arguments (see LLVMFuzzerTestOneInput and the op_*
+ * functions):
+ *   c[0]  bit 0 client role, 1 NO_UTF8_CHECK, 2 NO_AUTO_PONG,
+ *         3 OVERSIZE_STREAM, 4 msg_buf, 5 allocator, 6 extension (RSV1),
+ *         7 tiny limits (max_frame 100, max_message 300);
+ *   c[1]  bits 0-1 out_cap, 2-3 msg_cap, 4-6 extension emit piece size,
+ *         7 no on_message_begin callback (lets the engine's fast path run);
+ *   c[2]  callback number that returns -1 (0: none);
+ *   c[3..6]  pause bits, c[7..10] in-callback action bits (callback k uses
+ *         bit k % 32);
+ *   c[11] bits 0-3 allocation that fails, 4-7 random call that fails (x3).
  */
 #include "fuzz_util.h"
 
@@ -72,6 +82,7 @@ struct ctx {
     bool paused;        /* a callback asked to pause during this recv */
     bool failed_cb;     /* a callback returned -1 */
     bool no_pause;      /* final flush: never pause */
+    bool no_begin;      /* eng has no on_message_begin callback */
     /* eng's outgoing message */
     bool out_msg;       /* a data message is in progress */
     uint8_t out_op;
@@ -327,7 +338,17 @@ static bool checks_text(const side *s)
 static int cb_data(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user)
 {
     side *s = user;
-    FZ_CHECK(c == &s->c && s->in_msg);
+    FZ_CHECK(c == &s->c);
+    if (!s->in_msg && !s->is_peer && s->x->no_begin) {
+        /* No on_message_begin (the engine's fast path may run): the
+         * opcode is unknown until on_message. */
+        s->in_msg = true;
+        s->msg_op = 0;
+        s->msg_bytes = 0;
+        s->acc_len = 0;
+        s->acc_over = false;
+    }
+    FZ_CHECK(s->in_msg);
     FZ_CHECK(len == 0 || data != NULL);
     if (checks_text(s)) {
         FZ_CHECK(fz_utf8_scan(&s->text, data, len) == len);
@@ -365,6 +386,10 @@ static int cb_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     side *s = user;
     FZ_CHECK(c == &s->c);
     FZ_CHECK(s->msg != NULL || s->cfg.allocator != NULL);
+    if (!s->is_peer && s->x->no_begin) {
+        FZ_CHECK(opcode == WICK_OP_TEXT || opcode == WICK_OP_BINARY);
+        s->msg_op = opcode;
+    }
     FZ_CHECK(!s->in_msg && opcode == s->msg_op);
     FZ_CHECK(len <= s->cfg.max_message);
     if (s->msg != NULL && s->cfg.allocator == NULL) {
@@ -457,6 +482,10 @@ static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
 
 static const wick_callbacks cbs = {cb_begin, cb_data, cb_message, cb_ping,
                                    cb_pong,  cb_close, cb_error,  cb_random};
+/* Without on_message_begin (and without an extension) the engine may take
+ * its fast path for whole unfragmented data frames. */
+static const wick_callbacks cbs_no_begin = {NULL,    cb_data,  cb_message, cb_ping,
+                                            cb_pong, cb_close, cb_error,   cb_random};
 
 /* --- feeding --------------------------------------------------------------- */
 
@@ -754,7 +783,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(wick_conn_init(&tmp, &x->eng.cfg, &no_random, NULL) == WICK_ERR_ARG);
     }
 
-    FZ_CHECK(wick_conn_init(&x->eng.c, &x->eng.cfg, &cbs, &x->eng) == WICK_OK);
+    x->no_begin = (c[1] & 0x80) != 0;
+    FZ_CHECK(wick_conn_init(&x->eng.c, &x->eng.cfg, x->no_begin ? &cbs_no_begin : &cbs,
+                            &x->eng) == WICK_OK);
     FZ_CHECK(wick_conn_init(&x->peer.c, &x->peer.cfg, &cbs, &x->peer) == WICK_OK);
     check_state(x, &x->eng);
     FZ_CHECK(wick_conn_state(&x->eng.c) & WICK_WANT_READ);

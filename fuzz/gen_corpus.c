@@ -268,13 +268,15 @@ static void conn_seeds(void)
         char name[64];
         /* Configuration variants: plain; reassembly + pauses; tiny output
          * and limits with callback actions; allocator + extension. */
-        static const uint8_t confs[4][12] = {
+        static const uint8_t confs[6][12] = {
             {0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
             {0x10, 0x0e, 0, 0x55, 0x00, 0x11, 0x00, 0, 0, 0, 0, 0},
             {0x80, 0x00, 0, 0, 0, 0, 0, 0x0f, 0x0f, 0, 0, 0},
             {0x60, 0x32, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0},
+            {0x00, 0x83, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},    /* no on_message_begin */
+            {0x30, 0x8f, 0, 0x24, 0x00, 0, 0, 0, 0, 0, 0, 0}, /* same, reassembly */
         };
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < 6; v++) {
             uint8_t conf[12];
             memcpy(conf, confs[v], 12);
             conf[0] = (uint8_t)(conf[0] | client);
