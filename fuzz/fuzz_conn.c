@@ -790,7 +790,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_state(x, &x->eng);
     FZ_CHECK(wick_conn_state(&x->eng.c) & WICK_WANT_READ);
 
-    uint8_t prepared_buf[300];
+    uint8_t prepared_buf[530];
     for (int nops = 0; in.n > 0 && nops < MAX_OPS; nops++) {
         uint8_t op = fz_u8(&in);
         switch (op % 12) {
@@ -862,8 +862,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 10: { /* prepared frame */
             uint8_t a = fz_u8(&in);
             wick_prepared pr;
-            size_t len = a % 200u;
-            uint8_t body[200];
+            size_t len = (size_t)a * 2u; /* up to 510: over the smallest out_cap */
+            uint8_t body[512];
             memset(body, 'z', sizeof(body));
             if (wick_prepare(WICK_OP_BINARY, body, len, prepared_buf, sizeof(prepared_buf),
                              &pr) == WICK_OK) {
