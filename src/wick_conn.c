@@ -3,6 +3,7 @@
 #include "wick_internal.h"
 
 #include "wick_conn.h"
+#include "wick_frame.h"
 
 /* Deferred work of the message being finished, so a callback can pause
  * between the last on_data() and on_message(). */
@@ -525,6 +526,140 @@ static wick_err on_chunk(wick_conn *c, const wick_frame_event *ev)
     return err;
 }
 
+/* Fast path for small frames: while the parser is idle, whole data frames
+ * that are complete in the input (FIN set, no RSV bits, text or binary,
+ * masked as the role requires, 7- or 16-bit length within the limits) are
+ * decoded here and go through the same on_header / message_piece /
+ * run_steps as the events of the parser would, without the per-event
+ * copies. Anything else (control frames, fragments, split headers,
+ * extensions, on_message_begin, which may pause between header and
+ * payload) is left to the parser; the parser stays idle meanwhile, exactly
+ * as if it had parsed these frames. Sets *used to the bytes of the frames
+ * handled. */
+/* The leanest case of fast_frames(): no reassembly, so a message is one
+ * UTF-8 check and one on_data() call. Leaves the connection exactly as
+ * on_header(), message_piece() and run_steps() would. Returns false
+ * (having changed nothing) when the text is not valid UTF-8. */
+static bool lean_frame(wick_conn *c, uint8_t opcode, const uint8_t *p, size_t n, wick_err *err)
+{
+    *err = WICK_OK;
+    if (opcode == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0) {
+        wick_utf8_init(&c->priv_.utf8);
+        if (wick_utf8_feed(&c->priv_.utf8, p, n, NULL) != WICK_OK ||
+            wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
+            wick_utf8_init(&c->priv_.utf8);
+            return false;
+        }
+    }
+    const wick_callbacks *cb = c->priv_.cb;
+    c->priv_.msg_opcode = opcode;
+    c->priv_.msg_total = n;
+    if (cb->on_data == NULL) {
+        return true;
+    }
+    c->priv_.in_message = true;
+    c->priv_.in_callback = true;
+    int rc = cb->on_data(c, n != 0 ? p : empty_chunk, n, true, c->priv_.user);
+    c->priv_.in_callback = false;
+    if (rc == 0) {
+        c->priv_.in_message = false;
+        return true;
+    }
+    /* As after a pause in message_piece(): the end of the message is the
+     * next call's first step. */
+    c->priv_.step = STEP_MESSAGE;
+    *err = cb_status(c, rc);
+    return true;
+}
+
+static wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
+{
+    const wick_callbacks *cb = c->priv_.cb;
+    bool lean = cb->on_message == NULL || (c->priv_.msg_buf == NULL && c->priv_.alloc == NULL);
+    bool server = c->priv_.role == (uint8_t)WICK_ROLE_SERVER;
+    unsigned mask_bit = server ? 0x80U : 0U;
+    size_t key_len = server ? 4U : 0U;
+    uint64_t max_frame = c->priv_.max_frame != 0 ? c->priv_.max_frame : UINT64_MAX;
+    uint64_t limit = max_frame < c->priv_.max_message ? max_frame : c->priv_.max_message;
+    size_t pos = 0;
+    wick_err err = WICK_OK;
+    *used = 0;
+    while (len - pos >= 2 + key_len) {
+        const uint8_t *h = in + pos;
+        unsigned b0 = h[0];
+        unsigned b1 = h[1];
+        if ((b0 != 0x81U && b0 != 0x82U) || (b1 & 0x80U) != mask_bit) {
+            break;
+        }
+        size_t plen = b1 & 0x7FU;
+        size_t hl = 2;
+        if (plen == 126) {
+            if (len - pos < 4 + key_len) {
+                break;
+            }
+            plen = wick__load_be16(h + 2);
+            hl = 4;
+        } else if (plen == 127) {
+            break;
+        }
+        if ((uint64_t)plen > limit || len - pos - hl - key_len < plen) {
+            break;
+        }
+        wick_frame_header hd;
+        hd.fin = true;
+        hd.rsv = 0;
+        hd.opcode = (uint8_t)(b0 & 0x0FU);
+        hd.masked = server;
+        hd.payload_len = plen;
+        memset(hd.mask, 0, sizeof(hd.mask));
+        uint8_t *payload = in + pos + hl + key_len;
+        if (server) {
+            memcpy(hd.mask, h + hl, 4);
+        }
+        pos += hl + key_len + plen;
+        *used = pos;
+        if (lean) {
+            if (server) {
+                wick_mask_apply(payload, plen, hd.mask, NULL);
+            }
+            if (lean_frame(c, hd.opcode, payload, plen, &err)) {
+                if (err != WICK_OK) {
+                    break;
+                }
+                continue;
+            }
+            /* Invalid UTF-8: the general route below reports it exactly
+             * (the payload is already unmasked). */
+            server = false;
+        }
+        err = on_header(c, &hd);
+        if (err != WICK_OK) {
+            break;
+        }
+        if (server) {
+            wick_mask_apply(payload, plen, hd.mask, NULL);
+        }
+        server = c->priv_.role == (uint8_t)WICK_ROLE_SERVER;
+        err = message_piece(c, payload, plen, true);
+        if (err != WICK_OK && err != WICK_PAUSED) {
+            break;
+        }
+        c->priv_.step = STEP_MESSAGE;
+        err = err == WICK_OK ? run_steps(c) : err;
+        if (err != WICK_OK) {
+            break;
+        }
+    }
+    return err;
+}
+
+static bool fast_ok(const wick_conn *c)
+{
+    return c->priv_.ext == NULL && c->priv_.cb->on_message_begin == NULL &&
+           c->priv_.step == STEP_NONE && !c->priv_.in_message &&
+           wick__frame_parser_idle(&c->priv_.parser);
+}
+
 wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
 {
     size_t ignored = 0;
@@ -549,6 +684,14 @@ wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
     while (err == WICK_OK && !c->priv_.recv_close) {
         wick_frame_event ev;
         size_t n = 0;
+        if (pos < len && fast_ok(c)) {
+            err = fast_frames(c, in + pos, len - pos, &n);
+            pos += n;
+            if (err != WICK_OK) {
+                break;
+            }
+            n = 0;
+        }
         err = wick_frame_parser_feed(&c->priv_.parser, in != NULL ? in + pos : in, len - pos, &n,
                                      &ev);
         pos += n;

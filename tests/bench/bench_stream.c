@@ -10,7 +10,9 @@
  * the masked stream, made OUTSIDE the timed region (for all three).
  * Ratios are computed per repetition, then summarised.
  *
- * usage: bench_stream [REPS] [MIB_PER_STREAM] */
+ * usage: bench_stream [REPS] [MIB_PER_STREAM] [ONLY_KIND] [wick]
+ * (ONLY_KIND: run one stream, e.g. 16B; "wick": time wick alone, for
+ * profiling) */
 #include <sys/types.h>
 
 #include <wslay/wslay.h>
@@ -265,7 +267,12 @@ int main(int argc, char **argv)
     printf("# %d repetitions, %zu MiB per stream; masked copy made outside the timed region\n",
            reps, mib);
     printf("# columns: median [min max]; ratios are per repetition (speed A / speed B)\n");
+    const char *only = argc > 3 ? argv[3] : NULL;
+    bool wick_only = argc > 4 && strcmp(argv[4], "wick") == 0;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        if (only != NULL && strcmp(only, kinds[k].name) != 0) {
+            continue;
+        }
         stream s;
         make_stream(&s, kinds[k].name, kinds[k].size, mib << 20, 0x5EED0000u + k);
         uint8_t *work = malloc(s.len);
@@ -279,6 +286,10 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             memcpy(work, s.buf, s.len);
             tw[r] = run_wick(work, s.len, &s);
+            if (wick_only) {
+                ts[r] = tm[r] = tw[r];
+                continue;
+            }
             memcpy(work, s.buf, s.len);
             ts[r] = run_wslay(work, s.len, &s);
             tm[r] = run_memcpy(dst, s.buf, s.len);
