@@ -6,6 +6,8 @@
  * encoding, as RFC 6455 5.2 requires of senders. */
 #include "wick_internal.h"
 
+#include "wick_mask.h"
+
 size_t wick_frame_header_size(uint64_t len, bool masked)
 {
     size_t n = 2;
@@ -17,24 +19,14 @@ size_t wick_frame_header_size(uint64_t len, bool masked)
     return masked ? n + 4 : n;
 }
 
-wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_t cap,
-                                 size_t *out_len)
+/* Writes the header bytes for a checked (b0, len, mask) into out, which
+ * has room for wick_frame_header_size(len, mask != NULL) bytes; returns
+ * that size. */
+static size_t put_header(uint8_t *out, uint8_t b0, uint64_t len, const uint8_t *mask)
 {
-    if (h == NULL || out_len == NULL || (out == NULL && cap != 0)) {
-        return WICK_ERR_ARG;
-    }
-    if (h->opcode > 0x0F || (h->rsv & (uint8_t) ~(WICK_RSV1 | WICK_RSV2 | WICK_RSV3)) != 0 ||
-        (h->payload_len >> 63) != 0) {
-        return WICK_ERR_ARG;
-    }
-    uint64_t len = h->payload_len;
-    size_t n = wick_frame_header_size(len, h->masked);
-    if (cap < n) {
-        return WICK_ERR_BUFFER_TOO_SMALL;
-    }
-    out[0] = (uint8_t)((h->fin ? 0x80U : 0U) | h->rsv | h->opcode);
-    uint8_t mbit = h->masked ? 0x80U : 0U;
+    uint8_t mbit = mask != NULL ? 0x80U : 0U;
     size_t at = 2;
+    out[0] = b0;
     if (len > 0xFFFFU) {
         out[1] = (uint8_t)(mbit | 127U);
         wick__store_be64(out + 2, len);
@@ -46,10 +38,34 @@ wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_
     } else {
         out[1] = (uint8_t)(mbit | (uint8_t)len);
     }
-    if (h->masked) {
-        memcpy(out + at, h->mask, 4);
+    if (mask != NULL) {
+        memcpy(out + at, mask, 4);
+        at += 4;
     }
-    *out_len = n;
+    return at;
+}
+
+static bool header_ok(uint8_t opcode, uint8_t rsv, uint64_t len)
+{
+    return opcode <= 0x0F && (rsv & (uint8_t) ~(WICK_RSV1 | WICK_RSV2 | WICK_RSV3)) == 0 &&
+           (len >> 63) == 0;
+}
+
+wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_t cap,
+                                 size_t *out_len)
+{
+    if (h == NULL || out_len == NULL || (out == NULL && cap != 0)) {
+        return WICK_ERR_ARG;
+    }
+    if (!header_ok(h->opcode, h->rsv, h->payload_len)) {
+        return WICK_ERR_ARG;
+    }
+    size_t n = wick_frame_header_size(h->payload_len, h->masked);
+    if (cap < n) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    uint8_t b0 = (uint8_t)((h->fin ? 0x80U : 0U) | h->rsv | h->opcode);
+    *out_len = put_header(out, b0, h->payload_len, h->masked ? h->mask : NULL);
     return WICK_OK;
 }
 
@@ -57,34 +73,40 @@ wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const uint8_t *
                           const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
                           size_t *out_len)
 {
-    if (payload == NULL && len != 0) {
+    if ((payload == NULL && len != 0) || out_len == NULL || (out == NULL && cap != 0)) {
         return WICK_ERR_ARG;
     }
-    wick_frame_header h;
-    memset(&h, 0, sizeof(h));
-    h.fin = fin;
-    h.rsv = rsv;
-    h.opcode = opcode;
-    h.masked = mask != NULL;
-    if (mask != NULL) {
-        memcpy(h.mask, mask, 4);
+    if (!header_ok(opcode, rsv, (uint64_t)len)) {
+        return WICK_ERR_ARG;
     }
-    h.payload_len = (uint64_t)len;
-    size_t hn = 0;
-    wick_err e = wick_frame_header_write(&h, out, cap, &hn);
-    if (e != WICK_OK) {
-        return e;
+    size_t hn = wick_frame_header_size((uint64_t)len, mask != NULL);
+    if (cap < hn) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
     }
     if (len > cap - hn) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
+    /* Keep the key: mask may point into out[0..hn). */
+    uint8_t key[4] = {0, 0, 0, 0};
+    if (mask != NULL) {
+        memcpy(key, mask, 4);
+    }
     if (len != 0) {
-        /* memmove: the caller may have placed the payload at out + hn. */
-        memmove(out + hn, payload, len);
-        if (mask != NULL) {
-            wick_mask_apply(out + hn, len, mask, NULL);
+        uintptr_t d = (uintptr_t)(out + hn);
+        uintptr_t s = (uintptr_t)payload;
+        if (mask != NULL && (s == d || s + len <= d || d + len <= s)) {
+            /* In place or apart: copy and mask in one pass. */
+            wick__mask_copy(out + hn, payload, len, key);
+        } else {
+            /* memmove first: the payload may overlap the destination. */
+            memmove(out + hn, payload, len);
+            if (mask != NULL) {
+                wick_mask_apply(out + hn, len, key, NULL);
+            }
         }
     }
+    (void)put_header(out, (uint8_t)((fin ? 0x80U : 0U) | rsv | opcode), (uint64_t)len,
+                     mask != NULL ? key : NULL);
     *out_len = hn + len;
     return WICK_OK;
 }

@@ -32,39 +32,37 @@
 /* From this length on, the AVX2 check and loop pay off. */
 #define WICK_MASK_AVX2_MIN 128
 
-/* Each wide helper masks whole steps from buf[0] with the rotated key
- * rk (repeated to 32 bytes) and returns how many bytes it did. */
+/* Each wide helper masks whole steps from buf[0] with kw, the rotated
+ * key repeated to 8 bytes (in memory order), and returns how many bytes it
+ * did. */
 
-static size_t mask_words(uint8_t *buf, size_t len, const uint8_t *rk)
+static size_t mask_words(uint8_t *dst, const uint8_t *src, size_t len, uint64_t kw)
 {
-    uint64_t kw;
-    memcpy(&kw, rk, 8);
     size_t i = 0;
     while (len - i >= 8) {
         uint64_t w;
-        memcpy(&w, buf + i, 8);
+        memcpy(&w, src + i, 8);
         w ^= kw;
-        memcpy(buf + i, &w, 8);
+        memcpy(dst + i, &w, 8);
         i += 8;
     }
     return i;
 }
 
 #ifdef WICK_MASK_SSE2
-static size_t mask_sse2(uint8_t *buf, size_t len, const uint8_t *rk)
+static size_t mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint64_t kw)
 {
-    __m128i kv;
-    memcpy(&kv, rk, 16);
+    __m128i kv = _mm_set1_epi64x((long long)kw);
     size_t i = 0;
     while (len - i >= 32) {
         __m128i a;
         __m128i b;
-        memcpy(&a, buf + i, 16);
-        memcpy(&b, buf + i + 16, 16);
+        memcpy(&a, src + i, 16);
+        memcpy(&b, src + i + 16, 16);
         a = _mm_xor_si128(a, kv);
         b = _mm_xor_si128(b, kv);
-        memcpy(buf + i, &a, 16);
-        memcpy(buf + i + 16, &b, 16);
+        memcpy(dst + i, &a, 16);
+        memcpy(dst + i + 16, &b, 16);
         i += 32;
     }
     return i;
@@ -72,24 +70,30 @@ static size_t mask_sse2(uint8_t *buf, size_t len, const uint8_t *rk)
 #endif
 
 #ifdef WICK_MASK_AVX2
-__attribute__((target("avx2"))) static size_t mask_avx2(uint8_t *buf, size_t len, const uint8_t *rk)
+#define LOAD32(p)     _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
+#define STORE32(p, v) _mm256_storeu_si256((__m256i_u *)(void *)(p), (v))
+
+__attribute__((target("avx2"))) static size_t mask_avx2(uint8_t *dst, const uint8_t *src,
+                                                        size_t len, uint64_t kw)
 {
-    __m256i kv = _mm256_loadu_si256((const __m256i_u *)(const void *)rk);
+    __m256i kv = _mm256_set1_epi64x((long long)kw);
     size_t i = 0;
     while (len - i >= 64) {
-        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
-        __m256i b = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i + 32));
-        _mm256_storeu_si256((__m256i_u *)(void *)(buf + i), _mm256_xor_si256(a, kv));
-        _mm256_storeu_si256((__m256i_u *)(void *)(buf + i + 32), _mm256_xor_si256(b, kv));
+        __m256i a = LOAD32(src + i);
+        __m256i b = LOAD32(src + i + 32);
+        STORE32(dst + i, _mm256_xor_si256(a, kv));
+        STORE32(dst + i + 32, _mm256_xor_si256(b, kv));
         i += 64;
     }
     if (len - i >= 32) {
-        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
-        _mm256_storeu_si256((__m256i_u *)(void *)(buf + i), _mm256_xor_si256(a, kv));
+        STORE32(dst + i, _mm256_xor_si256(LOAD32(src + i), kv));
         i += 32;
     }
     return i;
 }
+
+#undef LOAD32
+#undef STORE32
 
 static bool have_avx2(void)
 {
@@ -98,12 +102,12 @@ static bool have_avx2(void)
 #endif
 
 #ifdef WICK_MASK_NEON
-static size_t mask_neon(uint8_t *buf, size_t len, const uint8_t *rk)
+static size_t mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint64_t kw)
 {
-    uint8x16_t kv = vld1q_u8(rk);
+    uint8x16_t kv = vreinterpretq_u8_u64(vdupq_n_u64(kw));
     size_t i = 0;
     while (len - i >= 16) {
-        vst1q_u8(buf + i, veorq_u8(vld1q_u8(buf + i), kv));
+        vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), kv));
         i += 16;
     }
     return i;
@@ -125,30 +129,51 @@ static bool path_available(int path)
     return ok;
 }
 
-/* The masking itself, through `path` (already known to be available). */
-static void mask_run(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t ph)
+/* The key as it applies from buf[0] on (starting at key byte ph),
+ * repeated to 8 bytes in memory order. Built with shifts where the byte
+ * order is known, so it is not read back from freshly stored bytes. */
+static uint64_t key_word(const uint8_t key[4], size_t ph)
+{
+    uint32_t k;
+    memcpy(&k, key, 4);
+    unsigned sh = (unsigned)(ph & 3U) * 8U;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    k = sh != 0 ? (k >> sh) | (k << (32U - sh)) : k;
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    k = sh != 0 ? (k << sh) | (k >> (32U - sh)) : k;
+#else
+    uint8_t r[4];
+    for (size_t j = 0; j < 4; j++) {
+        r[j] = key[(ph + j) & 3U];
+    }
+    memcpy(&k, r, 4);
+    (void)sh;
+#endif
+    return ((uint64_t)k << 32) | k;
+}
+
+/* The masking itself, through `path` (already known to be available):
+ * dst[i] = src[i] ^ key, with dst == src (in place) or the two apart. */
+static void mask_run(int path, uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
+                     size_t ph)
 {
     size_t i = 0;
     if (path != WICK_MASK_PATH_BYTE && len >= 8) {
-        /* The key as it applies from buf[0] on, repeated to 32 bytes. */
-        uint8_t rk[32];
-        for (size_t j = 0; j < 32; j++) {
-            rk[j] = key[(ph + j) & 3U];
-        }
+        uint64_t kw = key_word(key, ph);
         switch (path) {
 #ifdef WICK_MASK_AVX2
         case WICK_MASK_PATH_AVX2:
-            i = mask_avx2(buf, len, rk);
+            i = mask_avx2(dst, src, len, kw);
             break;
 #endif
 #ifdef WICK_MASK_SSE2
         case WICK_MASK_PATH_SSE2:
-            i = mask_sse2(buf, len, rk);
+            i = mask_sse2(dst, src, len, kw);
             break;
 #endif
 #ifdef WICK_MASK_NEON
         case WICK_MASK_PATH_NEON:
-            i = mask_neon(buf, len, rk);
+            i = mask_neon(dst, src, len, kw);
             break;
 #endif
         default:
@@ -156,32 +181,16 @@ static void mask_run(int path, uint8_t *buf, size_t len, const uint8_t key[4], s
         }
         /* Every wide step is a multiple of 8 bytes, so the word loop
          * and the byte tail continue with the same rotated key. */
-        i += mask_words(buf + i, len - i, rk);
+        i += mask_words(dst + i, src + i, len - i, kw);
     }
     for (; i < len; i++) {
-        buf[i] = (uint8_t)(buf[i] ^ key[(ph + i) & 3U]);
+        dst[i] = (uint8_t)(src[i] ^ key[(ph + i) & 3U]);
     }
 }
 
-bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
+/* The fastest available path for len bytes. */
+static int best_path(size_t len)
 {
-    if (!path_available(path)) {
-        return false;
-    }
-    size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
-    if (phase != NULL) {
-        *phase = (ph + len) & 3U;
-    }
-    mask_run(path, buf, len, key, ph);
-    return true;
-}
-
-void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
-{
-    size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
-    if (phase != NULL) {
-        *phase = (ph + len) & 3U;
-    }
     int path = WICK_MASK_PATH_WORD;
     if (len < WICK_MASK_SHORT) {
         path = WICK_MASK_PATH_BYTE;
@@ -200,5 +209,42 @@ void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *pha
         path = WICK_MASK_PATH_NEON;
     }
 #endif
-    mask_run(path, buf, len, key, ph);
+    return path;
+}
+
+bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
+{
+    if (!path_available(path)) {
+        return false;
+    }
+    size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
+    if (phase != NULL) {
+        *phase = (ph + len) & 3U;
+    }
+    mask_run(path, buf, buf, len, key, ph);
+    return true;
+}
+
+bool wick__mask_copy_path(int path, uint8_t *dst, const uint8_t *src, size_t len,
+                          const uint8_t key[4])
+{
+    if (!path_available(path)) {
+        return false;
+    }
+    mask_run(path, dst, src, len, key, 0);
+    return true;
+}
+
+void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4])
+{
+    mask_run(best_path(len), dst, src, len, key, 0);
+}
+
+void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
+{
+    size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
+    if (phase != NULL) {
+        *phase = (ph + len) & 3U;
+    }
+    mask_run(best_path(len), buf, buf, len, key, ph);
 }

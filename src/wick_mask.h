@@ -19,4 +19,12 @@ enum {
  * is not compiled in or the CPU lacks it. */
 bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase);
 
+/* dst[0..len) = src[0..len) masked with key from key byte 0, in one pass.
+ * dst and src must be equal or not overlap at all. */
+void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]);
+
+/* wick__mask_copy() through one given path, as wick__mask_apply_path(). */
+bool wick__mask_copy_path(int path, uint8_t *dst, const uint8_t *src, size_t len,
+                          const uint8_t key[4]);
+
 #endif

@@ -5,6 +5,7 @@
 #include "wick_internal.h"
 
 #include "wick_conn.h"
+#include "wick_mask.h"
 
 static size_t out_used(const wick_conn *c)
 {
@@ -51,9 +52,10 @@ static wick_err encode(wick_conn *c, uint8_t *dst, size_t cap, uint8_t opcode, b
         return err;
     }
     if (len != 0) {
-        memcpy(dst + hl, payload, len);
         if (h.masked) {
-            wick_mask_apply(dst + hl, len, h.mask, NULL);
+            wick__mask_copy(dst + hl, payload, len, h.mask); /* copy and mask in one pass */
+        } else {
+            memcpy(dst + hl, payload, len);
         }
     }
     *out_len = hl + len;

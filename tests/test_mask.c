@@ -142,6 +142,118 @@ static void test_every_path(void **state)
     free(b);
 }
 
+/* The one-pass copy-and-mask (used by the frame writers) through every
+ * path, every length 0..300 and source/destination alignment, in place
+ * and between separate buffers, against the reference. */
+static void test_copy_paths(void **state)
+{
+    (void)state;
+    uint64_t rng = 0xC0B1u;
+    size_t cap = GUARD + ALIGNS + MAX_LEN + GUARD;
+    uint8_t *src = malloc(cap);
+    uint8_t *dst = malloc(cap);
+    uint8_t *want = malloc(cap);
+    assert_non_null(src);
+    assert_non_null(dst);
+    assert_non_null(want);
+    for (int path = 0; path < WICK_MASK_PATHS; path++) {
+        uint8_t key[4] = {9, 8, 7, 6};
+        if (!wick__mask_copy_path(path, dst, src, 0, key)) {
+            continue;
+        }
+        for (size_t len = 0; len <= MAX_LEN; len++) {
+            for (size_t align = 0; align < ALIGNS; align += 3) {
+                size_t salign = (align * 7 + len) % ALIGNS;
+                fill(&rng, key, 4);
+                fill(&rng, src, cap);
+                fill(&rng, dst, cap);
+                memcpy(want, dst, cap);
+                memcpy(want + GUARD + align, src + GUARD + salign, len);
+                mask_ref(want + GUARD + align, len, key, 0);
+                assert_true(
+                    wick__mask_copy_path(path, dst + GUARD + align, src + GUARD + salign, len, key));
+                if (memcmp(dst, want, cap) != 0) {
+                    fail_msg("copy path %d len %zu align %zu/%zu", path, len, align, salign);
+                }
+                /* In place (dst == src) is allowed too. */
+                memcpy(want, src, cap);
+                mask_ref(want + GUARD + salign, len, key, 0);
+                assert_true(wick__mask_copy_path(path, src + GUARD + salign, src + GUARD + salign,
+                                                 len, key));
+                if (memcmp(src, want, cap) != 0) {
+                    fail_msg("in-place copy path %d len %zu", path, len);
+                }
+            }
+        }
+    }
+    /* The default path choice, on a large buffer. */
+    size_t big = 70001;
+    uint8_t *a = malloc(big);
+    uint8_t *b = malloc(big);
+    assert_non_null(a);
+    assert_non_null(b);
+    fill(&rng, a, big);
+    static const uint8_t k2[4] = {0x11, 0x22, 0x33, 0x44};
+    wick__mask_copy(b, a, big, k2);
+    mask_ref(a, big, k2, 0);
+    assert_memory_equal(a, b, big);
+    free(a);
+    free(b);
+    free(src);
+    free(dst);
+    free(want);
+}
+
+/* wick_frame_write() masks correctly whether the payload is apart from
+ * the output, already in place at out + header, or overlapping it (the
+ * one-pass copy is only used when that is safe). */
+static void test_frame_write_overlap(void **state)
+{
+    (void)state;
+    static const uint8_t key[4] = {0xA1, 0xB2, 0xC3, 0xD4};
+    uint64_t rng = 0x0F0Fu;
+    static const size_t lens[] = {0, 1, 5, 31, 64, 125, 126, 300, 5000, 70000};
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        size_t len = lens[li];
+        size_t hn = wick_frame_header_size(len, true);
+        uint8_t *pl = malloc(len + 1);
+        uint8_t *want = malloc(len + 1);
+        uint8_t *out = malloc(len + 64);
+        assert_non_null(pl);
+        assert_non_null(want);
+        assert_non_null(out);
+        fill(&rng, pl, len + 1);
+        memcpy(want, pl, len + 1);
+        mask_ref(want, len, key, 0);
+        /* Offsets of the payload in out: in place, then overlapping. */
+        const long offs[] = {0, -1, 1, -3, 5, (long)hn};
+        for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+            size_t at = (size_t)((long)hn + offs[k]);
+            if (at + len > len + 64) {
+                continue;
+            }
+            memcpy(out + at, pl, len);
+            size_t n = 0;
+            assert_int_equal(wick_frame_write(WICK_OP_BINARY, true, 0, key, out + at, len, out,
+                                              len + 64, &n),
+                             WICK_OK);
+            assert_int_equal(n, hn + len);
+            if (len != 0 && memcmp(out + hn, want, len) != 0) {
+                fail_msg("len %zu payload offset %ld", len, offs[k]);
+            }
+        }
+        size_t n = 0;
+        assert_int_equal(
+            wick_frame_write(WICK_OP_TEXT, true, 0, key, pl, len, out, len + 64, &n), WICK_OK);
+        if (len != 0) {
+            assert_memory_equal(out + hn, want, len);
+        }
+        free(pl);
+        free(want);
+        free(out);
+    }
+}
+
 /* Applying in pieces (every two-way split, and random many-way splits)
  * gives the same bytes as one call: the phase carries. */
 static void test_split_application(void **state)
@@ -220,6 +332,8 @@ int main(void)
         cmocka_unit_test(test_rfc_example),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_every_path),
+        cmocka_unit_test(test_copy_paths),
+        cmocka_unit_test(test_frame_write_overlap),
         cmocka_unit_test(test_split_application),
         cmocka_unit_test(test_large),
     };
