@@ -247,9 +247,13 @@ __attribute__((target("avx2"))) static inline __m256i utf8_block(const utf8_tabl
     return _mm256_xor_si256(must, special);
 }
 
-/* Validates from buf[i] (a character boundary) in 64-byte steps while
- * they are fine, and returns a character boundary up to which the input
- * is proven to be a valid prefix; the DFA continues from there. */
+static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i);
+
+/* Validates from buf[i] (a character boundary) in 64-byte steps, then one
+ * 32-byte step and a NUL-padded tail, while they are fine. Returns len
+ * when all of it is valid and complete; otherwise a character boundary up
+ * to which the input is proven to be a valid prefix, and the DFA goes on
+ * from there (it finds the exact bad byte, or an incomplete end). */
 __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, size_t i,
                                                             size_t len)
 {
@@ -295,13 +299,41 @@ __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, 
             prev_inc = _mm256_subs_epu8(b, t.inc);
         }
         if (!_mm256_testz_si256(err, err)) {
-            break;
+            return utf8_backup(buf, start, i);
         }
         prev = b;
         i += 64;
     }
-    /* Back up over a sequence that may be cut at buf[i]: up to three
-     * continuation bytes and their lead. Everything before is proven. */
+    if (len - i >= 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
+        __m256i err = utf8_block(&t, a, prev);
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
+        prev = a;
+        i += 32;
+    }
+    if (i < len) {
+        /* The last 1..31 bytes, padded with NULs: a sequence cut by the
+         * end then shows as an error and is left to the DFA. */
+        uint8_t tail[32];
+        memset(tail, 0, sizeof(tail));
+        memcpy(tail, buf + i, len - i);
+        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)tail);
+        __m256i err = utf8_block(&t, a, prev);
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
+        return len;
+    }
+    /* Ended on a step boundary: the last sequence may be cut there. */
+    return utf8_backup(buf, start, i);
+}
+
+/* Backs up from buf[i] over a sequence that may be cut there: up to three
+ * continuation bytes and their lead. Everything before is proven. */
+static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i)
+{
     size_t q = i;
     while (q > start && i - q < 3 && (buf[q - 1] & 0xC0U) == 0x80U) {
         q--;
@@ -326,7 +358,7 @@ static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 /* Bytes run through the DFA per block before REJECT is checked. */
 #define WICK_UTF8_BLOCK 16
 /* Runs at least this long go through the vector validator. */
-#define WICK_UTF8_SIMD_MIN 64
+#define WICK_UTF8_SIMD_MIN 32
 
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
