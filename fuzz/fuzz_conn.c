@@ -773,6 +773,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         x->eng.cfg.extension = &ext;
     }
 
+    /* The library is the one this header describes. */
+    FZ_CHECK(wick_version() == WICK_VERSION_NUM);
+
     /* Argument checks. */
     wick_conn tmp;
     wick_conn_config bad = x->eng.cfg;
