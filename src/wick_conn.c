@@ -15,6 +15,14 @@ enum {
 
 static const uint8_t empty_chunk[1] = {0};
 
+/* Keeps the fast path's locals out of wick_conn_recv()'s stack frame
+ * (sanitizer builds put redzones around each of them). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CONN_NOINLINE __attribute__((noinline))
+#else
+#define CONN_NOINLINE
+#endif
+
 void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
 {
     if (cfg == NULL) {
@@ -543,7 +551,8 @@ static wick_err on_chunk(wick_conn *c, const wick_frame_event *ev)
 static bool lean_frame(wick_conn *c, uint8_t opcode, const uint8_t *p, size_t n, wick_err *err)
 {
     *err = WICK_OK;
-    if (opcode == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0) {
+    /* n first: an empty message never branches on its opcode. */
+    if (n != 0 && opcode == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0) {
         wick_utf8_init(&c->priv_.utf8);
         if (wick_utf8_feed(&c->priv_.utf8, p, n, NULL) != WICK_OK ||
             wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
@@ -572,7 +581,38 @@ static bool lean_frame(wick_conn *c, uint8_t opcode, const uint8_t *p, size_t n,
     return true;
 }
 
-static wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
+/* One whole frame of fast_frames() through the same steps as parser
+ * events: header rules, unmasking (unless done), UTF-8, limits,
+ * reassembly, delivery, end of message. key is NULL for unmasked frames. */
+static CONN_NOINLINE wick_err general_frame(wick_conn *c, uint8_t opcode, const uint8_t *key,
+                                            uint8_t *payload, size_t plen, bool unmasked)
+{
+    wick_frame_header hd;
+    hd.fin = true;
+    hd.rsv = 0;
+    hd.opcode = opcode;
+    hd.masked = key != NULL;
+    hd.payload_len = plen;
+    memset(hd.mask, 0, sizeof(hd.mask));
+    if (key != NULL) {
+        memcpy(hd.mask, key, 4);
+    }
+    wick_err err = on_header(c, &hd);
+    if (err != WICK_OK) {
+        return err;
+    }
+    if (!unmasked) {
+        wick_mask_apply(payload, plen, hd.mask, NULL);
+    }
+    err = message_piece(c, payload, plen, true);
+    if (err != WICK_OK && err != WICK_PAUSED) {
+        return err;
+    }
+    c->priv_.step = STEP_MESSAGE;
+    return err == WICK_OK ? run_steps(c) : err;
+}
+
+static CONN_NOINLINE wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
 {
     const wick_callbacks *cb = c->priv_.cb;
     bool lean = cb->on_message == NULL || (c->priv_.msg_buf == NULL && c->priv_.alloc == NULL);
@@ -605,47 +645,26 @@ static wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
         if ((uint64_t)plen > limit || len - pos - hl - key_len < plen) {
             break;
         }
-        wick_frame_header hd;
-        hd.fin = true;
-        hd.rsv = 0;
-        hd.opcode = (uint8_t)(b0 & 0x0FU);
-        hd.masked = server;
-        hd.payload_len = plen;
-        memset(hd.mask, 0, sizeof(hd.mask));
         uint8_t *payload = in + pos + hl + key_len;
-        if (server) {
-            memcpy(hd.mask, h + hl, 4);
-        }
+        const uint8_t *key = h + hl; /* only read when server */
+        uint8_t opcode = (uint8_t)(b0 & 0x0FU);
+        bool unmasked = !server || plen == 0;
         pos += hl + key_len + plen;
         *used = pos;
         if (lean) {
-            if (server) {
-                wick_mask_apply(payload, plen, hd.mask, NULL);
+            if (!unmasked) {
+                wick_mask_apply(payload, plen, key, NULL);
+                unmasked = true;
             }
-            if (lean_frame(c, hd.opcode, payload, plen, &err)) {
+            if (lean_frame(c, opcode, payload, plen, &err)) {
                 if (err != WICK_OK) {
                     break;
                 }
                 continue;
             }
-            /* Invalid UTF-8: the general route below reports it exactly
-             * (the payload is already unmasked). */
-            server = false;
+            /* Invalid UTF-8: the general route reports it exactly. */
         }
-        err = on_header(c, &hd);
-        if (err != WICK_OK) {
-            break;
-        }
-        if (server) {
-            wick_mask_apply(payload, plen, hd.mask, NULL);
-        }
-        server = c->priv_.role == (uint8_t)WICK_ROLE_SERVER;
-        err = message_piece(c, payload, plen, true);
-        if (err != WICK_OK && err != WICK_PAUSED) {
-            break;
-        }
-        c->priv_.step = STEP_MESSAGE;
-        err = err == WICK_OK ? run_steps(c) : err;
+        err = general_frame(c, opcode, server ? key : NULL, payload, plen, unmasked);
         if (err != WICK_OK) {
             break;
         }

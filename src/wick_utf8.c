@@ -229,22 +229,28 @@ __attribute__((target("avx2"))) static inline __m256i utf8_prev(__m256i in, __m2
     }
 }
 
-/* Error bits for the 32 bytes of `in`, with `prev` the 32 bytes before. */
-__attribute__((target("avx2"))) static inline __m256i utf8_block(const utf8_tables *t, __m256i in,
-                                                                 __m256i prev)
+/* Error bits for the 32 bytes of `in`, given p1, p2, p3: the same bytes
+ * shifted by 1, 2 and 3 (the bytes before each byte of `in`). */
+__attribute__((target("avx2"))) static inline __m256i utf8_check(const utf8_tables *t, __m256i in,
+                                                                 __m256i p1, __m256i p2, __m256i p3)
 {
-    __m256i p1 = utf8_prev(in, prev, 1);
     __m256i a = _mm256_shuffle_epi8(t->hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), t->nib));
     __m256i b = _mm256_shuffle_epi8(t->lo1, _mm256_and_si256(p1, t->nib));
     __m256i c = _mm256_shuffle_epi8(t->hi2, _mm256_and_si256(_mm256_srli_epi16(in, 4), t->nib));
     __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), c);
     /* Bytes that must be a 3rd or 4th byte: 2 after E0..FF, 3 after F0..FF. */
-    __m256i p2 = utf8_prev(in, prev, 2);
-    __m256i p3 = utf8_prev(in, prev, 3);
     __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
     __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
     __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
     return _mm256_xor_si256(must, special);
+}
+
+/* Error bits for the 32 bytes of `in`, with `prev` the 32 bytes before. */
+__attribute__((target("avx2"))) static inline __m256i utf8_block(const utf8_tables *t, __m256i in,
+                                                                 __m256i prev)
+{
+    return utf8_check(t, in, utf8_prev(in, prev, 1), utf8_prev(in, prev, 2),
+                      utf8_prev(in, prev, 3));
 }
 
 static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i);
@@ -313,9 +319,25 @@ __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, 
         prev = a;
         i += 32;
     }
+#define LOADU(p) _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
+    if (i < len && len - start >= 35) {
+        /* The last 1..31 bytes: check the last 32 bytes of the input again
+         * (their first part is already proven), reading the bytes before
+         * each one directly; then a lead too close to the end for its
+         * sequence counts as an error, left to the DFA. */
+        const uint8_t *e = buf + len - 32;
+        __m256i a = LOADU(e);
+        __m256i err = utf8_check(&t, a, LOADU(e - 1), LOADU(e - 2), LOADU(e - 3));
+        err = _mm256_or_si256(err, _mm256_subs_epu8(a, t.inc));
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
+        return len;
+    }
+#undef LOADU
     if (i < len) {
-        /* The last 1..31 bytes, padded with NULs: a sequence cut by the
-         * end then shows as an error and is left to the DFA. */
+        /* A short input: the last 1..31 bytes, padded with NULs, so a
+         * sequence cut by the end shows as an error, left to the DFA. */
         uint8_t tail[32];
         memset(tail, 0, sizeof(tail));
         memcpy(tail, buf + i, len - i);
@@ -358,7 +380,7 @@ static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 /* Bytes run through the DFA per block before REJECT is checked. */
 #define WICK_UTF8_BLOCK 16
 /* Runs at least this long go through the vector validator. */
-#define WICK_UTF8_SIMD_MIN 32
+#define WICK_UTF8_SIMD_MIN 12
 
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
