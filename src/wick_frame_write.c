@@ -69,12 +69,60 @@ wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_
     return WICK_OK;
 }
 
+/* memmove() for len <= 32 without a library call: every load happens
+ * before any store, so any overlap is fine. */
+static void small_move(uint8_t *dst, const uint8_t *src, size_t len)
+{
+    if (len >= 8) {
+        uint64_t a;
+        uint64_t b;
+        uint64_t c;
+        uint64_t d;
+        size_t h = len > 16 ? 8U : len - 8;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + h, 8);
+        memcpy(&c, src + len - 8 - h, 8);
+        memcpy(&d, src + len - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + h, &b, 8);
+        memcpy(dst + len - 8 - h, &c, 8);
+        memcpy(dst + len - 8, &d, 8);
+    } else if (len >= 4) {
+        uint32_t a;
+        uint32_t b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + len - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + len - 4, &b, 4);
+    } else if (len != 0) {
+        uint8_t a = src[0];
+        uint8_t b = src[len / 2];
+        uint8_t c = src[len - 1];
+        dst[0] = a;
+        dst[len / 2] = b;
+        dst[len - 1] = c;
+    }
+}
+
 wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const uint8_t *mask,
                           const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
                           size_t *out_len)
 {
     if ((payload == NULL && len != 0) || out_len == NULL || (out == NULL && cap != 0)) {
         return WICK_ERR_ARG;
+    }
+    if (mask == NULL && len <= 125 && cap >= len + 2 && opcode <= 0x0F &&
+        (rsv & (uint8_t) ~(WICK_RSV1 | WICK_RSV2 | WICK_RSV3)) == 0) {
+        /* The common small unmasked frame: a 2-byte header. */
+        if (len > 32) {
+            memmove(out + 2, payload, len);
+        } else if (len != 0) {
+            small_move(out + 2, payload, len);
+        }
+        out[0] = (uint8_t)((fin ? 0x80U : 0U) | rsv | opcode);
+        out[1] = (uint8_t)len;
+        *out_len = len + 2;
+        return WICK_OK;
     }
     if (!header_ok(opcode, rsv, (uint64_t)len)) {
         return WICK_ERR_ARG;

@@ -212,7 +212,8 @@ static void test_frame_write_overlap(void **state)
     (void)state;
     static const uint8_t key[4] = {0xA1, 0xB2, 0xC3, 0xD4};
     uint64_t rng = 0x0F0Fu;
-    static const size_t lens[] = {0, 1, 5, 31, 64, 125, 126, 300, 5000, 70000};
+    static const size_t lens[] = {0,  1,  2,  3,  4,   5,   7,   8,    9,    15,   16,
+                                  17, 24, 31, 32, 33, 64, 125, 126, 300, 5000, 70000};
     for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
         size_t len = lens[li];
         size_t hn = wick_frame_header_size(len, true);
@@ -240,6 +241,25 @@ static void test_frame_write_overlap(void **state)
             assert_int_equal(n, hn + len);
             if (len != 0 && memcmp(out + hn, want, len) != 0) {
                 fail_msg("len %zu payload offset %ld", len, offs[k]);
+            }
+        }
+        /* Unmasked (server) frames too, including the small-copy path
+         * (payload up to 32 bytes) with every overlap. */
+        size_t hu = wick_frame_header_size(len, false);
+        const long uoffs[] = {0, -2, -1, 1, 2, 3, 7, 9, 17, 40};
+        for (size_t k = 0; k < sizeof(uoffs) / sizeof(uoffs[0]); k++) {
+            long at = (long)hu + uoffs[k];
+            if (at < 0 || (size_t)at + len > len + 64) {
+                continue;
+            }
+            memcpy(out + at, pl, len);
+            size_t m = 0;
+            assert_int_equal(wick_frame_write(WICK_OP_BINARY, true, 0, NULL, out + at, len, out,
+                                              len + 64, &m),
+                             WICK_OK);
+            assert_int_equal(m, hu + len);
+            if (len != 0 && memcmp(out + hu, pl, len) != 0) {
+                fail_msg("unmasked len %zu payload offset %ld", len, uoffs[k]);
             }
         }
         size_t n = 0;
