@@ -415,10 +415,12 @@ WICK_API wick_err wick_hs_server_accept(const wick_hs_request *r, const wick_hs_
 /* Writes a complete non-101 HTTP/1.1 response: status line, the extra
  * headers, Content-Type (when body_len > 0 or content_type is given),
  * Content-Length, "Connection: close" when close is true, and the body.
- * For status 426 it adds "Sec-WebSocket-Version: 13" (RFC 6455 4.4).
- * content_type may be NULL ("text/plain; charset=utf-8"). Returns WICK_OK,
- * WICK_ERR_ARG (status outside 100-599, CR/LF in a field), or
- * WICK_ERR_BUFFER_TOO_SMALL. */
+ * For status 426 it adds "Upgrade: websocket" and
+ * "Sec-WebSocket-Version: 13" (RFC 6455 4.4). content_type may be NULL
+ * ("text/plain; charset=utf-8"). Returns WICK_OK, WICK_ERR_ARG (status
+ * outside 100-599; a body with status 1xx, 204 or 304, which carry none;
+ * a header name that is not a token; a control character such as CR or
+ * LF in a value), or WICK_ERR_BUFFER_TOO_SMALL. */
 WICK_API wick_err wick_http_response(int status, const char *content_type, const void *body,
                                      size_t body_len, const wick_header *headers,
                                      size_t num_headers, bool close, char *out, size_t cap,
