@@ -100,6 +100,14 @@ static void test_bad_args(void **state)
     assert_int_equal(wick_conn_send_prepared(&C, &bad), WICK_ERR_ARG);
     /* None of this touched the output or the state. */
     assert_int_equal(wick_conn_out_pending(&C), 0);
+    /* An empty ping may pass NULL (RFC 6455 5.5.2: payload optional). */
+    assert_int_equal(wick_conn_ping(&C, NULL, 0), WICK_OK);
+    size_t n = 0;
+    const uint8_t *o = wick_conn_out_peek(&C, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(o[0], 0x89);
+    assert_int_equal(o[1], 0x00);
+    drain();
     assert_int_equal(wick_conn_state(&C), WICK_WANT_READ);
     assert_int_equal(wick_conn_error(&C), WICK_OK);
 }

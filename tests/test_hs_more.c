@@ -233,6 +233,8 @@ static void test_client_misuse(void **state)
     assert_int_equal(used, 0);
     assert_int_equal(wick_hs_client_request(&c, &o, nonce(), NULL, out, sizeof out, &n), WICK_OK);
     assert_int_equal(wick_hs_client_verify(&c, NULL, 1, &used), WICK_ERR_ARG);
+    assert_int_equal(wick_hs_client_verify(&c, NULL, 0, &used), WICK_NEED_MORE);
+    assert_int_equal(used, 0);
     const char *r = RESP_HEAD "\r\n";
     assert_int_equal(wick_hs_client_verify(&c, r, 20, NULL), WICK_NEED_MORE);
     assert_int_equal(wick_hs_client_verify(&c, r, 19, &used), WICK_ERR_ARG);
@@ -413,6 +415,7 @@ typedef struct resp_case {
 } resp_case;
 
 static const wick_header h_null_name[] = {{{NULL, 2}, {"v", 1}}};
+static const wick_header h_empty_name[] = {{{NULL, 0}, {"v", 1}}};
 static const wick_header h_null_value[] = {{{"X-A", 3}, {NULL, 2}}};
 static const wick_header h_empty_value[] = {{{"X-A", 3}, {NULL, 0}}};
 static const wick_header h_ok[] = {{{"X-A", 3}, {"1", 1}}};
@@ -424,6 +427,7 @@ static const resp_case resp_cases[] = {
     {200, NULL, NULL, 0, NULL, 1, false, 256, WICK_ERR_ARG, NULL},
     {200, NULL, NULL, 0, h_null_name, 1, false, 256, WICK_ERR_ARG, NULL},
     {200, NULL, NULL, 0, h_null_value, 1, false, 256, WICK_ERR_ARG, NULL},
+    {200, NULL, NULL, 0, h_empty_name, 1, false, 256, WICK_ERR_ARG, NULL},
     {200, "a\r\nb", NULL, 0, NULL, 0, false, 256, WICK_ERR_ARG, NULL},
     {204, NULL, "x", 1, NULL, 0, false, 256, WICK_ERR_ARG, NULL},
     {200, NULL, NULL, 0, NULL, 0, false, 10, WICK_ERR_BUFFER_TOO_SMALL, NULL},
