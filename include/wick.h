@@ -473,7 +473,8 @@ typedef struct wick_hs_client {
  * needs to verify the answer. `opts` and everything it points to MUST stay
  * valid until wick_hs_client_verify() completes. limits may be NULL.
  * Returns WICK_OK, WICK_ERR_ARG (no host, CR/LF or bad characters in a
- * field), or WICK_ERR_BUFFER_TOO_SMALL. */
+ * field, an extension offer that does not follow the RFC 6455 9.1
+ * grammar), or WICK_ERR_BUFFER_TOO_SMALL. */
 WICK_API wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *opts,
                                          const uint8_t nonce[16], const wick_hs_limits *limits,
                                          char *out, size_t cap, size_t *out_len);

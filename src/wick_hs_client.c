@@ -43,6 +43,16 @@ wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *op
     if (e != WICK_OK) {
         return e;
     }
+    /* RFC 6455 9.1: the offer must follow the extension grammar, or the
+     * answer cannot be checked against it. c->extensions is free scratch
+     * until the answer is verified. */
+    if (opts->extensions.len > 0) {
+        size_t n = 0;
+        if (wick_ext_parse(opts->extensions.ptr, opts->extensions.len, c->extensions,
+                           WICK_MAX_EXTENSIONS, &n) != WICK_OK) {
+            return WICK_ERR_ARG;
+        }
+    }
     /* RFC 6455 4.1 item 7: the key is base64 of 16 random bytes. */
     char key[WICK_KEY_LEN];
     size_t key_len = 0;
