@@ -143,9 +143,11 @@ static WICK__NOINLINE wick_err sv_fill(wick_hs_request *r, const char *buf, size
 {
     size_t pos = 0;
     wick_str line;
-    if (!wick__http_line_next(buf, end, &pos, &line)) {
-        return WICK_ERR_HS_MALFORMED;
-    }
+    do { /* RFC 9112 2.2: empty lines before the request-line are ignored. */
+        if (!wick__http_line_next(buf, end, &pos, &line)) {
+            return WICK_ERR_HS_MALFORMED;
+        }
+    } while (line.len == 0);
     wick_err e = wick__http_request_line(line, &r->method, &r->target, &r->http_minor);
     if (e != WICK_OK) {
         return e;

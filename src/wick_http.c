@@ -414,6 +414,20 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
         size_t lf;
         if (s->phase == WICK__SCAN_START) {
             char c = buf[i];
+            /* RFC 9112 2.2: a server SHOULD ignore empty lines (CRLF, or a
+             * bare LF) received before the request-line. A CR that is not
+             * followed by LF is caught by the request-line check. */
+            if (s->request && i == s->line_start && c == '\r') {
+                i++;
+                continue;
+            }
+            if (s->request && c == '\n' && i - s->line_start <= 1 &&
+                (i == s->line_start || buf[i - 1] == '\r')) {
+                i++;
+                s->line_start = i;
+                s->scanned = i;
+                continue;
+            }
             if (c != '\n' && !http_scan_start_byte(s, i - s->line_start, c)) {
                 return WICK_ERR_HS_MALFORMED;
             }
