@@ -534,16 +534,6 @@ static wick_err on_chunk(wick_conn *c, const wick_frame_event *ev)
     return err;
 }
 
-/* Fast path for small frames: while the parser is idle, whole data frames
- * that are complete in the input (FIN set, no RSV bits, text or binary,
- * masked as the role requires, 7- or 16-bit length within the limits) are
- * decoded here and go through the same on_header / message_piece /
- * run_steps as the events of the parser would, without the per-event
- * copies. Anything else (control frames, fragments, split headers,
- * extensions, on_message_begin, which may pause between header and
- * payload) is left to the parser; the parser stays idle meanwhile, exactly
- * as if it had parsed these frames. Sets *used to the bytes of the frames
- * handled. */
 /* The leanest case of fast_frames(): no reassembly, so a message is one
  * UTF-8 check and one on_data() call. Leaves the connection exactly as
  * on_header(), message_piece() and run_steps() would. Returns false
@@ -612,6 +602,16 @@ static CONN_NOINLINE wick_err general_frame(wick_conn *c, uint8_t opcode, const 
     return err == WICK_OK ? run_steps(c) : err;
 }
 
+/* Fast path for small frames: while the parser is idle, whole data frames
+ * that are complete in the input (FIN set, no RSV bits, text or binary,
+ * masked as the role requires, 7- or 16-bit length within the limits) are
+ * decoded here and go through the same on_header / message_piece /
+ * run_steps as the events of the parser would, without the per-event
+ * copies. Anything else (control frames, fragments, split headers,
+ * extensions, on_message_begin, which may pause between header and
+ * payload) is left to the parser; the parser stays idle meanwhile, exactly
+ * as if it had parsed these frames. Sets *used to the bytes of the frames
+ * handled. */
 static CONN_NOINLINE wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
 {
     const wick_callbacks *cb = c->priv_.cb;

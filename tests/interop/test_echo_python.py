@@ -11,12 +11,13 @@ import random
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 import websockets
+
+import wickproc
 
 BUILD = os.path.abspath(os.environ.get("WICK_BUILD", "build"))
 SERVER = os.path.join(BUILD, "examples", "echo_server")
@@ -26,24 +27,11 @@ CASE_TIMEOUT = 60
 # --- The server process -----------------------------------------------------
 
 def start_server(*args):
-    """Starts echo_server on an ephemeral port; returns (process, port)."""
-    proc = subprocess.Popen([SERVER, "0", *args], stdout=subprocess.PIPE)
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening on "):
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("echo_server did not start: %r" % line)
-    return proc, int(line.split()[2])
+    """Starts the server under test on an ephemeral port; returns (process, port)."""
+    return wickproc.start_server(SERVER, *args)
 
 
-def stop_server(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+stop_server = wickproc.stop_server
 
 
 # --- Raw socket helpers (RFC 6455 5.2 framing, written out by hand) ---------

@@ -10,10 +10,11 @@ import hashlib
 import http
 import os
 import socket
-import subprocess
 import sys
 
 import websockets
+
+import wickproc
 
 BUILD = os.path.abspath(os.environ.get("WICK_BUILD", "build"))
 SERVER = os.path.join(BUILD, "interop", "hs_server")
@@ -21,24 +22,12 @@ CLIENT = os.path.join(BUILD, "interop", "hs_client")
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def start_server():
-    proc = subprocess.Popen([SERVER, "0"], stdout=subprocess.PIPE)
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening on "):
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("hs_server did not start: %r" % line)
-    return proc, int(line.split()[2])
+def start_server(*args):
+    """Starts the server under test on an ephemeral port; returns (process, port)."""
+    return wickproc.start_server(SERVER, *args)
 
 
-def stop_server(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+stop_server = wickproc.stop_server
 
 
 def accept_for(key):
