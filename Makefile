@@ -333,6 +333,16 @@ bench:
 		$(BUILD)/bench-openssl/bench/bench_hs
 	@sh tests/bench/run.sh $(BUILD)
 
+# --- Code size: `make size` links two firmware programs for a Cortex-M0+
+# (everything; the minimal engine) against a target build of src/ and
+# reports the library's flash bytes per object and symbol, and sizeof the
+# state structs (tests/size/size.sh; installs gcc-arm-none-eabi and
+# libnewlib-arm-none-eabi with apt-get when missing and root). SIZE_CHECK=1
+# fails when a budget of tests/size/budget.txt is exceeded.
+.PHONY: size
+size:
+	@SIZE_CHECK=$(SIZE_CHECK) sh tests/size/size.sh $(BUILD)
+
 # --- Chat server example (issue 6): examples/chat/*.c, one program --------------
 CHAT_SRC := $(wildcard examples/chat/*.c)
 CHAT_OBJ := $(CHAT_SRC:examples/chat/%.c=$(BUILD)/examples/chat/%.o)
