@@ -180,10 +180,9 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     return 0;
 }
 
-static void on_error(wick_conn *c, wick_err err, const char *reason, void *user)
+static void on_error(wick_conn *c, wick_err err, void *user)
 {
     (void)c;
-    (void)reason;
     (void)user;
     /* Expected in many cases: the server sends invalid frames on purpose. */
     if (getenv("AUTOBAHN_CLIENT_VERBOSE") != NULL) {
@@ -242,15 +241,15 @@ static int wait_readable(int fd, int ms)
     }
 }
 
-/* Reads into io_buf. Returns the byte count, 0 at EOF, -1 on error or
- * after ms without data. */
-static ssize_t read_some(int fd, int ms)
+/* Reads into io_buf after its first `keep` bytes. Returns the byte count,
+ * 0 at EOF, -1 on error or after ms without data. */
+static ssize_t read_some(int fd, size_t keep, int ms)
 {
     if (wait_readable(fd, ms) != 1) {
         return -1;
     }
     for (;;) {
-        ssize_t n = recv(fd, io_buf, sizeof(io_buf), 0);
+        ssize_t n = recv(fd, io_buf + keep, sizeof(io_buf) - keep, 0);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -327,7 +326,7 @@ static void linger_close(int fd)
 {
     (void)shutdown(fd, SHUT_WR);
     for (int i = 0; i < 20; i++) {
-        ssize_t n = read_some(fd, 100);
+        ssize_t n = read_some(fd, 0, 100);
         if (n <= 0) {
             break;
         }
@@ -363,15 +362,23 @@ static int run_session(session *s, const char *host, const char *port, const cha
         return -1;
     }
     for (;;) {
+        bool blocked = false;
         if (have > 0) {
             size_t used = 0;
-            (void)wick_conn_recv(&s->conn, io_buf, have, &used);
+            wick_err r = wick_conn_recv(&s->conn, io_buf, have, &used);
             /* Errors are sticky and already queued a close frame; the state
-             * flags below say what to do next. Nothing pauses here. */
-            have = 0;
+             * flags below say what to do next. Nothing pauses here. What
+             * the engine leaves (an incomplete frame, or the rest while a
+             * pong waits for output room) is fed again first. */
+            blocked = r == WICK_BLOCKED;
+            have = (r == WICK_NEED_MORE || blocked) ? have - used : 0;
+            memmove(io_buf, io_buf + used, have);
         }
         if (flush(s) != 0) {
             break;
+        }
+        if (blocked) {
+            continue; /* flush() drained the output: the pong fits now */
         }
         unsigned st = wick_conn_state(&s->conn);
         if (st & WICK_SHOULD_CLOSE_TCP) {
@@ -381,11 +388,11 @@ static int run_session(session *s, const char *host, const char *port, const cha
         }
         /* RFC 6455 7.1.1: the server closes TCP first; wait for it, for a
          * while, once the closing handshake is done. */
-        ssize_t n = read_some(s->fd, (st & WICK_CLOSED) ? CLOSE_MS : IDLE_MS);
+        ssize_t n = read_some(s->fd, have, (st & WICK_CLOSED) ? CLOSE_MS : IDLE_MS);
         if (n <= 0) {
             break;
         }
-        have = (size_t)n;
+        have += (size_t)n;
     }
     if (s->fd >= 0) {
         close(s->fd);

@@ -87,6 +87,8 @@ typedef struct client {
 
     unsigned long sent, received;
     bool pong_seen, close_sent, peer_eof, failed;
+    bool in_blocked; /* the engine waits for output room to answer a ping */
+    size_t in_keep;  /* in[0..in_keep) was left by the engine: feed it again */
     uint8_t out[OUT_BUF_SIZE];
     uint8_t in[IN_BUF_SIZE];
 } client;
@@ -378,10 +380,9 @@ static int on_close(wick_conn *c, uint16_t code, const char *reason, size_t len,
     return 0;
 }
 
-static void on_error(wick_conn *c, wick_err err, const char *reason, void *user)
+static void on_error(wick_conn *c, wick_err err, void *user)
 {
     (void)c;
-    (void)reason;
     client *cl = user;
     cl->failed = true;
     fprintf(stderr, "echo_client: connection failed: %s\n", wick_strerror(err));
@@ -577,20 +578,26 @@ static bool flush_output(client *cl)
     }
 }
 
-/* Feeds bytes to the engine (nothing pauses in this client). */
-static void feed(client *cl, uint8_t *buf, size_t len)
+/* Feeds in[0..len) to the engine (nothing pauses in this client). What it
+ * leaves (an incomplete frame, or the rest while a pong waits for output
+ * room) moves to the front of in[] for the next call. */
+static void feed(client *cl, size_t len)
 {
-    wick_err e = wick_conn_recv(&cl->conn, buf, len, NULL);
+    size_t used = 0;
+    wick_err e = wick_conn_recv(&cl->conn, cl->in, len, &used);
     if (wick_err_is_error(e)) {
         cl->failed = true;
     }
+    cl->in_blocked = e == WICK_BLOCKED;
+    cl->in_keep = (e == WICK_NEED_MORE || e == WICK_BLOCKED) ? len - used : 0;
+    memmove(cl->in, cl->in + used, cl->in_keep);
 }
 
 /* Reads from the socket and feeds the engine. Returns false on a socket
  * error; sets peer_eof on EOF. */
 static bool read_socket(client *cl)
 {
-    ssize_t n = recv(cl->fd, cl->in, sizeof(cl->in), 0);
+    ssize_t n = recv(cl->fd, cl->in + cl->in_keep, sizeof(cl->in) - cl->in_keep, 0);
     if (n < 0) {
         if (errno == EINTR || would_block(errno)) {
             return true;
@@ -602,7 +609,7 @@ static bool read_socket(client *cl)
         cl->peer_eof = true;
         return true;
     }
-    feed(cl, cl->in, (size_t)n);
+    feed(cl, cl->in_keep + (size_t)n);
     return true;
 }
 
@@ -615,11 +622,16 @@ static bool run(client *cl)
         if (!queue_output(cl) || !flush_output(cl)) {
             return false;
         }
+        if (cl->in_blocked && wick_conn_out_pending(&cl->conn) == 0) {
+            feed(cl, cl->in_keep); /* the output drained: the pong fits now */
+            continue;
+        }
         unsigned st = wick_conn_state(&cl->conn);
         if ((st & WICK_SHOULD_CLOSE_TCP) != 0) {
             return false; /* only after a failure, for a client */
         }
-        struct pollfd pf[2] = {{.fd = cl->fd, .events = POLLIN}, {.fd = -1}};
+        struct pollfd pf[2] = {{.fd = cl->fd, .events = cl->in_blocked ? 0 : POLLIN},
+                               {.fd = -1}};
         /* POLLOUT also while a message is unfinished: the output buffer was
          * full when it was queued, so wake up once there is room again. */
         if (wick_conn_out_pending(&cl->conn) > 0 || cl->cur_active) {
@@ -767,7 +779,7 @@ int main(int argc, char **argv)
         e = wick_conn_ping(&cl.conn, ping_payload, sizeof(ping_payload) - 1);
     }
     if (e == WICK_OK && extra > 0) {
-        feed(&cl, cl.in, extra);
+        feed(&cl, extra);
     }
     bool ok = e == WICK_OK && run(&cl);
     wick_conn_release(&cl.conn);

@@ -90,6 +90,7 @@ typedef struct client {
     bool conn_ready;         /* wick_conn_init() succeeded */
     uint8_t in[IN_BUF_SIZE]; /* received bytes not yet fed to wick */
     size_t in_off, in_len;
+    bool in_partial; /* in[in_off..in_len) is an incomplete frame: read more after it */
     uint8_t *pend; /* the rest of a message being echoed */
     size_t pend_off, pend_len;
     uint8_t pend_op; /* TEXT/BINARY before its first byte, then CONT */
@@ -316,10 +317,9 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
 
 /* wick callback: the connection failed (protocol error, invalid UTF-8...);
  * the close frame is already queued. */
-static void on_error(wick_conn *c, wick_err err, const char *reason, void *user)
+static void on_error(wick_conn *c, wick_err err, void *user)
 {
     (void)c;
-    (void)reason;
     client *cl = user;
     vlog(cl->srv, "fd %d: %s (%s)", cl->fd, wick_err_name(err), wick_strerror(err));
 }
@@ -329,18 +329,30 @@ static const wick_callbacks echo_callbacks = {
     .on_error = on_error,
 };
 
-/* Feeds buffered input to wick. Stops early when a callback paused. */
-static void feed_input(client *cl)
+/* Feeds buffered input to wick. Returns its status: it stops early when a
+ * callback paused or the output is full (WICK_BLOCKED), and leaves an
+ * incomplete frame header or control frame for the next read to complete
+ * (WICK_NEED_MORE). */
+static wick_err feed_input(client *cl)
 {
     size_t consumed = 0;
     wick_err e = wick_conn_recv(&cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off, &consumed);
-    if (e == WICK_PAUSED) {
-        cl->in_off += consumed;
-        return;
+    cl->in_off += consumed;
+    if (e == WICK_PAUSED || e == WICK_BLOCKED) {
+        return e;
+    }
+    if (e == WICK_NEED_MORE) {
+        /* At most WICK_RECV_MIN bytes: move them to the front. */
+        cl->in_len -= cl->in_off;
+        memmove(cl->in, cl->in + cl->in_off, cl->in_len);
+        cl->in_off = 0;
+        cl->in_partial = true;
+        return e;
     }
     /* WICK_OK, or a sticky error: the close frame is queued and any further
      * input is ignored. Either way this input is used up. */
     cl->in_off = cl->in_len = 0;
+    return e;
 }
 
 /* Reads what the socket has into the input buffer. Returns 1 when bytes
@@ -348,10 +360,12 @@ static void feed_input(client *cl)
 static int read_input(client *cl)
 {
     for (;;) {
-        ssize_t n = recv(cl->fd, cl->in, sizeof(cl->in), 0);
+        size_t keep = cl->in_partial ? cl->in_len : 0;
+        ssize_t n = recv(cl->fd, cl->in + keep, sizeof(cl->in) - keep, 0);
         if (n > 0) {
             cl->in_off = 0;
-            cl->in_len = (size_t)n;
+            cl->in_len = keep + (size_t)n;
+            cl->in_partial = false;
             return 1;
         }
         if (n == 0) {
@@ -368,7 +382,7 @@ static int read_input(client *cl)
  * the engine still reads. */
 static bool can_read(const client *cl)
 {
-    return cl->pend == NULL && cl->in_off == cl->in_len &&
+    return cl->pend == NULL && (cl->in_off == cl->in_len || cl->in_partial) &&
            (wick_conn_state(&cl->conn) & WICK_WANT_READ) != 0;
 }
 
@@ -389,8 +403,10 @@ static void client_drive(client *cl)
             }
             continue;
         }
-        if (cl->in_off < cl->in_len) {
-            feed_input(cl);
+        if (cl->in_off < cl->in_len && !cl->in_partial) {
+            if (feed_input(cl) == WICK_BLOCKED) {
+                break; /* a pong waits for room: EPOLLOUT brings us back */
+            }
             continue;
         }
         break;

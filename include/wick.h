@@ -105,6 +105,7 @@ WICK_API unsigned long wick_version(void);
     X(NEED_MORE, 1, 0, "more input is needed")                                                     \
     X(PAUSED, 2, 0, "paused by a callback")                                                        \
     X(DONE, 3, 0, "done")                                                                          \
+    X(BLOCKED, 4, 0, "output buffer full: send pending output, then pass the rest again")          \
     X(ERR_ARG, -100, 0, "invalid argument")                                                        \
     X(ERR_STATE, -101, 0, "call not allowed in the current state")                                 \
     X(ERR_BUFFER_TOO_SMALL, -102, 0, "output buffer too small")                                    \
@@ -611,24 +612,41 @@ typedef struct wick_allocator {
     void *ud;
 } wick_allocator;
 
+/* Flags of on_data(). */
+enum {
+    WICK_DATA_FIRST = 1U << 0, /* first chunk delivered of this message */
+    WICK_DATA_FIN = 1U << 1    /* last chunk of this message (may be empty) */
+};
+
 /* Callbacks. NULL members mean "not interested". The struct MUST outlive
  * the connections using it, so one static const table can serve all.
  * Each callback returns 0 to go on, WICK_PAUSE to pause wick_conn_recv(),
  * or a negative value to fail the connection with WICK_ERR_CALLBACK
  * (close 1011). Inside a callback, wick_conn_send(), wick_conn_ping(),
  * wick_conn_close() and the out_* functions may be called;
- * wick_conn_recv() and wick_conn_reset() return WICK_ERR_STATE. */
+ * wick_conn_recv() and wick_conn_reset() return WICK_ERR_STATE.
+ *
+ * Data messages reach the caller in one of two ways:
+ *   - whole: when on_message is set and the connection has reassembly
+ *     storage (msg_buf or allocator), every data message goes to
+ *     on_message once, complete, and on_data is not called for it. A
+ *     message that arrives as one frame inside one wick_conn_recv() input
+ *     is delivered straight from that input (no copy); only fragmented
+ *     messages, or frames split across calls, are copied into the storage;
+ *   - streamed: otherwise, on_data gets the message in chunks as they
+ *     arrive (views into the input), each with the message's opcode.
+ * Data pointers and lengths are valid only during the call. */
 typedef struct wick_callbacks {
-    /* A data message starts: opcode is WICK_OP_TEXT or WICK_OP_BINARY. */
-    int (*on_message_begin)(wick_conn *c, uint8_t opcode, void *user);
-    /* Streaming delivery: the next chunk of the current message (text is
-     * already validated up to here). `fin` is set on the last chunk of the
-     * message (which may be empty). */
-    int (*on_data)(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user);
-    /* Whole-message delivery, when a reassembly buffer or an allocator is
-     * configured (on_data still streams the same bytes first). Not called
-     * for a message that went over max_message under
-     * WICK_CONF_OVERSIZE_STREAM. data stays valid only during the call. */
+    /* Streaming delivery: the next chunk of a data message. opcode is
+     * WICK_OP_TEXT or WICK_OP_BINARY (the message's, on every chunk);
+     * flags holds WICK_DATA_FIRST on the first chunk of the message and
+     * WICK_DATA_FIN on the last (which may be empty). Text is already
+     * validated up to the end of the chunk. */
+    int (*on_data)(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, unsigned flags,
+                   void *user);
+    /* Whole-message delivery (see above). Not called for a message that
+     * went over max_message under WICK_CONF_OVERSIZE_STREAM: that one
+     * streams through on_data, starting with the part already gathered. */
     int (*on_message)(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user);
     /* A ping arrived (the pong is already queued unless auto-pong is off
      * or a close frame was sent). */
@@ -638,10 +656,11 @@ typedef struct wick_callbacks {
     /* The peer's close frame arrived (code 1005 when it had no payload).
      * The reply is queued by the engine. */
     int (*on_close)(wick_conn *c, uint16_t code, const char *reason, size_t len, void *user);
-    /* The connection failed (RFC 6455 7.1.7): err says why; the close frame
-     * with wick_err_close_code(err) is queued (unless a close frame was
-     * already sent); further input is ignored. Called once. */
-    void (*on_error)(wick_conn *c, wick_err err, const char *reason, void *user);
+    /* The connection failed (RFC 6455 7.1.7): err says why
+     * (wick_strerror(err)); the close frame with wick_err_close_code(err)
+     * is queued (unless a close frame was already sent); further input is
+     * ignored. Called once. */
+    void (*on_error)(wick_conn *c, wick_err err, void *user);
     /* Randomness for client masks: fill out[0..n) and return 0, or return
      * non-zero on failure. Required for the client role. */
     int (*random)(void *user, uint8_t *out, size_t n);
@@ -652,7 +671,8 @@ typedef struct wick_callbacks {
  * message's payload goes through `decode` (with fin set on the last call),
  * which passes the decoded bytes on with emit(emit_ctx, ...) in as many
  * pieces as it likes; decoded bytes then get the usual UTF-8 check, size
- * limit and delivery. decode returns 0, or a negative wick_err to fail the
+ * limit and delivery (copied into the reassembly storage for whole-message
+ * delivery). decode returns 0, or a negative wick_err to fail the
  * connection (a value that is not a known error becomes
  * WICK_ERR_EXTENSION). emit returns 0 or a negative wick_err, which decode
  * should return at once. A send-side hook will be added later. */
@@ -671,6 +691,23 @@ enum {
     WICK_CONF_OVERSIZE_STREAM = 1U << 2 /* over max_message: keep streaming
                                            through on_data instead of 1009 */
 };
+
+/* Memory the caller provides:
+ *   - out_buf (required, at least WICK_OUT_MIN bytes): the output queue.
+ *     WICK_OUT_RESERVE bytes of it are kept free for the close frame, so
+ *     closing (and failing) always fits; data frames, pings and pongs use
+ *     the rest;
+ *   - msg_buf and/or allocator (optional): reassembly storage for
+ *     whole-message delivery. Without an allocator a message may not be
+ *     larger than msg_cap (else 1009, whatever max_message says);
+ *   - a receive buffer of the caller's own: wick_conn_recv() consumes
+ *     every data payload byte it is given, but leaves an incomplete frame
+ *     header (at most 14 bytes) or an incomplete control frame (at most
+ *     131 bytes) unconsumed; keep them and pass them again in front of
+ *     the next bytes. So the caller's buffer must hold at least
+ *     WICK_RECV_MIN bytes. */
+#define WICK_OUT_RESERVE 131U
+#define WICK_RECV_MIN    131U
 
 typedef struct wick_conn_config {
     wick_role role;
@@ -706,20 +743,19 @@ struct wick_conn {
         uint8_t *out; /* caller's output buffer */
         size_t out_cap, out_head, out_tail;
         uint8_t *msg_buf; /* caller's reassembly buffer */
-        size_t msg_buf_cap;
-        uint8_t *msg; /* current reassembly buffer */
-        size_t msg_cap, msg_len;
-        uint64_t max_frame, max_message, msg_total;
-        wick_frame_parser parser;
+        uint8_t *msg;     /* current reassembly buffer */
+        size_t msg_buf_cap, msg_cap, msg_len;
+        uint64_t max_frame, max_message;
+        uint64_t msg_total; /* bytes of the current message so far */
+        uint64_t remaining; /* payload bytes still to come of the current data frame */
         wick_utf8 utf8;
         wick_err error;
         uint16_t close_code;
-        uint8_t role, flags, msg_opcode, step;
-        uint8_t ctrl_len, pend_len;
-        bool in_callback, in_message, reasm, msg_owned, oversize, ext_active;
-        bool out_in_message, sent_close, recv_close, pend_close, pause_req;
-        uint8_t ctrl[125]; /* control payload being received */
-        uint8_t pend[131]; /* encoded pong/close waiting for room */
+        uint8_t key[4]; /* masking key of the current data frame */
+        uint8_t role, flags, rsv_allowed, msg_opcode, phase;
+        bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
+        bool ext_active, end_pending, pause_req, in_callback, out_in_message;
+        bool sent_close, recv_close;
     } priv_;
 };
 
@@ -745,10 +781,17 @@ WICK_API void wick_conn_release(wick_conn *c);
 /* Feeds received bytes. **`in` is modified: payload is unmasked in place
  * and delivered as views into it.** Sets *consumed (may be NULL). Returns:
  *   WICK_OK       all bytes consumed;
+ *   WICK_NEED_MORE  bytes from *consumed on are an incomplete frame header
+ *                 or control frame: keep them and pass them again followed
+ *                 by more input (see WICK_RECV_MIN);
  *   WICK_PAUSED   a callback returned WICK_PAUSE; bytes from *consumed on
  *                 were not processed: pass them again later (when
- *                 *consumed == len, call again with len 0: the end of a
- *                 message, e.g. on_message, may still be due);
+ *                 *consumed == len, call again with len 0: the end of an
+ *                 extension-decoded message may still be due);
+ *   WICK_BLOCKED  a ping must be answered but the output buffer has no
+ *                 room for the pong: send pending output, then pass the
+ *                 bytes from *consumed on again (backpressure: a peer that
+ *                 does not read cannot make the engine buffer pongs);
  *   WICK_ERR_*    the connection failed (sticky: returned again on every
  *                 later call, with *consumed = len, until reset); the close
  *                 frame is queued in the output;

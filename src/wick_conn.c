@@ -1,27 +1,21 @@
-/* Connection engine, receive side: lifecycle, the frame-event state
- * machine, message rules (RFC 6455 5.4, 5.5, 5.6, 7, 8.1) and delivery. */
+/* Connection engine, receive side: lifecycle, the frame decoder, message
+ * rules (RFC 6455 5.4, 5.5, 5.6, 7, 8.1) and delivery.
+ *
+ * One decoder for every configuration. At a frame boundary the header is
+ * read straight from the caller's input; an incomplete header, or an
+ * incomplete control frame, is left unconsumed (WICK_NEED_MORE) for the
+ * caller to pass again with more bytes, so the connection keeps no copy of
+ * either. A data frame that is whole in the input and is a whole message
+ * is unmasked in place and delivered at once, from the input (on_message
+ * or one on_data call). Anything else (fragments, frames split across
+ * calls, extension-encoded messages) streams through the payload state:
+ * chunks are unmasked in place with the key phase carried over, then
+ * validated, counted, and streamed or copied into reassembly storage. */
 #include "wick_internal.h"
 
 #include "wick_conn.h"
-#include "wick_frame.h"
-
-/* Deferred work of the message being finished, so a callback can pause
- * between the last on_data() and on_message(). */
-enum {
-    STEP_NONE = 0,   /* nothing deferred */
-    STEP_FIN = 1,    /* deliver the final (empty) on_data, then STEP_MESSAGE */
-    STEP_MESSAGE = 2 /* deliver on_message if reassembling, then end the message */
-};
 
 static const uint8_t empty_chunk[1] = {0};
-
-/* Keeps the fast path's locals out of wick_conn_recv()'s stack frame
- * (sanitizer builds put redzones around each of them). */
-#if defined(__GNUC__) || defined(__clang__)
-#define CONN_NOINLINE __attribute__((noinline))
-#else
-#define CONN_NOINLINE
-#endif
 
 void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
 {
@@ -36,7 +30,7 @@ void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
 /* Drops the reassembly buffer, giving back memory from the allocator. */
 static void msg_drop(wick_conn *c)
 {
-    if (c->priv_.msg_owned && c->priv_.alloc != NULL && c->priv_.alloc->free != NULL) {
+    if (c->priv_.msg_owned) {
         c->priv_.alloc->free(c->priv_.msg, c->priv_.msg_cap, c->priv_.alloc->ud);
     }
     c->priv_.msg_owned = false;
@@ -52,31 +46,30 @@ static void message_end(wick_conn *c)
     c->priv_.ext_active = false;
     c->priv_.oversize = false;
     c->priv_.reasm = false;
-    c->priv_.step = STEP_NONE;
+    c->priv_.end_pending = false;
 }
 
 /* Everything after the configuration, back to a fresh OPEN connection. */
 static void conn_clear(wick_conn *c)
 {
-    uint8_t rsv = c->priv_.ext != NULL ? (uint8_t)(c->priv_.ext->rsv_mask & 0x70U) : 0U;
-
     message_end(c);
     c->priv_.out_head = 0;
     c->priv_.out_tail = 0;
     c->priv_.msg_total = 0;
-    wick_frame_parser_init(&c->priv_.parser, (wick_role)c->priv_.role, rsv, c->priv_.max_frame);
+    c->priv_.remaining = 0;
     wick_utf8_init(&c->priv_.utf8);
     c->priv_.error = WICK_OK;
     c->priv_.close_code = 0;
     c->priv_.msg_opcode = 0;
-    c->priv_.ctrl_len = 0;
-    c->priv_.pend_len = 0;
+    c->priv_.phase = 0;
+    c->priv_.in_frame = false;
+    c->priv_.frame_fin = false;
+    c->priv_.delivered = false;
+    c->priv_.pause_req = false;
     c->priv_.in_callback = false;
     c->priv_.out_in_message = false;
     c->priv_.sent_close = false;
     c->priv_.recv_close = false;
-    c->priv_.pend_close = false;
-    c->priv_.pause_req = false;
 }
 
 wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_callbacks *cb,
@@ -112,10 +105,19 @@ wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_ca
     c->priv_.out_cap = cfg->out_cap;
     c->priv_.msg_buf = cfg->msg_buf;
     c->priv_.msg_buf_cap = cfg->msg_cap;
-    c->priv_.max_frame = cfg->max_frame;
+    c->priv_.max_frame = cfg->max_frame != 0 ? cfg->max_frame : UINT64_MAX;
     c->priv_.max_message = cfg->max_message != 0 ? cfg->max_message : UINT64_MAX;
+    if (cb->on_message != NULL && cfg->allocator == NULL && cfg->msg_buf != NULL &&
+        c->priv_.max_message > (uint64_t)cfg->msg_cap) {
+        /* Whole messages that arrive in one piece need no copy, but the
+         * same message split by TCP would not fit: the limit must not
+         * depend on how the bytes arrived. */
+        c->priv_.max_message = (uint64_t)cfg->msg_cap;
+    }
     c->priv_.role = (uint8_t)cfg->role;
     c->priv_.flags = (uint8_t)cfg->flags;
+    c->priv_.rsv_allowed =
+        cfg->extension != NULL ? (uint8_t)(cfg->extension->rsv_mask & 0x70U) : 0U;
     conn_clear(c);
     return WICK_OK;
 }
@@ -136,21 +138,22 @@ void wick_conn_release(wick_conn *c)
 {
     if (c != NULL) {
         msg_drop(c);
-        /* A message in progress is no longer reassembled (it still
-         * streams through on_data). */
+        /* A message in progress is no longer reassembled: the rest of it
+         * streams through on_data. */
         c->priv_.reasm = false;
     }
 }
 
 /* RFC 6455 7.1.7 (Fail the WebSocket Connection): queue the close frame
  * once, report once, then ignore input. Returns err for convenience. */
-static wick_err conn_fail(wick_conn *c, wick_err err, const char *reason)
+static wick_err conn_fail(wick_conn *c, wick_err err)
 {
     if (c->priv_.error != WICK_OK) {
         return c->priv_.error;
     }
     c->priv_.error = err;
     message_end(c);
+    c->priv_.in_frame = false;
     if (!c->priv_.sent_close) {
         /* A failing random source leaves nothing to send: the caller just
          * closes TCP (the state says so once the output drains). */
@@ -161,7 +164,7 @@ static wick_err conn_fail(wick_conn *c, wick_err err, const char *reason)
     if (c->priv_.cb->on_error != NULL) {
         bool was = c->priv_.in_callback;
         c->priv_.in_callback = true;
-        c->priv_.cb->on_error(c, err, reason, c->priv_.user);
+        c->priv_.cb->on_error(c, err, c->priv_.user);
         c->priv_.in_callback = was;
     }
     return err;
@@ -170,22 +173,38 @@ static wick_err conn_fail(wick_conn *c, wick_err err, const char *reason)
 /* Maps a callback's return value to OK, PAUSED or a failure. */
 static wick_err cb_status(wick_conn *c, int rc)
 {
-    if (rc < 0) {
-        return conn_fail(c, WICK_ERR_CALLBACK, "a callback returned an error");
+    if (wick__likely(rc == 0)) {
+        return WICK_OK;
     }
-    return rc == WICK_PAUSE ? WICK_PAUSED : WICK_OK;
+    return rc < 0 ? conn_fail(c, WICK_ERR_CALLBACK) : rc == WICK_PAUSE ? WICK_PAUSED : WICK_OK;
 }
 
+/* Streams a chunk of the current message to on_data. */
 static wick_err deliver(wick_conn *c, const uint8_t *data, size_t len, bool fin)
 {
     const wick_callbacks *cb = c->priv_.cb;
     if (cb->on_data == NULL) {
         return WICK_OK;
     }
+    unsigned flags = (c->priv_.delivered ? 0U : (unsigned)WICK_DATA_FIRST) |
+                     (fin ? (unsigned)WICK_DATA_FIN : 0U);
+    c->priv_.delivered = true;
     bool was = c->priv_.in_callback;
     c->priv_.in_callback = true;
-    int rc = cb->on_data(c, data, len, fin, c->priv_.user);
+    int rc = cb->on_data(c, c->priv_.msg_opcode, len != 0 ? data : empty_chunk, len, flags,
+                         c->priv_.user);
     c->priv_.in_callback = was;
+    return cb_status(c, rc);
+}
+
+/* Gives the whole message to on_message and ends it. */
+static wick_err deliver_message(wick_conn *c, const uint8_t *data, size_t len)
+{
+    c->priv_.in_callback = true;
+    int rc = c->priv_.cb->on_message(c, c->priv_.msg_opcode, len != 0 ? data : empty_chunk, len,
+                                     c->priv_.user);
+    c->priv_.in_callback = false;
+    message_end(c);
     return cb_status(c, rc);
 }
 
@@ -193,15 +212,16 @@ static wick_err deliver(wick_conn *c, const uint8_t *data, size_t len, bool fin)
  * caller's msg_buf while it is big enough, else the allocator, growing
  * geometrically (capped at max_message) so a message costs O(log n)
  * allocations. */
-static wick_err msg_reserve(wick_conn *c, size_t need)
+static wick_err msg_reserve(wick_conn *c, uint64_t need64)
 {
-    if (need <= c->priv_.msg_cap) {
+    if (need64 <= (uint64_t)c->priv_.msg_cap) {
         return WICK_OK;
     }
     const wick_allocator *a = c->priv_.alloc;
-    if (a == NULL) {
+    if (a == NULL || need64 > (uint64_t)SIZE_MAX) {
         return WICK_ERR_TOO_BIG; /* msg_buf too small, nothing to grow with */
     }
+    size_t need = (size_t)need64;
     size_t cap = c->priv_.msg_cap <= SIZE_MAX / 2 ? c->priv_.msg_cap * 2 : SIZE_MAX;
     if (cap < 64) {
         cap = 64;
@@ -209,17 +229,17 @@ static wick_err msg_reserve(wick_conn *c, size_t need)
     if (cap < need) {
         cap = need;
     }
-    if ((uint64_t)cap > c->priv_.max_message && (uint64_t)need <= c->priv_.max_message) {
-        cap = (size_t)c->priv_.max_message;
+    if ((uint64_t)cap > c->priv_.max_message) {
+        cap = (size_t)c->priv_.max_message; /* need <= max_message: checked first */
     }
     uint8_t *p = (uint8_t *)a->alloc(cap, a->ud);
     if (p == NULL) {
         return WICK_ERR_NOMEM;
     }
-    if (c->priv_.msg_len != 0) {
-        memcpy(p, c->priv_.msg, c->priv_.msg_len);
-    }
     size_t keep = c->priv_.msg_len;
+    if (keep != 0) {
+        memcpy(p, c->priv_.msg, keep);
+    }
     msg_drop(c);
     c->priv_.msg = p;
     c->priv_.msg_cap = cap;
@@ -228,10 +248,14 @@ static wick_err msg_reserve(wick_conn *c, size_t need)
     return WICK_OK;
 }
 
-/* Applies the size limit to `more` upcoming message bytes (RFC 6455 10.4).
- * With WICK_CONF_OVERSIZE_STREAM an oversized message stops being
- * reassembled and keeps streaming through on_data. */
-static wick_err msg_limit(wick_conn *c, uint64_t more)
+/* Applies the size limit to `more` upcoming message bytes (RFC 6455 10.4)
+ * and, when they will be copied (`copy`), reserves room for them now:
+ * before the payload arrives, so a frame fails fast and the buffer does not
+ * grow per chunk. With WICK_CONF_OVERSIZE_STREAM an oversized message stops
+ * being reassembled and streams through on_data from here on, starting
+ * with what was gathered so far. May be run twice for the same header
+ * (after a pause in that first on_data); the second run changes nothing. */
+static wick_err msg_limit(wick_conn *c, uint64_t more, bool copy)
 {
     if (c->priv_.oversize) {
         return WICK_OK;
@@ -239,27 +263,25 @@ static wick_err msg_limit(wick_conn *c, uint64_t more)
     wick_err err = WICK_OK;
     if (more > c->priv_.max_message - c->priv_.msg_total) {
         err = WICK_ERR_TOO_BIG;
-    } else if (c->priv_.reasm && !c->priv_.ext_active) {
-        /* The header tells the frame's size: reserve now, before the
-         * payload arrives (fail fast, and no growth per chunk). */
-        if (more > SIZE_MAX - c->priv_.msg_len) {
-            err = WICK_ERR_TOO_BIG;
-        } else {
-            err = msg_reserve(c, c->priv_.msg_len + (size_t)more);
-        }
+    } else if (copy && c->priv_.reasm) {
+        err = msg_reserve(c, (uint64_t)c->priv_.msg_len + more);
     }
     if (err == WICK_ERR_TOO_BIG && (c->priv_.flags & WICK_CONF_OVERSIZE_STREAM) != 0) {
         c->priv_.oversize = true;
-        c->priv_.reasm = false;
-        msg_drop(c);
+        if (c->priv_.reasm) {
+            c->priv_.reasm = false;
+            if (c->priv_.msg_len != 0) {
+                size_t n = c->priv_.msg_len;
+                c->priv_.msg_len = 0;
+                err = deliver(c, c->priv_.msg, n, false);
+                msg_drop(c);
+                return err;
+            }
+            msg_drop(c);
+        }
         return WICK_OK;
     }
-    if (err != WICK_OK) {
-        return conn_fail(c, err,
-                         err == WICK_ERR_NOMEM ? "cannot allocate the message buffer"
-                                               : "message exceeds the size limit");
-    }
-    return WICK_OK;
+    return err == WICK_OK ? WICK_OK : conn_fail(c, err);
 }
 
 static bool text_checked(const wick_conn *c)
@@ -268,74 +290,69 @@ static bool text_checked(const wick_conn *c)
 }
 
 /* One piece of message payload (raw, or decoded by the extension): UTF-8
- * check, size limit, reassembly, then on_data. `last` ends the message. */
+ * check, size limit, then copied into reassembly storage or streamed.
+ * `last` ends the message (on_message, or on_data with FIN). */
 static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool last)
 {
     if (text_checked(c)) {
         size_t bad = 0;
-        /* RFC 6455 8.1: fail as soon as an invalid byte is seen; the valid
-         * prefix may be delivered, the bad byte never is. */
+        /* RFC 6455 8.1: fail as soon as an invalid byte is seen; a streaming
+         * caller may get the valid prefix, the bad byte never. */
         if (wick_utf8_feed(&c->priv_.utf8, p, n, &bad) != WICK_OK) {
-            if (bad != 0) {
+            if (bad != 0 && !c->priv_.reasm) {
                 (void)deliver(c, p, bad, false);
             }
-            return conn_fail(c, WICK_ERR_UTF8, "invalid UTF-8 in a text message");
+            return conn_fail(c, WICK_ERR_UTF8);
         }
         if (last && wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
-            if (n != 0) {
+            if (n != 0 && !c->priv_.reasm) {
                 (void)deliver(c, p, n, false);
             }
-            return conn_fail(c, WICK_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+            return conn_fail(c, WICK_ERR_UTF8);
         }
     }
     if (c->priv_.ext_active) {
-        wick_err err = msg_limit(c, n);
+        /* Decoded sizes are not in any header: count them as they come. */
+        wick_err err = msg_limit(c, n, true);
         if (err != WICK_OK) {
             return err;
         }
-        if (c->priv_.reasm && !c->priv_.oversize) {
-            err = msg_reserve(c, c->priv_.msg_len + n);
-            if (err != WICK_OK) {
-                return conn_fail(c, err, "cannot allocate the message buffer");
-            }
-        }
     }
     c->priv_.msg_total += n;
-    if (c->priv_.reasm && !c->priv_.oversize && n != 0) {
-        memcpy(c->priv_.msg + c->priv_.msg_len, p, n);
-        c->priv_.msg_len += n;
+    if (c->priv_.reasm) {
+        if (n != 0) {
+            memcpy(c->priv_.msg + c->priv_.msg_len, p, n);
+            c->priv_.msg_len += n;
+        }
+        return last ? deliver_message(c, c->priv_.msg, c->priv_.msg_len) : WICK_OK;
     }
-    return deliver(c, n != 0 ? p : empty_chunk, n, last);
+    if (n == 0 && !last) {
+        return WICK_OK;
+    }
+    wick_err err = deliver(c, p, n, last);
+    if (last) {
+        message_end(c);
+    }
+    return err;
 }
 
-/* Runs the deferred end-of-message work (see STEP_*). */
-static wick_err run_steps(wick_conn *c)
+/* The end of an extension-decoded message, deferred past decode() so a
+ * pause asked for inside emit() can take effect first. */
+static wick_err ext_end(wick_conn *c)
 {
-    while (c->priv_.step != STEP_NONE) {
-        if (c->priv_.step == STEP_FIN) {
-            c->priv_.step = STEP_MESSAGE;
-            if (text_checked(c) && wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
-                return conn_fail(c, WICK_ERR_UTF8, "text message ends inside a UTF-8 sequence");
-            }
-            wick_err err = deliver(c, empty_chunk, 0, true);
-            if (err != WICK_OK) {
-                return err;
-            }
-            continue;
-        }
-        const wick_callbacks *cb = c->priv_.cb;
-        int rc = 0;
-        c->priv_.step = STEP_NONE;
-        if (c->priv_.reasm && !c->priv_.oversize && cb->on_message != NULL) {
-            c->priv_.in_callback = true;
-            const uint8_t *data = c->priv_.msg != NULL ? c->priv_.msg : empty_chunk;
-            rc = cb->on_message(c, c->priv_.msg_opcode, data, c->priv_.msg_len, c->priv_.user);
-            c->priv_.in_callback = false;
-        }
-        message_end(c);
-        return cb_status(c, rc);
+    if (!c->priv_.end_pending) {
+        return WICK_OK;
     }
-    return WICK_OK;
+    c->priv_.end_pending = false;
+    if (text_checked(c) && wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
+        return conn_fail(c, WICK_ERR_UTF8);
+    }
+    if (c->priv_.reasm) {
+        return deliver_message(c, c->priv_.msg, c->priv_.msg_len);
+    }
+    wick_err err = deliver(c, empty_chunk, 0, true);
+    message_end(c);
+    return err;
 }
 
 /* The extension's emit(): decoded bytes enter the normal path. A pause
@@ -364,319 +381,286 @@ static wick_err ext_chunk(wick_conn *c, const uint8_t *p, size_t n, bool last)
         return WICK_OK;
     }
     c->priv_.pause_req = false;
-    bool was = c->priv_.in_callback;
     c->priv_.in_callback = true;
     int rc = ext->decode(ext->state, p, n, last, ext_emit, c);
-    c->priv_.in_callback = was;
+    c->priv_.in_callback = false;
     if (c->priv_.error != WICK_OK) {
         return c->priv_.error;
     }
     if (rc < 0) {
         wick_err err = (wick_err)rc;
-        if (wick_err_close_code(err) == 0) {
-            err = WICK_ERR_EXTENSION;
-        }
-        return conn_fail(c, err, "the extension failed to decode a message");
+        return conn_fail(c, wick_err_close_code(err) != 0 ? err : WICK_ERR_EXTENSION);
     }
-    if (last) {
-        c->priv_.step = STEP_FIN;
-    }
+    c->priv_.end_pending = last;
     if (c->priv_.pause_req) {
         c->priv_.pause_req = false;
         return WICK_PAUSED;
     }
-    return run_steps(c);
+    return ext_end(c);
 }
 
-/* A frame header arrived: the message-level rules of RFC 6455 5.4. */
-static wick_err on_header(wick_conn *c, const wick_frame_header *h)
-{
-    if (h->opcode >= 0x8) {
-        /* RFC 6455 5.2 / RFC 7692 6.1: extensions give no meaning to RSV
-         * bits on control frames. */
-        if (h->rsv != 0) {
-            return conn_fail(c, WICK_ERR_PROTO_RSV, "RSV bit set on a control frame");
-        }
-        c->priv_.ctrl_len = 0;
-        return WICK_OK;
-    }
-    if (h->opcode == WICK_OP_CONT) {
-        if (!c->priv_.in_message) {
-            return conn_fail(c, WICK_ERR_PROTO_CONTINUATION,
-                             "continuation frame with no message in progress");
-        }
-        if (h->rsv != 0) { /* RFC 7692 6.1: RSV1 only on the first frame */
-            return conn_fail(c, WICK_ERR_PROTO_RSV, "RSV bit set on a continuation frame");
-        }
-        return c->priv_.ext_active ? WICK_OK : msg_limit(c, h->payload_len);
-    }
-    if (c->priv_.in_message) { /* RFC 6455 5.4: no interleaved messages */
-        return conn_fail(c, WICK_ERR_PROTO_FRAGMENT,
-                         "new data frame while a fragmented message is in progress");
-    }
-    const wick_callbacks *cb = c->priv_.cb;
-    const wick_extension *ext = c->priv_.ext;
-    c->priv_.in_message = true;
-    c->priv_.msg_opcode = h->opcode;
-    c->priv_.msg_total = 0;
-    c->priv_.ext_active = ext != NULL && (h->rsv & ext->rsv_mask) != 0;
-    c->priv_.reasm = cb->on_message != NULL && (c->priv_.msg_buf != NULL || c->priv_.alloc != NULL);
-    wick_utf8_init(&c->priv_.utf8);
-    if (!c->priv_.ext_active) {
-        wick_err err = msg_limit(c, h->payload_len);
-        if (err != WICK_OK) {
-            return err;
-        }
-    }
-    if (cb->on_message_begin == NULL) {
-        return WICK_OK;
-    }
-    c->priv_.in_callback = true;
-    int rc = cb->on_message_begin(c, h->opcode, c->priv_.user);
-    c->priv_.in_callback = false;
-    return cb_status(c, rc);
-}
-
-/* A whole close frame arrived (RFC 6455 5.5.1, 7.1.5, 7.4). */
-static wick_err on_close_frame(wick_conn *c)
-{
-    const uint8_t *p = c->priv_.ctrl;
-    size_t n = c->priv_.ctrl_len;
-    uint16_t code = WICK_CLOSE_NO_STATUS;
-    if (n == 1) {
-        return conn_fail(c, WICK_ERR_PROTO_CLOSE_PAYLOAD, "close frame payload of 1 byte");
-    }
-    if (n >= 2) {
-        code = wick__load_be16(p);
-        if (!wick_close_code_valid(code)) {
-            return conn_fail(c, WICK_ERR_PROTO_CLOSE_CODE, "close code not allowed on the wire");
-        }
-        if (!wick_utf8_valid(p + 2, n - 2)) { /* RFC 6455 5.5.1: reason is UTF-8 */
-            return conn_fail(c, WICK_ERR_UTF8, "invalid UTF-8 in the close reason");
-        }
-    }
-    /* A message cut short by the close is abandoned. */
-    message_end(c);
-    c->priv_.recv_close = true;
-    c->priv_.close_code = code;
-    if (!c->priv_.sent_close) {
-        /* RFC 6455 5.5.1: echo the status code. */
-        uint16_t echo = code == WICK_CLOSE_NO_STATUS ? 0 : code;
-        if (wick__out_close(c, echo, NULL, 0) != WICK_OK) {
-            return conn_fail(c, WICK_ERR_RANDOM, "the random source failed");
-        }
-    }
-    const wick_callbacks *cb = c->priv_.cb;
-    if (cb->on_close == NULL) {
-        return WICK_OK;
-    }
-    c->priv_.in_callback = true;
-    int rc =
-        cb->on_close(c, code, n >= 2 ? (const char *)p + 2 : "", n >= 2 ? n - 2 : 0, c->priv_.user);
-    c->priv_.in_callback = false;
-    return cb_status(c, rc);
-}
-
-static wick_err on_control(wick_conn *c, uint8_t opcode)
+/* A whole control frame, unmasked in place (RFC 6455 5.5). */
+static wick_err on_control(wick_conn *c, unsigned opcode, const uint8_t *p, size_t n)
 {
     const wick_callbacks *cb = c->priv_.cb;
     int rc = 0;
     if (opcode == WICK_OP_CLOSE) {
-        return on_close_frame(c);
+        /* RFC 6455 5.5.1, 7.1.5, 7.4 */
+        uint16_t code = WICK_CLOSE_NO_STATUS;
+        if (n == 1) {
+            return conn_fail(c, WICK_ERR_PROTO_CLOSE_PAYLOAD);
+        }
+        if (n >= 2) {
+            code = wick__load_be16(p);
+            if (!wick_close_code_valid(code)) {
+                return conn_fail(c, WICK_ERR_PROTO_CLOSE_CODE);
+            }
+            if (!wick_utf8_valid(p + 2, n - 2)) { /* the reason is UTF-8 */
+                return conn_fail(c, WICK_ERR_UTF8);
+            }
+        }
+        /* A message cut short by the close is abandoned. */
+        message_end(c);
+        c->priv_.in_frame = false;
+        c->priv_.recv_close = true;
+        c->priv_.close_code = code;
+        /* RFC 6455 5.5.1: echo the status code (the reserve always fits it). */
+        if (!c->priv_.sent_close &&
+            wick__out_close(c, code == WICK_CLOSE_NO_STATUS ? 0 : code, NULL, 0) != WICK_OK) {
+            return conn_fail(c, WICK_ERR_RANDOM);
+        }
+        if (cb->on_close == NULL) {
+            return WICK_OK;
+        }
+        c->priv_.in_callback = true;
+        rc = cb->on_close(c, code, n >= 2 ? (const char *)p + 2 : "", n >= 2 ? n - 2 : 0,
+                          c->priv_.user);
+        c->priv_.in_callback = false;
+        return cb_status(c, rc);
     }
     if (opcode == WICK_OP_PING) {
-        /* RFC 6455 5.5.2: answer with the same payload; nothing is sent
-         * after our close frame. */
+        /* RFC 6455 5.5.2: answer with the same payload (room was checked
+         * before the frame was taken); nothing is sent after our close. */
         if ((c->priv_.flags & WICK_CONF_NO_AUTO_PONG) == 0 && !c->priv_.sent_close &&
-            wick__out_pong(c, c->priv_.ctrl, c->priv_.ctrl_len) != WICK_OK) {
-            return conn_fail(c, WICK_ERR_RANDOM, "the random source failed");
+            wick__out_pong(c, p, n) != WICK_OK) {
+            return conn_fail(c, WICK_ERR_RANDOM);
         }
-    }
-    c->priv_.in_callback = true;
-    if (opcode == WICK_OP_PING) {
-        if (cb->on_ping != NULL) {
-            rc = cb->on_ping(c, c->priv_.ctrl, c->priv_.ctrl_len, c->priv_.user);
+        if (cb->on_ping == NULL) {
+            return WICK_OK;
         }
-    } else if (opcode == WICK_OP_PONG && cb->on_pong != NULL) {
-        rc = cb->on_pong(c, c->priv_.ctrl, c->priv_.ctrl_len, c->priv_.user);
+        c->priv_.in_callback = true;
+        rc = cb->on_ping(c, n != 0 ? p : empty_chunk, n, c->priv_.user);
+    } else {
+        if (cb->on_pong == NULL) {
+            return WICK_OK;
+        }
+        c->priv_.in_callback = true;
+        rc = cb->on_pong(c, n != 0 ? p : empty_chunk, n, c->priv_.user);
     }
     c->priv_.in_callback = false;
     return cb_status(c, rc);
 }
 
-/* A payload chunk arrived. */
-static wick_err on_chunk(wick_conn *c, const wick_frame_event *ev)
+/* A data message that is one frame, whole in the input, already unmasked:
+ * checked and delivered in place. */
+static wick_err whole_message(wick_conn *c, const uint8_t *p, size_t n)
 {
-    if (ev->header.opcode >= 0x8) {
-        /* RFC 6455 5.4: control payloads may be split across reads; they
-         * are gathered (<= 125 bytes) and delivered whole. */
-        if (ev->len > sizeof(c->priv_.ctrl) - c->priv_.ctrl_len) {
-            return conn_fail(c, WICK_ERR_PROTO_CONTROL_TOO_BIG, "control frame payload too big");
+    if (n != 0 && text_checked(c)) {
+        size_t bad = n; /* an incomplete last sequence: all of it is a valid prefix */
+        wick_utf8_init(&c->priv_.utf8);
+        wick_err e = wick_utf8_feed(&c->priv_.utf8, p, n, &bad);
+        if (e == WICK_OK) {
+            bad = n;
+            e = wick_utf8_finish(&c->priv_.utf8);
         }
-        if (ev->len != 0) {
-            memcpy(c->priv_.ctrl + c->priv_.ctrl_len, ev->data, ev->len);
+        if (e != WICK_OK) {
+            /* Fail fast (RFC 6455 8.1): a streaming caller gets the valid
+             * prefix first. */
+            if (bad != 0 && !c->priv_.reasm) {
+                (void)deliver(c, p, bad, false);
+            }
+            return conn_fail(c, WICK_ERR_UTF8);
         }
-        c->priv_.ctrl_len = (uint8_t)(c->priv_.ctrl_len + ev->len);
-        return ev->frame_end ? on_control(c, ev->header.opcode) : WICK_OK;
     }
-    bool last = ev->frame_end && ev->header.fin;
-    if (c->priv_.ext_active) {
-        return ext_chunk(c, ev->data, ev->len, last);
+    c->priv_.msg_total = n;
+    if (c->priv_.reasm) {
+        return deliver_message(c, p, n);
     }
-    if (ev->len == 0 && !last) {
-        return WICK_OK;
-    }
-    wick_err err = message_piece(c, ev->data, ev->len, last);
-    if (last && (err == WICK_OK || err == WICK_PAUSED)) {
-        c->priv_.step = STEP_MESSAGE;
-        return err == WICK_OK ? run_steps(c) : err;
-    }
+    wick_err err = deliver(c, p, n, true);
+    message_end(c);
     return err;
 }
 
-/* The leanest case of fast_frames(): no reassembly, so a message is one
- * UTF-8 check and one on_data() call. Leaves the connection exactly as
- * on_header(), message_piece() and run_steps() would. Returns false
- * (having changed nothing) when the text is not valid UTF-8. */
-static bool lean_frame(wick_conn *c, uint8_t opcode, const uint8_t *p, size_t n, wick_err *err)
-{
-    *err = WICK_OK;
-    /* n first: an empty message never branches on its opcode. */
-    if (n != 0 && opcode == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0) {
-        wick_utf8_init(&c->priv_.utf8);
-        if (wick_utf8_feed(&c->priv_.utf8, p, n, NULL) != WICK_OK ||
-            wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
-            wick_utf8_init(&c->priv_.utf8);
-            return false;
-        }
-    }
-    const wick_callbacks *cb = c->priv_.cb;
-    c->priv_.msg_opcode = opcode;
-    c->priv_.msg_total = n;
-    if (cb->on_data == NULL) {
-        return true;
-    }
-    c->priv_.in_message = true;
-    c->priv_.in_callback = true;
-    int rc = cb->on_data(c, n != 0 ? p : empty_chunk, n, true, c->priv_.user);
-    c->priv_.in_callback = false;
-    if (rc == 0) {
-        c->priv_.in_message = false;
-        return true;
-    }
-    /* As after a pause in message_piece(): the end of the message is the
-     * next call's first step. */
-    c->priv_.step = STEP_MESSAGE;
-    *err = cb_status(c, rc);
-    return true;
-}
+/* Opcodes 0-2 and 8-10 are defined (RFC 6455 5.2); one bit each. */
+#define OPCODES_DEFINED 0x0707U
 
-/* One whole frame of fast_frames() through the same steps as parser
- * events: header rules, unmasking (unless done), UTF-8, limits,
- * reassembly, delivery, end of message. key is NULL for unmasked frames. */
-static CONN_NOINLINE wick_err general_frame(wick_conn *c, uint8_t opcode, const uint8_t *key,
-                                            uint8_t *payload, size_t plen, bool unmasked)
+/* Decodes frames from in[0..len) until the input ends, a frame is
+ * incomplete, a callback pauses, or the connection fails. */
+static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
 {
-    wick_frame_header hd;
-    hd.fin = true;
-    hd.rsv = 0;
-    hd.opcode = opcode;
-    hd.masked = key != NULL;
-    hd.payload_len = plen;
-    memset(hd.mask, 0, sizeof(hd.mask));
-    if (key != NULL) {
-        memcpy(hd.mask, key, 4);
-    }
-    wick_err err = on_header(c, &hd);
-    if (err != WICK_OK) {
-        return err;
-    }
-    if (!unmasked) {
-        wick_mask_apply(payload, plen, hd.mask, NULL);
-    }
-    err = message_piece(c, payload, plen, true);
-    if (err != WICK_OK && err != WICK_PAUSED) {
-        return err;
-    }
-    c->priv_.step = STEP_MESSAGE;
-    return err == WICK_OK ? run_steps(c) : err;
-}
-
-/* Fast path for small frames: while the parser is idle, whole data frames
- * that are complete in the input (FIN set, no RSV bits, text or binary,
- * masked as the role requires, 7- or 16-bit length within the limits) are
- * decoded here and go through the same on_header / message_piece /
- * run_steps as the events of the parser would, without the per-event
- * copies. Anything else (control frames, fragments, split headers,
- * extensions, on_message_begin, which may pause between header and
- * payload) is left to the parser; the parser stays idle meanwhile, exactly
- * as if it had parsed these frames. Sets *used to the bytes of the frames
- * handled. */
-static CONN_NOINLINE wick_err fast_frames(wick_conn *c, uint8_t *in, size_t len, size_t *used)
-{
-    const wick_callbacks *cb = c->priv_.cb;
-    bool lean = cb->on_message == NULL || (c->priv_.msg_buf == NULL && c->priv_.alloc == NULL);
-    bool server = c->priv_.role == (uint8_t)WICK_ROLE_SERVER;
-    unsigned mask_bit = server ? 0x80U : 0U;
-    size_t key_len = server ? 4U : 0U;
-    uint64_t max_frame = c->priv_.max_frame != 0 ? c->priv_.max_frame : UINT64_MAX;
-    uint64_t limit = max_frame < c->priv_.max_message ? max_frame : c->priv_.max_message;
+    const unsigned mask_bit = c->priv_.role == (uint8_t)WICK_ROLE_SERVER ? 0x80U : 0U;
+    const size_t key_len = mask_bit != 0 ? 4U : 0U;
     size_t pos = 0;
     wick_err err = WICK_OK;
-    *used = 0;
-    while (len - pos >= 2 + key_len) {
+
+    while (err == WICK_OK && !c->priv_.recv_close) {
+        if (c->priv_.in_frame) {
+            /* Payload of a data frame that is not handled whole. */
+            uint64_t rem = c->priv_.remaining;
+            size_t n = rem < (uint64_t)(len - pos) ? (size_t)rem : len - pos;
+            if (n == 0 && rem != 0) {
+                break;
+            }
+            uint8_t *p = in + pos;
+            if (mask_bit != 0 && n != 0) {
+                size_t phase = c->priv_.phase;
+                wick_mask_apply(p, n, c->priv_.key, &phase);
+                c->priv_.phase = (uint8_t)phase;
+            }
+            pos += n;
+            c->priv_.remaining = rem - n;
+            bool last = false;
+            if (rem == n) {
+                c->priv_.in_frame = false;
+                last = c->priv_.frame_fin;
+            }
+            err = c->priv_.ext_active ? ext_chunk(c, p, n, last) : message_piece(c, p, n, last);
+            continue;
+        }
+        size_t avail = len - pos;
+        if (avail < 2) {
+            break;
+        }
         const uint8_t *h = in + pos;
         unsigned b0 = h[0];
         unsigned b1 = h[1];
-        if ((b0 != 0x81U && b0 != 0x82U) || (b1 & 0x80U) != mask_bit) {
-            break;
-        }
+        unsigned op = b0 & 0x0FU;
         size_t plen = b1 & 0x7FU;
+        /* RFC 6455 5.2: RSV bits only as an extension defines them, and
+         * extensions give them no meaning on control frames (RFC 7692 6.1);
+         * reserved opcodes fail. */
+        if (wick__unlikely((b0 & 0x70U & ~(unsigned)c->priv_.rsv_allowed) != 0)) {
+            return conn_fail(c, WICK_ERR_PROTO_RSV);
+        }
+        if (wick__unlikely(((OPCODES_DEFINED >> op) & 1U) == 0)) {
+            return conn_fail(c, WICK_ERR_PROTO_OPCODE);
+        }
+        if (wick__unlikely(op >= 8)) {
+            /* RFC 6455 5.5: control frames are not fragmented and carry at
+             * most 125 bytes (so always a 7-bit length). */
+            if ((b0 & 0x80U) == 0) {
+                return conn_fail(c, WICK_ERR_PROTO_CONTROL_FRAGMENTED);
+            }
+            if (plen > 125) {
+                return conn_fail(c, WICK_ERR_PROTO_CONTROL_TOO_BIG);
+            }
+            if ((b0 & 0x70U) != 0) {
+                return conn_fail(c, WICK_ERR_PROTO_RSV);
+            }
+        }
+        /* RFC 6455 5.1: a server fails on an unmasked frame, a client on a
+         * masked one. */
+        if (wick__unlikely((b1 & 0x80U) != mask_bit)) {
+            return conn_fail(c, WICK_ERR_PROTO_MASK);
+        }
         size_t hl = 2;
-        if (plen == 126) {
-            if (len - pos < 4 + key_len) {
+        uint64_t plen64 = plen;
+        if (plen >= 126) {
+            hl = plen == 126 ? 4U : 10U;
+            if (avail < hl) {
                 break;
             }
-            plen = wick__load_be16(h + 2);
-            hl = 4;
-        } else if (plen == 127) {
-            break;
-        }
-        if ((uint64_t)plen > limit || len - pos - hl - key_len < plen) {
-            break;
-        }
-        uint8_t *payload = in + pos + hl + key_len;
-        const uint8_t *key = h + hl; /* only read when server */
-        uint8_t opcode = (uint8_t)(b0 & 0x0FU);
-        bool unmasked = !server || plen == 0;
-        pos += hl + key_len + plen;
-        *used = pos;
-        if (lean) {
-            if (!unmasked) {
-                wick_mask_apply(payload, plen, key, NULL);
-                unmasked = true;
-            }
-            if (lean_frame(c, opcode, payload, plen, &err)) {
-                if (err != WICK_OK) {
-                    break;
+            /* RFC 6455 5.2 asks senders for the minimal length encoding;
+             * like most receivers we accept a longer one, which is just
+             * as unambiguous. */
+            if (plen == 126) {
+                plen64 = wick__load_be16(h + 2);
+            } else {
+                plen64 = wick__load_be64(h + 2);
+                if ((plen64 >> 63) != 0) { /* RFC 6455 5.2: MSB must be 0 */
+                    return conn_fail(c, WICK_ERR_PROTO_LENGTH);
                 }
+            }
+        }
+        if (avail < hl + key_len) {
+            break;
+        }
+        const uint8_t *key = h + hl;
+        uint8_t *payload = in + pos + hl + key_len;
+        size_t body = avail - hl - key_len; /* payload bytes in this input */
+        if (op >= 8) {
+            if (body < plen) {
+                break; /* the caller keeps the control frame for us */
+            }
+            if (op == WICK_OP_PING && (c->priv_.flags & WICK_CONF_NO_AUTO_PONG) == 0 &&
+                !c->priv_.sent_close && !wick__out_pong_fits(c, plen)) {
+                err = WICK_BLOCKED; /* the frame stays unconsumed, still masked */
+                break;
+            }
+            if (key_len != 0) {
+                wick_mask_apply(payload, plen, key, NULL);
+            }
+            pos += hl + key_len + plen;
+            err = on_control(c, op, payload, plen);
+            continue;
+        }
+        if (wick__unlikely(plen64 > c->priv_.max_frame)) {
+            return conn_fail(c, WICK_ERR_FRAME_TOO_BIG);
+        }
+        bool fin = (b0 & 0x80U) != 0;
+        bool whole = plen64 <= (uint64_t)body;
+        if (op == WICK_OP_CONT) {
+            if (!c->priv_.in_message) {
+                return conn_fail(c, WICK_ERR_PROTO_CONTINUATION);
+            }
+            if ((b0 & 0x70U) != 0) { /* RFC 7692 6.1: RSV1 on the first frame only */
+                return conn_fail(c, WICK_ERR_PROTO_RSV);
+            }
+        } else {
+            if (c->priv_.in_message) { /* RFC 6455 5.4: no interleaved messages */
+                return conn_fail(c, WICK_ERR_PROTO_FRAGMENT);
+            }
+            c->priv_.msg_opcode = (uint8_t)op;
+            c->priv_.in_message = true;
+            c->priv_.delivered = false;
+            c->priv_.msg_total = 0;
+            c->priv_.ext_active = (b0 & 0x70U) != 0; /* only allowed bits got here */
+            c->priv_.reasm = c->priv_.cb->on_message != NULL &&
+                             (c->priv_.msg_buf != NULL || c->priv_.alloc != NULL);
+            if (fin && whole && !c->priv_.ext_active) {
+                /* The common case: a whole message in one frame, here. */
+                if (plen64 > c->priv_.max_message) {
+                    err = msg_limit(c, plen64, false);
+                    if (err != WICK_OK) {
+                        return err;
+                    }
+                    c->priv_.reasm = false; /* oversize: streamed */
+                }
+                if (key_len != 0) {
+                    wick_mask_apply(payload, (size_t)plen64, key, NULL);
+                }
+                pos += hl + key_len + (size_t)plen64;
+                err = whole_message(c, payload, (size_t)plen64);
                 continue;
             }
-            /* Invalid UTF-8: the general route reports it exactly. */
+            wick_utf8_init(&c->priv_.utf8);
         }
-        err = general_frame(c, opcode, server ? key : NULL, payload, plen, unmasked);
-        if (err != WICK_OK) {
-            break;
+        if (!c->priv_.ext_active) {
+            /* A header tells the frame's size: fail fast (RFC 6455 10.4). */
+            err = msg_limit(c, plen64, true);
+            if (err != WICK_OK) {
+                break; /* a pause in msg_limit's on_data: the header is read again */
+            }
         }
+        pos += hl + key_len;
+        c->priv_.in_frame = true;
+        c->priv_.frame_fin = fin;
+        c->priv_.remaining = plen64;
+        c->priv_.phase = 0;
+        memcpy(c->priv_.key, key_len != 0 ? key : empty_chunk, key_len);
     }
+    *used = pos;
     return err;
-}
-
-static bool fast_ok(const wick_conn *c)
-{
-    return c->priv_.ext == NULL && c->priv_.cb->on_message_begin == NULL &&
-           c->priv_.step == STEP_NONE && !c->priv_.in_message &&
-           wick__frame_parser_idle(&c->priv_.parser);
 }
 
 wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
@@ -696,39 +680,21 @@ wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
         *consumed = len;
         return c->priv_.error;
     }
-    wick_err err = run_steps(c);
+    wick_err err = ext_end(c);
     size_t pos = 0;
-    /* Pull events until the parser has none; a zero-length payload gives
-     * its DATA event after the header even with no input left. */
-    while (err == WICK_OK && !c->priv_.recv_close) {
-        wick_frame_event ev;
-        size_t n = 0;
-        if (pos < len && fast_ok(c)) {
-            err = fast_frames(c, in + pos, len - pos, &n);
-            pos += n;
-            if (err != WICK_OK) {
-                break;
-            }
-            n = 0;
-        }
-        err = wick_frame_parser_feed(&c->priv_.parser, in != NULL ? in + pos : in, len - pos, &n,
-                                     &ev);
-        pos += n;
-        if (err != WICK_OK) {
-            err = conn_fail(c, err, wick_strerror(err));
-        } else if (ev.type == WICK_FRAME_HEADER) {
-            err = on_header(c, &ev.header);
-        } else if (ev.type == WICK_FRAME_DATA) {
-            err = on_chunk(c, &ev);
-        } else {
-            break;
-        }
+    if (err == WICK_OK && len != 0) {
+        err = decode(c, in, len, &pos);
     }
-    if (err == WICK_PAUSED) {
+    if (err == WICK_PAUSED || err == WICK_BLOCKED) {
         *consumed = pos;
         return err;
     }
-    /* RFC 6455 5.5.1: after the peer's close, the rest is ignored. */
-    *consumed = (err != WICK_OK || c->priv_.recv_close) ? len : pos;
-    return err;
+    /* RFC 6455 5.5.1: after the peer's close, the rest is ignored; after a
+     * failure, everything is. */
+    if (err != WICK_OK || c->priv_.recv_close) {
+        *consumed = len;
+        return err;
+    }
+    *consumed = pos;
+    return pos == len ? WICK_OK : WICK_NEED_MORE;
 }

@@ -12,8 +12,6 @@
  * rules are the connection engine's. */
 #include "wick_internal.h"
 
-#include "wick_frame.h"
-
 /* Parser states (priv_.state). */
 enum {
     FP_HEADER = 0,  /* gathering header bytes; priv_.have of priv_.need in scratch */
@@ -35,11 +33,6 @@ void wick_frame_parser_init(wick_frame_parser *p, wick_role role, uint8_t rsv_al
     p->priv_.max_frame = max_frame;
     p->priv_.need = FP_HDR_MIN;
     p->priv_.state = FP_HEADER;
-}
-
-bool wick__frame_parser_idle(const wick_frame_parser *p)
-{
-    return p->priv_.state == FP_HEADER && p->priv_.have == 0;
 }
 
 static wick_err fp_fail(wick_frame_parser *p, wick_err e)

@@ -1,7 +1,7 @@
-/* Connection engine, output side: the output window, data/ping/close
- * frames, the waiting control frame, prepared frames; then the state flags
- * and accessors. The only buffering is the caller's out_buf plus one
- * encoded control frame in the conn. */
+/* Connection engine, output side: the output window, data/ping/pong/close
+ * frames, prepared frames; then the state flags and accessors. The only
+ * buffering is the caller's out_buf, whose last WICK_OUT_RESERVE bytes of
+ * free space are kept for the close frame. */
 #include "wick_internal.h"
 
 #include "wick_conn.h"
@@ -90,49 +90,37 @@ static wick_err put_frame(wick_conn *c, uint8_t opcode, bool fin, const uint8_t 
     return err;
 }
 
-/* Moves the waiting control frame into the output once it fits; it goes
- * before anything queued later. */
-static void flush_pend(wick_conn *c)
+/* Output space that data frames, pings and pongs may use: all but the
+ * close reserve, so a close frame (RFC 6455 5.5.1), ours or the engine's
+ * answer or failure, always fits. */
+static size_t out_free(const wick_conn *c)
 {
-    if (c->priv_.pend_len == 0) {
-        return;
-    }
-    uint8_t *dst = out_room(c, c->priv_.pend_len);
-    if (dst != NULL) {
-        memcpy(dst, c->priv_.pend, c->priv_.pend_len);
-        c->priv_.out_tail += c->priv_.pend_len;
-        c->priv_.pend_len = 0;
-        c->priv_.pend_close = false;
-    }
+    size_t busy = out_used(c) + WICK_OUT_RESERVE;
+    return busy < c->priv_.out_cap ? c->priv_.out_cap - busy : 0;
 }
 
-/* Queues a control frame, or keeps it waiting in the conn. */
-static wick_err put_control(wick_conn *c, uint8_t opcode, const uint8_t *payload, size_t len)
+/* Queues a frame other than the close frame within out_free(). */
+static wick_err put_limited(wick_conn *c, uint8_t opcode, bool fin, const uint8_t *payload,
+                            size_t len)
 {
-    flush_pend(c);
-    if (c->priv_.pend_len == 0) {
-        wick_err err = put_frame(c, opcode, true, payload, len);
-        if (err != WICK_ERR_WOULD_BLOCK) {
-            return err;
-        }
+    size_t total = frame_size(c, len);
+    if (total == 0 || total > c->priv_.out_cap - WICK_OUT_RESERVE) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
     }
-    size_t n = 0;
-    wick_err err = encode(c, c->priv_.pend, sizeof(c->priv_.pend), opcode, true, payload, len, &n);
-    if (err != WICK_OK) {
-        return err;
+    if (total > out_free(c)) {
+        return WICK_ERR_WOULD_BLOCK;
     }
-    c->priv_.pend_len = (uint8_t)n;
-    c->priv_.pend_close = opcode == WICK_OP_CLOSE;
-    return WICK_OK;
+    return put_frame(c, opcode, fin, payload, len);
+}
+
+bool wick__out_pong_fits(const wick_conn *c, size_t len)
+{
+    return frame_size(c, len) <= out_free(c);
 }
 
 wick_err wick__out_pong(wick_conn *c, const uint8_t *payload, size_t len)
 {
-    flush_pend(c);
-    if (c->priv_.pend_close) {
-        return WICK_OK; /* a close is waiting: the peer will not need the pong */
-    }
-    return put_control(c, WICK_OP_PONG, payload, len);
+    return put_limited(c, WICK_OP_PONG, true, payload, len);
 }
 
 wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, size_t len)
@@ -147,9 +135,7 @@ wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, siz
             n += len;
         }
     }
-    /* A waiting pong is replaced: after the close it would be pointless,
-     * and only one control frame waits in the conn. */
-    wick_err err = put_control(c, WICK_OP_CLOSE, payload, n);
+    wick_err err = put_frame(c, WICK_OP_CLOSE, true, payload, n);
     if (err == WICK_OK) {
         c->priv_.sent_close = true; /* RFC 6455 5.5.1: no data after this */
     }
@@ -183,11 +169,7 @@ size_t wick_conn_send_space(const wick_conn *c)
     if (c == NULL || c->priv_.sent_close || c->priv_.error != WICK_OK) {
         return 0;
     }
-    size_t busy = out_used(c) + c->priv_.pend_len;
-    if (busy >= c->priv_.out_cap) {
-        return 0;
-    }
-    return payload_room(c->priv_.out_cap - busy, c->priv_.role == WICK_ROLE_CLIENT);
+    return payload_room(out_free(c), c->priv_.role == WICK_ROLE_CLIENT);
 }
 
 /* Shared checks of the data-frame senders. */
@@ -203,18 +185,14 @@ static wick_err data_check(wick_conn *c, uint8_t opcode, const void *data, size_
         return WICK_ERR_CLOSED;
     }
     /* RFC 6455 5.4: one message at a time, continued by CONT frames. */
-    if ((opcode == WICK_OP_CONT) != c->priv_.out_in_message) {
-        return WICK_ERR_STATE;
-    }
-    flush_pend(c);
-    return c->priv_.pend_len != 0 ? WICK_ERR_WOULD_BLOCK : WICK_OK;
+    return (opcode == WICK_OP_CONT) != c->priv_.out_in_message ? WICK_ERR_STATE : WICK_OK;
 }
 
 wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin)
 {
     wick_err err = data_check(c, opcode, data, len);
     if (err == WICK_OK) {
-        err = put_frame(c, opcode, fin, (const uint8_t *)data, len);
+        err = put_limited(c, opcode, fin, (const uint8_t *)data, len);
     }
     if (err == WICK_OK) {
         c->priv_.out_in_message = !fin;
@@ -233,7 +211,7 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
     if (err != WICK_OK) {
         return err;
     }
-    size_t room = c->priv_.out_cap - out_used(c);
+    size_t room = out_free(c);
     if (room < frame_size(c, 0)) {
         return WICK_ERR_WOULD_BLOCK;
     }
@@ -245,7 +223,7 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
         return WICK_ERR_WOULD_BLOCK;
     }
     bool last = fin && n == len;
-    err = put_frame(c, opcode, last, (const uint8_t *)data, n);
+    err = put_limited(c, opcode, last, (const uint8_t *)data, n);
     if (err == WICK_OK) {
         c->priv_.out_in_message = !last;
         *accepted = n;
@@ -261,11 +239,7 @@ wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len)
     if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
         return WICK_ERR_CLOSED;
     }
-    flush_pend(c);
-    if (c->priv_.pend_len != 0) {
-        return WICK_ERR_WOULD_BLOCK;
-    }
-    return put_frame(c, WICK_OP_PING, true, (const uint8_t *)data, len);
+    return put_limited(c, WICK_OP_PING, true, (const uint8_t *)data, len);
 }
 
 wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len)
@@ -319,11 +293,10 @@ wick_err wick_conn_send_prepared(wick_conn *c, const wick_prepared *p)
     if (c->priv_.out_in_message) {
         return WICK_ERR_STATE;
     }
-    if (p->len > c->priv_.out_cap) {
+    if (p->len > c->priv_.out_cap - WICK_OUT_RESERVE) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
-    flush_pend(c);
-    uint8_t *dst = c->priv_.pend_len == 0 ? out_room(c, p->len) : NULL;
+    uint8_t *dst = p->len <= out_free(c) ? out_room(c, p->len) : NULL;
     if (dst == NULL) {
         return WICK_ERR_WOULD_BLOCK;
     }
@@ -354,12 +327,11 @@ void wick_conn_out_consume(wick_conn *c, size_t n)
         c->priv_.out_head = 0;
         c->priv_.out_tail = 0;
     }
-    flush_pend(c);
 }
 
 size_t wick_conn_out_pending(const wick_conn *c)
 {
-    return c != NULL ? out_used(c) + c->priv_.pend_len : 0;
+    return c != NULL ? out_used(c) : 0;
 }
 
 /* --- State and accessors ------------------------------------------------ */

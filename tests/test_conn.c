@@ -141,26 +141,23 @@ static const struct conn_case cases[] = {
     {"fragments over max_message", BOTH, false, 0, 4, 0, 0, "01 03 'Hel' 80 02 'lo'",
      "begin text | data fin=0 \"Hel\" | error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG" CLOSE_1009},
     {"exactly max_message", BOTH, false, 0, 5, 0, 16, "01 03 'Hel' 80 02 'lo'",
-     "begin text | data fin=1 \"Hello\" | message text \"Hello\"" OK_NO_OUT},
+     "message text \"Hello\"" OK_NO_OUT},
     {"frame over max_frame", BOTH, false, 0, 0, 3, 0, "81 05 'Hello'",
      "error WICK_ERR_FRAME_TOO_BIG => WICK_ERR_FRAME_TOO_BIG" CLOSE_1009},
     {"oversize streams on", BOTH, false, WICK_CONF_OVERSIZE_STREAM, 4, 0, 16,
      "01 03 'Hel' 80 02 'lo' 81 02 'ok'",
-     "begin text | data fin=1 \"Hello\" | begin text | data fin=1 \"ok\" | message text "
-     "\"ok\"" OK_NO_OUT},
+     "begin text | data fin=1 \"Hello\" | message text \"ok\"" OK_NO_OUT},
     {"oversize single frame streams", BOTH, false, WICK_CONF_OVERSIZE_STREAM, 4, 0, 0,
      "81 05 'Hello'", "begin text | data fin=1 \"Hello\"" OK_NO_OUT},
     /* Reassembly into the caller's msg_buf. */
     {"reassembled", BOTH, false, 0, 0, 0, 16, "01 03 'Hel' 89 00 80 02 'lo'",
-     "begin text | data fin=0 \"Hel\" | ping \"\" | data fin=1 \"lo\" | message text \"Hello\""
-     " => WICK_OK || 8a 00"},
+     "ping \"\" | message text \"Hello\" => WICK_OK || 8a 00"},
     {"reassembled empty", BOTH, false, 0, 0, 0, 16, "82 00",
-     "begin binary | data fin=1 \"\" | message binary \"\"" OK_NO_OUT},
+     "message binary \"\"" OK_NO_OUT},
     {"msg_buf too small, no allocator", BOTH, false, 0, 0, 0, 4, "01 03 'Hel' 80 02 'lo'",
-     "begin text | data fin=0 \"Hel\" | error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG" CLOSE_1009},
+     "error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG" CLOSE_1009},
     {"msg_buf exactly full", BOTH, false, 0, 0, 0, 5, "01 03 'Hel' 80 02 'lo' 82 01 00",
-     "begin text | data fin=1 \"Hello\" | message text \"Hello\" | begin binary | "
-     "data fin=1 \"\\x00\" | message binary \"\\x00\"" OK_NO_OUT},
+     "message text \"Hello\" | message binary \"\\x00\"" OK_NO_OUT},
     /* Policy knobs. */
     {"no auto pong", BOTH, false, WICK_CONF_NO_AUTO_PONG, 0, 0, 0, "89 01 'x'",
      "ping \"x\"" OK_NO_OUT},
@@ -210,6 +207,7 @@ static bool runs_in(const struct conn_case *k, wick_role role)
 static void test_conn_table(void **state)
 {
     (void)state;
+    unsigned failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int r = 0; r < 2; r++) {
             wick_role role = r ? WICK_ROLE_CLIENT : WICK_ROLE_SERVER;
@@ -221,10 +219,12 @@ static void test_conn_table(void **state)
             size_t n = case_input(k, role, in, sizeof in);
             setup_case(k, role);
             if (harness_run(&H, in, n, k->want, true) != 0) {
-                fail_msg("case \"%s\" (%s)", k->name, r ? "client" : "server");
+                print_error("case \"%s\" (%s) failed\n", k->name, r ? "client" : "server");
+                failed++;
             }
         }
     }
+    assert_int_equal(failed, 0);
 }
 
 /* Every callback of every case failing in turn (whole input: which call

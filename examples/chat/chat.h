@@ -23,6 +23,7 @@
 #include <wick.h>
 
 #define CHAT_MAX_NAME         50 /* room and user names */
+#define CHAT_MAX_CARRY        (256 * 1024) /* unfed input kept per client (see carry) */
 #define CHAT_MAX_ID           64 /* client-chosen message ids */
 #define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
@@ -95,6 +96,12 @@ struct client {
     /* WebSocket phase */
     wick_conn conn;
     uint8_t *out;
+    /* Input the engine left unconsumed: an incomplete frame (WICK_NEED_MORE,
+     * at most WICK_RECV_MIN bytes) or, while a pong waits for output room
+     * (WICK_BLOCKED), the rest of a read; bounded by CHAT_MAX_CARRY. */
+    uint8_t *carry;
+    size_t carry_len;
+    bool in_blocked;
     struct frame **q; /* ring of max_queue frames */
     unsigned q_head, q_len;
     struct room *rooms[CHAT_ROOMS_PER_CLIENT];

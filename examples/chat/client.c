@@ -141,6 +141,7 @@ void client_free(struct client *c)
     free(c->req);
     free(c->hs);
     free(c->raw);
+    free(c->carry);
     free(c);
 }
 
@@ -225,10 +226,9 @@ static int on_close(wick_conn *conn, uint16_t code, const char *reason, size_t l
     return 0;
 }
 
-static void on_error(wick_conn *conn, wick_err err, const char *reason, void *user)
+static void on_error(wick_conn *conn, wick_err err, void *user)
 {
     (void)conn;
-    (void)reason;
     struct client *c = user;
     log_line(LOG_INFO, "ws_error", "id=%s error=%s close=%u", c->id, wick_err_name(err),
              wick_err_close_code(err));
@@ -284,17 +284,57 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
     return true;
 }
 
-void client_on_readable(struct client *c, uint8_t *buf, size_t len)
+/* Feeds in[0..len) to the engine and keeps what it leaves (see carry in
+ * chat.h). in may be c->carry itself. */
+static void feed(struct client *c, uint8_t *in, size_t len)
 {
     size_t consumed = 0;
-    wick_err e = wick_conn_recv(&c->conn, buf, len, &consumed);
-    if (e != WICK_OK && e != WICK_PAUSED) {
+    wick_err e = wick_conn_recv(&c->conn, in, len, &consumed);
+    c->in_blocked = e == WICK_BLOCKED;
+    if (e == WICK_NEED_MORE || e == WICK_BLOCKED) {
+        size_t rest = len - consumed;
+        if (in != c->carry) {
+            uint8_t *p = realloc(c->carry, rest);
+            if (p == NULL) {
+                client_kill(c, "out of memory");
+                return;
+            }
+            c->carry = p;
+        }
+        memmove(c->carry, in + consumed, rest);
+        c->carry_len = rest;
+    } else {
+        c->carry_len = 0;
+    }
+    if (e != WICK_OK && e != WICK_NEED_MORE && e != WICK_BLOCKED && e != WICK_PAUSED) {
         c->closing = true;
         if (c->deadline == 0) {
             c->deadline = now_ms() + cfg.close_ms;
         }
     }
     loop_mark_dirty(c);
+}
+
+void client_on_readable(struct client *c, uint8_t *buf, size_t len)
+{
+    if (c->carry_len == 0) {
+        feed(c, buf, len);
+        return;
+    }
+    /* Bytes kept from the last read go first. A peer that keeps sending
+     * pings while never reading our pongs is cut off. */
+    if (c->carry_len + len > CHAT_MAX_CARRY) {
+        client_kill(c, "input backlog");
+        return;
+    }
+    uint8_t *p = realloc(c->carry, c->carry_len + len);
+    if (p == NULL) {
+        client_kill(c, "out of memory");
+        return;
+    }
+    memcpy(p + c->carry_len, buf, len);
+    c->carry = p;
+    feed(c, p, c->carry_len + len);
 }
 
 /* === Output === */
@@ -432,6 +472,13 @@ void client_flush(struct client *c)
                 return;
             }
             wick_conn_out_consume(&c->conn, (size_t)n);
+            continue;
+        }
+        if (c->in_blocked && c->carry_len > 0) {
+            feed(c, c->carry, c->carry_len); /* output drained: the pong fits now */
+            if (c->phase != PH_WS) {
+                return;
+            }
             continue;
         }
         if (c->q_len > 0 && refill(c)) {

@@ -63,18 +63,23 @@ static int finish(trace *t, wick_conn *c, const char *event)
     return rc;
 }
 
-static int cb_begin(wick_conn *c, uint8_t opcode, void *user)
+static int cb_data(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, unsigned flags,
+                   void *user)
 {
     trace *t = user;
-    flush_data(t, false);
-    sep(t);
-    split_buf_printf(&t->ev, "begin %s", op_name(opcode));
-    return finish(t, c, "begin");
-}
-
-static int cb_data(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user)
-{
-    trace *t = user;
+    bool fin = (flags & WICK_DATA_FIN) != 0;
+    if ((flags & WICK_DATA_FIRST) != 0) {
+        /* The first chunk of a message: rendered as its start. */
+        flush_data(t, false);
+        sep(t);
+        split_buf_printf(&t->ev, "begin %s", op_name(opcode));
+        t->opcode = opcode;
+    } else if (opcode != t->opcode) {
+        split_buf_printf(&t->ev, " !opcode-changed");
+    }
+    if ((flags & ~(unsigned)(WICK_DATA_FIRST | WICK_DATA_FIN)) != 0) {
+        split_buf_printf(&t->ev, " !flags");
+    }
     if (data == NULL) {
         split_buf_printf(&t->ev, " !NULL-data");
     }
@@ -144,16 +149,13 @@ static int cb_close(wick_conn *c, uint16_t code, const char *reason, size_t len,
     return finish(t, c, "close");
 }
 
-static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
+static void cb_error(wick_conn *c, wick_err err, void *user)
 {
     trace *t = user;
     (void)c;
     flush_data(t, false);
     sep(t);
     split_buf_printf(&t->ev, "error %s", wick_err_name(err));
-    if (reason == NULL || reason[0] == '\0') {
-        split_buf_printf(&t->ev, " (no reason)");
-    }
     t->errors++;
 }
 
@@ -170,7 +172,6 @@ static int cb_random(void *user, uint8_t *out, size_t n)
 }
 
 const wick_callbacks trace_callbacks = {
-    .on_message_begin = cb_begin,
     .on_data = cb_data,
     .on_message = cb_message,
     .on_ping = cb_ping,
@@ -427,10 +428,19 @@ static int h_feed(void *ctx, uint8_t *buf, size_t len, size_t *consumed)
     if (h->drain) {
         drain(h);
     }
-    if (err == WICK_PAUSED && used > len) {
+    if (used > len) {
         return SPLIT_FAIL;
     }
-    if (err != WICK_OK && err != WICK_PAUSED) {
+    if (err == WICK_NEED_MORE) {
+        if (used == len) {
+            trace_note(&h->tr, "!need-more-with-nothing-left");
+        }
+        return SPLIT_NEED_MORE;
+    }
+    if (err == WICK_BLOCKED && !h->drain) {
+        return SPLIT_STOP;
+    }
+    if (err != WICK_OK && err != WICK_PAUSED && err != WICK_BLOCKED) {
         if (used != len) {
             trace_note(&h->tr, "!consumed-on-error");
         }

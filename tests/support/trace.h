@@ -4,7 +4,9 @@
  * through the split driver (tests/support/split.h).
  *
  * Events, joined with " | ":
- *   begin text|binary            on_message_begin
+ *   begin text|binary            on_data with WICK_DATA_FIRST (a chunk with
+ *                                another opcode than the first adds
+ *                                !opcode-changed)
  *   data fin=0|1 "bytes"         on_data; consecutive chunks are merged (the
  *                                chunking depends on the input split), a
  *                                piece ends at fin or at the next other event
@@ -39,6 +41,7 @@ struct trace {
     uint8_t *dbuf; /* on_data bytes not yet rendered */
     size_t dlen, dcap;
     bool data_open;    /* data holds a piece (maybe empty) */
+    uint8_t opcode;    /* opcode of the message being streamed */
     bool pause_all;    /* every callback (but on_error) returns WICK_PAUSE */
     unsigned fail_at;  /* callback number (1-based) that returns -1; 0: none */
     unsigned calls;    /* callbacks so far (on_error excluded) */
