@@ -1,7 +1,13 @@
-/* UTF-8 validator benchmark (issue 7): wick_utf8_feed() on ASCII, Latin
- * plus CJK, and emoji-heavy text, in 64 KiB buffers and in 125-byte
+/* UTF-8 validator benchmark (issues 7 and 10): wick_utf8_feed() on ASCII,
+ * Latin plus CJK, and emoji-heavy text, in 64 KiB buffers and in 125-byte
  * messages (init + feed + finish per message), against a byte-at-a-time
- * DFA reference written here, and against memcpy of the same bytes.
+ * DFA reference written here, and against memcpy.
+ *
+ * Everything runs on one 64 KiB working set per text, validated over and
+ * over, so the bytes are in L2 as recv() into a reused buffer leaves them;
+ * the memcpy baseline copies that 64 KiB buffer into another, over and
+ * over (the speed limit for touching hot bytes once). Each repetition
+ * times the three back to back; ratios are per repetition.
  *
  * usage: bench_utf8 [REPS] */
 #include <stdbool.h>
@@ -10,6 +16,7 @@
 #include "wick.h"
 
 #define TOTAL (8U << 20) /* bytes validated per repetition */
+#define WSET  65536U     /* the hot working set, validated TOTAL / WSET times */
 
 /* --- Byte-at-a-time reference DFA (built from the RFC 3629 grammar at
  * startup; one table lookup and one check per byte). ------------------ */
@@ -84,24 +91,33 @@ static bool wick_valid(const uint8_t *p, size_t n)
 
 typedef bool (*valid_fn)(const uint8_t *, size_t);
 
-static double run(valid_fn f, const uint8_t *buf, size_t msg)
+/* Validates the working set msg bytes at a time, over and over, until
+ * TOTAL bytes have been checked. */
+static double run(valid_fn f, const uint8_t *set, size_t msg)
 {
+    size_t per_pass = (WSET / msg) * msg;
     double t0 = bench_now();
-    for (size_t off = 0; off + msg <= TOTAL; off += msg) {
-        if (!f(buf + off, msg)) {
-            fprintf(stderr, "bench_utf8: rejected valid text at %zu\n", off);
-            exit(1);
+    for (size_t done = 0; done < TOTAL; done += per_pass) {
+        for (size_t off = 0; off + msg <= WSET; off += msg) {
+            if (!f(set + off, msg)) {
+                fprintf(stderr, "bench_utf8: rejected valid text at %zu\n", off);
+                exit(1);
+            }
         }
     }
     return bench_now() - t0;
 }
 
-static bool copy_fn_dummy(const uint8_t *p, size_t n)
+/* The speed limit: memcpy of one hot 64 KiB buffer into another, over and
+ * over (both stay in L2, as a recv() into a reused buffer leaves them). */
+static double run_memcpy(const uint8_t *set, uint8_t *dst)
 {
-    static uint8_t dst[65536];
-    memcpy(dst, p, n);
-    __asm__ volatile("" : : "r"(dst) : "memory");
-    return true;
+    double t0 = bench_now();
+    for (size_t done = 0; done < TOTAL; done += WSET) {
+        memcpy(dst, set, WSET);
+        __asm__ volatile("" : : "r"(dst) : "memory");
+    }
+    return bench_now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -116,19 +132,21 @@ int main(int argc, char **argv)
         int kind;
     } kinds[] = {{"ascii", TEXT_ASCII}, {"latin+cjk", TEXT_CJK}, {"emoji", TEXT_EMOJI}};
     static const size_t msgs[] = {65536, 125};
-    uint8_t *buf = malloc(TOTAL);
-    if (buf == NULL) {
+    uint8_t *buf = malloc(WSET);
+    uint8_t *dst = malloc(WSET);
+    if (buf == NULL || dst == NULL) {
         return 1;
     }
     bench_banner("utf8: validator alone (wick_utf8_feed) vs byte-at-a-time DFA vs memcpy");
-    printf("# %d repetitions of %u MiB; GB/s median [min max]; ratios per repetition\n", reps,
-           TOTAL >> 20);
+    printf("# %d repetitions of %u MiB from one hot %u KiB working set; memcpy copies that "
+           "64 KiB buffer; GB/s median [min max]; ratios per repetition\n",
+           reps, TOTAL >> 20, WSET >> 10);
     for (size_t k = 0; k < 3; k++) {
         for (size_t m = 0; m < 2; m++) {
             size_t msg = msgs[m];
             uint64_t rng = 0xABCD + k;
             /* Each message is valid on its own. */
-            for (size_t off = 0; off + msg <= TOTAL; off += msg) {
+            for (size_t off = 0; off + msg <= WSET; off += msg) {
                 bench_text(&rng, kinds[k].kind, buf + off, msg);
             }
             double gw[BENCH_MAX_REPS], gr[BENCH_MAX_REPS], gm[BENCH_MAX_REPS];
@@ -136,7 +154,7 @@ int main(int argc, char **argv)
             for (int r = 0; r < reps; r++) {
                 double tw = run(wick_valid, buf, msg);
                 double tr = run(ref_valid, buf, msg);
-                double tm = run(copy_fn_dummy, buf, msg);
+                double tm = run_memcpy(buf, dst);
                 gw[r] = TOTAL / tw / 1e9;
                 gr[r] = TOTAL / tr / 1e9;
                 gm[r] = TOTAL / tm / 1e9;
@@ -154,5 +172,6 @@ int main(int argc, char **argv)
         }
     }
     free(buf);
+    free(dst);
     return 0;
 }
