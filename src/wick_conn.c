@@ -118,6 +118,7 @@ wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_ca
     c->priv_.flags = (uint8_t)cfg->flags;
     c->priv_.rsv_allowed =
         cfg->extension != NULL ? (uint8_t)(cfg->extension->rsv_mask & 0x70U) : 0U;
+    c->priv_.reasm_cfg = cb->on_message != NULL && (cfg->msg_buf != NULL || cfg->allocator != NULL);
     conn_clear(c);
     return WICK_OK;
 }
@@ -462,33 +463,38 @@ static wick_err on_control(wick_conn *c, unsigned opcode, const uint8_t *p, size
 }
 
 /* A data message that is one frame, whole in the input, already unmasked:
- * checked and delivered in place. */
-static wick_err whole_message(wick_conn *c, const uint8_t *p, size_t n)
+ * checked and delivered in place. Nothing of the connection's message
+ * state is touched unless a check fails (then the general route reports
+ * it exactly). */
+static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n)
 {
-    if (n != 0 && text_checked(c)) {
+    const wick_callbacks *cb = c->priv_.cb;
+    if (n != 0 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0 &&
+        !wick_utf8_valid(p, n)) {
         size_t bad = n; /* an incomplete last sequence: all of it is a valid prefix */
+        c->priv_.msg_opcode = (uint8_t)op;
+        c->priv_.delivered = false;
         wick_utf8_init(&c->priv_.utf8);
-        wick_err e = wick_utf8_feed(&c->priv_.utf8, p, n, &bad);
-        if (e == WICK_OK) {
-            bad = n;
-            e = wick_utf8_finish(&c->priv_.utf8);
+        (void)wick_utf8_feed(&c->priv_.utf8, p, n, &bad);
+        /* Fail fast (RFC 6455 8.1): a streaming caller gets the valid
+         * prefix first. */
+        if (bad != 0 && !c->priv_.reasm_cfg) {
+            (void)deliver(c, p, bad, false);
         }
-        if (e != WICK_OK) {
-            /* Fail fast (RFC 6455 8.1): a streaming caller gets the valid
-             * prefix first. */
-            if (bad != 0 && !c->priv_.reasm) {
-                (void)deliver(c, p, bad, false);
-            }
-            return conn_fail(c, WICK_ERR_UTF8);
-        }
+        return conn_fail(c, WICK_ERR_UTF8);
     }
-    c->priv_.msg_total = n;
-    if (c->priv_.reasm) {
-        return deliver_message(c, p, n);
+    int rc;
+    const uint8_t *data = n != 0 ? p : empty_chunk;
+    c->priv_.in_callback = true;
+    if (c->priv_.reasm_cfg) {
+        rc = cb->on_message(c, (uint8_t)op, data, n, c->priv_.user);
+    } else if (cb->on_data != NULL) {
+        rc = cb->on_data(c, (uint8_t)op, data, n, WICK_DATA_FIRST | WICK_DATA_FIN, c->priv_.user);
+    } else {
+        rc = 0;
     }
-    wick_err err = deliver(c, p, n, true);
-    message_end(c);
-    return err;
+    c->priv_.in_callback = false;
+    return cb_status(c, rc);
 }
 
 /* Opcodes 0-2 and 8-10 are defined (RFC 6455 5.2); one bit each. */
@@ -620,29 +626,21 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
             if (c->priv_.in_message) { /* RFC 6455 5.4: no interleaved messages */
                 return conn_fail(c, WICK_ERR_PROTO_FRAGMENT);
             }
+            if (fin && whole && (b0 & 0x70U) == 0 && plen64 <= c->priv_.max_message) {
+                /* The common case: a whole message in one frame, here. */
+                if (key_len != 0 && plen != 0) {
+                    wick_mask_apply(payload, (size_t)plen64, key, NULL);
+                }
+                pos += hl + key_len + (size_t)plen64;
+                err = whole_message(c, op, payload, (size_t)plen64);
+                continue;
+            }
             c->priv_.msg_opcode = (uint8_t)op;
             c->priv_.in_message = true;
             c->priv_.delivered = false;
             c->priv_.msg_total = 0;
             c->priv_.ext_active = (b0 & 0x70U) != 0; /* only allowed bits got here */
-            c->priv_.reasm = c->priv_.cb->on_message != NULL &&
-                             (c->priv_.msg_buf != NULL || c->priv_.alloc != NULL);
-            if (fin && whole && !c->priv_.ext_active) {
-                /* The common case: a whole message in one frame, here. */
-                if (plen64 > c->priv_.max_message) {
-                    err = msg_limit(c, plen64, false);
-                    if (err != WICK_OK) {
-                        return err;
-                    }
-                    c->priv_.reasm = false; /* oversize: streamed */
-                }
-                if (key_len != 0) {
-                    wick_mask_apply(payload, (size_t)plen64, key, NULL);
-                }
-                pos += hl + key_len + (size_t)plen64;
-                err = whole_message(c, payload, (size_t)plen64);
-                continue;
-            }
+            c->priv_.reasm = c->priv_.reasm_cfg;
             wick_utf8_init(&c->priv_.utf8);
         }
         if (!c->priv_.ext_active) {
