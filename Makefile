@@ -3,7 +3,7 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD SAN WERROR.
+# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
 
 CC      ?= cc
 AR      ?= ar
@@ -57,6 +57,9 @@ endif
 ifeq ($(WICK_NO_SIMD),1)
 DEFS += -DWICK_NO_SIMD
 endif
+ifeq ($(WICK_NO_ERR_STRINGS),1)
+DEFS += -DWICK_NO_ERR_STRINGS
+endif
 
 ALL_CPPFLAGS := -Iinclude -Isrc $(DEFS) $(CPPFLAGS)
 
@@ -75,6 +78,8 @@ SHARED  := $(BUILD)/libwick.so.$(VERSION)
 # --- Tests: one cmocka binary per tests/test_*.c, linked with tests/support.
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# test_err once more, against a wick_err.c built with WICK_NO_ERR_STRINGS.
+TEST_BIN += $(if $(filter -DWICK_NO_ERR_STRINGS,$(DEFS)),,$(BUILD)/tests/test_err_nostr)
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/tests/support/%.o)
 TEST_WARN := $(filter-out -Wcast-qual -Wmissing-declarations,$(WARN))
@@ -124,6 +129,18 @@ $(BUILD)/tests/%: tests/%.c $(SUPPORT_OBJ) $(STATIC) | $(BUILD)/tests
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests $(CFLAGS) $(TEST_WARN) -MMD -MP $< $(SUPPORT_OBJ) \
 		$(STATIC) $(LDFLAGS) -lcmocka $(LIBCRYPTO) -o $@
+
+$(BUILD)/nostr:
+	$(Q)mkdir -p $@
+
+$(BUILD)/nostr/wick_err.o: src/wick_err.c | $(BUILD)/nostr
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DWICK_NO_ERR_STRINGS $(CFLAGS) $(LIBWARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/test_err_nostr: tests/test_err.c $(BUILD)/nostr/wick_err.o $(SUPPORT_OBJ) $(STATIC) \
+		| $(BUILD)/tests
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) -DWICK_NO_ERR_STRINGS -Itests $(CFLAGS) $(TEST_WARN) $< \
+		$(BUILD)/nostr/wick_err.o $(SUPPORT_OBJ) $(STATIC) $(LDFLAGS) -lcmocka $(LIBCRYPTO) -o $@
 
 # Installs cmocka when missing (as root), or says exactly what to run.
 deps-test:
@@ -389,5 +406,5 @@ conformance-full: $(BUILD)/examples/echo_server $(BUILD)/examples/autobahn_clien
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/pic/*.d $(BUILD)/tests/*.d \
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/pic/*.d $(BUILD)/tests/*.d $(BUILD)/nostr/*.d \
 	$(BUILD)/tests/support/*.d $(BUILD)/examples/*.d)

@@ -99,6 +99,21 @@ WICK_API unsigned long wick_version(void);
  * The close code column is what the connection engine sends when it fails
  * the connection with that error (0: not a wire error).
  * Values never change once released; new codes are appended in their group.
+ *
+ * Build switch WICK_NO_ERR_STRINGS (define it when compiling src/; for
+ * firmware, it saves about 2.5 KB of flash): compiles the names and
+ * messages out. wick_strerror() and wick_err_name() then return one fixed
+ * string per group instead: "success" / "WICK_OK", "status (not an
+ * error)" / "WICK_STATUS" (other values >= 0), "API misuse" /
+ * "WICK_ERR_API" (-1xx), "handshake error" / "WICK_ERR_HS" (-2xx, also the
+ * body wick_hs_server_reject() sends), "protocol error (1002)" /
+ * "WICK_ERR_PROTO" (-3xx), "invalid payload data (1007)" /
+ * "WICK_ERR_PAYLOAD_1007", "message too big (1009)" /
+ * "WICK_ERR_PAYLOAD_1009", "environment error (1011)" / "WICK_ERR_ENV"
+ * (-5xx), and "unknown status" / "WICK_UNKNOWN". wick_err_close_code(),
+ * wick_err_http_status() and wick_err_is_error() are the same in both
+ * builds and never use the strings, so code that calls only them (the
+ * connection engine) does not link the string table in either build.
  */
 #define WICK_ERR_MAP(X)                                                                            \
     X(OK, 0, 0, "success")                                                                         \
@@ -152,11 +167,13 @@ typedef enum wick_err {
 #undef WICK__ERR_ENUM
 } wick_err;
 
-/* A human-readable message for a status ("unknown status" if unknown).
- * The returned string is static. */
+/* A human-readable message for a status ("unknown status" if unknown;
+ * the group's message under WICK_NO_ERR_STRINGS). The returned string is
+ * static. */
 WICK_API const char *wick_strerror(wick_err e);
 /* The enum constant's name, e.g. "WICK_ERR_UTF8" ("WICK_UNKNOWN" if
- * unknown). The returned string is static. */
+ * unknown; the group's name under WICK_NO_ERR_STRINGS). The returned
+ * string is static. */
 WICK_API const char *wick_err_name(wick_err e);
 /* The close code the engine sends when failing with e (1002, 1007, 1009,
  * 1011), or 0 when e is not a wire error. */
@@ -753,7 +770,6 @@ struct wick_conn {
         uint16_t close_code;
         uint8_t key[4]; /* masking key of the current data frame */
         uint8_t role, flags, rsv_allowed, msg_opcode, phase;
-        bool reasm_cfg; /* whole-message delivery configured */
         bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
         bool ext_active, end_pending, pause_req, in_callback, out_in_message;
         bool sent_close, recv_close;

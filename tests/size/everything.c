@@ -43,8 +43,8 @@ static unsigned handshakes(void)
     r += (unsigned)wick_http_response(404, NULL, "x", 1, NULL, 0, true, text, sizeof text, &used);
     wick_str v;
     r += wick_hs_request_header(&req, "Cookie", &v);
-    static const wick_hs_client_opts copts = {{"/", 1}, {"h", 1}, {NULL, 0}, NULL, 0,
-                                              {NULL, 0}, NULL,     0};
+    static const wick_hs_client_opts copts = {{"/", 1}, {"h", 1},  {NULL, 0}, NULL,
+                                              0,        {NULL, 0}, NULL,      0};
     r += (unsigned)wick_hs_client_request(&cli, &copts, in_buf, NULL, text, sizeof text, &used);
     r += (unsigned)wick_hs_client_verify(&cli, text, n, &used);
     wick_ext ext[2];
