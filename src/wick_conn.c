@@ -17,6 +17,13 @@
 
 static const uint8_t empty_chunk[1] = {0};
 
+/* Keeps rare paths out of the receive loop's registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CONN_NOINLINE __attribute__((noinline))
+#else
+#define CONN_NOINLINE
+#endif
+
 void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
 {
     if (cfg == NULL) {
@@ -500,16 +507,23 @@ static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_
 /* Opcodes 0-2 and 8-10 are defined (RFC 6455 5.2); one bit each. */
 #define OPCODES_DEFINED 0x0707U
 
-/* Decodes frames from in[0..len) until the input ends, a frame is
- * incomplete, a callback pauses, or the connection fails. */
-static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
+/* One step of the general decoder at in[*pos..len): a piece of the
+ * current data frame's payload, or one frame header (with the whole
+ * control frame, or the whole message when it is one frame). Returns
+ * WICK_OK after progress, WICK_NEED_MORE when the input ends first (or
+ * after the peer's close), or the status to return (a pause, WICK_BLOCKED,
+ * a failure). Kept out of line so the fast loop in decode() stays small. */
+static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t *at)
 {
     const unsigned mask_bit = c->priv_.role == (uint8_t)WICK_ROLE_SERVER ? 0x80U : 0U;
     const size_t key_len = mask_bit != 0 ? 4U : 0U;
-    size_t pos = 0;
-    wick_err err = WICK_OK;
+    size_t pos = *at;
+    wick_err err = WICK_NEED_MORE;
 
-    while (err == WICK_OK && !c->priv_.recv_close) {
+    do {
+        if (c->priv_.recv_close) {
+            break;
+        }
         if (c->priv_.in_frame) {
             /* Payload of a data frame that is not handled whole. */
             uint64_t rem = c->priv_.remaining;
@@ -531,7 +545,7 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
                 last = c->priv_.frame_fin;
             }
             err = c->priv_.ext_active ? ext_chunk(c, p, n, last) : message_piece(c, p, n, last);
-            continue;
+            break;
         }
         size_t avail = len - pos;
         if (avail < 2) {
@@ -608,7 +622,7 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
             }
             pos += hl + key_len + plen;
             err = on_control(c, op, payload, plen);
-            continue;
+            break;
         }
         if (wick__unlikely(plen64 > c->priv_.max_frame)) {
             return conn_fail(c, WICK_ERR_FRAME_TOO_BIG);
@@ -633,7 +647,7 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
                 }
                 pos += hl + key_len + (size_t)plen64;
                 err = whole_message(c, op, payload, (size_t)plen64);
-                continue;
+                break;
             }
             c->priv_.msg_opcode = (uint8_t)op;
             c->priv_.in_message = true;
@@ -656,9 +670,53 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
         c->priv_.remaining = plen64;
         c->priv_.phase = 0;
         memcpy(c->priv_.key, key_len != 0 ? key : empty_chunk, key_len);
+        err = WICK_OK;
+    } while (0);
+    *at = pos;
+    return err;
+}
+
+/* Decodes frames from in[0..len) until the input ends, a frame is
+ * incomplete, a callback pauses, or the connection fails. The loop tests
+ * for the common frame first: a whole unfragmented text or binary message
+ * with a 7-bit length, masked as the role requires, no RSV bits, while no
+ * other message is in progress. Those are unmasked and delivered right
+ * here (same checks, same result as step() would give, which takes
+ * everything else). */
+static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
+{
+    const unsigned mask_bit = c->priv_.role == (uint8_t)WICK_ROLE_SERVER ? 0x80U : 0U;
+    const size_t key_len = mask_bit != 0 ? 4U : 0U;
+    const uint64_t small_max =
+        c->priv_.max_message < c->priv_.max_frame ? c->priv_.max_message : c->priv_.max_frame;
+    size_t pos = 0;
+    wick_err err;
+    for (;;) {
+        size_t avail = len - pos;
+        if (avail >= 2 && !c->priv_.in_frame && !c->priv_.in_message && !c->priv_.recv_close) {
+            unsigned b0 = in[pos];
+            unsigned b1 = in[pos + 1] ^ mask_bit; /* 7-bit length when the mask bit is right */
+            if ((b0 - 0x81U) < 2U && b1 < 126U && b1 <= small_max && avail - 2 - key_len >= b1 &&
+                avail >= 2 + key_len) {
+                uint8_t *p = in + pos + 2 + key_len;
+                if (key_len != 0 && b1 != 0) {
+                    wick_mask_apply(p, b1, in + pos + 2, NULL);
+                }
+                pos += 2 + key_len + b1;
+                err = whole_message(c, b0 & 0x0FU, p, b1);
+                if (wick__likely(err == WICK_OK)) {
+                    continue;
+                }
+                break;
+            }
+        }
+        err = step(c, in, len, &pos);
+        if (err != WICK_OK) {
+            break;
+        }
     }
     *used = pos;
-    return err;
+    return err == WICK_NEED_MORE ? WICK_OK : err;
 }
 
 wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
