@@ -770,6 +770,7 @@ struct wick_conn {
         uint16_t close_code;
         uint8_t key[4]; /* masking key of the current data frame */
         uint8_t role, flags, rsv_allowed, msg_opcode, phase;
+        bool reasm_cfg; /* whole-message delivery configured */
         bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
         bool ext_active, end_pending, pause_req, in_callback, out_in_message;
         bool sent_close, recv_close;
