@@ -2,10 +2,10 @@
  * 8.1 asks endpoints to fail the connection as soon as invalid UTF-8 is
  * seen).
  *
- * A DFA over byte classes, with ASCII runs skipped 8 bytes (or 16 with
- * SSE2) at a time while the DFA sits at a character boundary. The DFA
- * rejects on the exact byte at which the input stops being a prefix of
- * valid UTF-8, which is the fail-fast offset we report. Its state is all
+ * A DFA over byte classes, with ASCII runs skipped a word (or 16 or 64
+ * bytes with SSE2) at a time while the DFA sits at a character boundary.
+ * The DFA rejects on the exact byte at which the input stops being a prefix
+ * of valid UTF-8, which is the fail-fast offset we report. Its state is all
  * that carries across calls.
  *
  * It is a "shift DFA": the row for a byte class packs, for every state, the
@@ -14,7 +14,10 @@
  * input, not on the state, so the chain from one byte to the next is a
  * shift and a mask instead of a dependent table load. REJECT is absorbing,
  * so a block of bytes runs without a per-byte check, and only a block that
- * ends in REJECT is rescanned to find the exact offset.
+ * ends in REJECT is rescanned to find the exact offset. On 32-bit targets
+ * a 64-bit shift by a variable amount can be a library call (__aeabi_llsr
+ * on Cortex-M0), so there the same rows are expanded at compile time into
+ * a byte table indexed by state and class, and the ASCII words are 32-bit.
  *
  * The tables follow the RFC 3629 section 4 grammar directly:
  *   UTF8-1 = %x00-7F
@@ -27,16 +30,18 @@
  * against tests/support/utf8_ref.c (which works by code point instead)
  * covers every byte value in every state.
  *
- * On x86 CPUs with AVX2 (checked at run time), long runs that start at a
- * character boundary go through a vector validator written from the
- * lookup-table algorithm of Keiser and Lemire ("Validating UTF-8 in less
- * than one instruction per byte", 2021): three 16-entry nibble tables
- * classify every pair of adjacent bytes, and a saturating subtraction
- * finds the bytes that must be the 3rd or 4th of a sequence. The vector
- * code only says "valid so far" or "some error in these 64 bytes"; the
- * run then backs up to the last character boundary it proved, and the
- * DFA takes over from there, so the reported offset is the exact first
- * invalid byte and the only state carried across calls is the DFA's. */
+ * On x86 CPUs with AVX2 (checked at run time), inputs of 32 bytes or more
+ * that start at a character boundary go through a vector validator written
+ * from the lookup-table algorithm of Keiser and Lemire ("Validating UTF-8
+ * in less than one instruction per byte", 2021): three 16-entry nibble
+ * tables classify every pair of adjacent bytes, and a saturating
+ * subtraction finds the bytes that must be the 3rd or 4th of a sequence.
+ * ASCII is tested first, 64 and then 128 bytes with one OR and one
+ * movemask, before any lookup. The vector code only says "valid so far" or
+ * "some error in these 64 bytes"; it then backs up to the last character
+ * boundary it proved, and the DFA takes over from there, so the reported
+ * offset is the exact first invalid byte and the only state carried across
+ * calls is the DFA's. */
 #include "wick_internal.h"
 
 #if defined(__SSE2__) && !defined(WICK_NO_SIMD)
@@ -47,6 +52,32 @@
 #include <immintrin.h>
 #define WICK_UTF8_AVX2 1
 #endif
+#endif
+
+/* Word size of the portable ASCII loop and DFA flavour: 64 on 64-bit
+ * targets, 32 elsewhere. -DWICK_UTF8_WORD_BITS=32 forces the 32-bit code
+ * on a 64-bit host, so the tests can run it. */
+#ifndef WICK_UTF8_WORD_BITS
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define WICK_UTF8_WORD_BITS 64
+#else
+#define WICK_UTF8_WORD_BITS 32
+#endif
+#endif
+
+#if WICK_UTF8_WORD_BITS == 64
+typedef uint64_t utf8_word;
+#define UTF8_HIGH UINT64_C(0x8080808080808080)
+#else
+typedef uint32_t utf8_word;
+#define UTF8_HIGH UINT32_C(0x80808080)
+#endif
+
+/* Where a memcpy of an unaligned word compiles to one load. Elsewhere
+ * (Cortex-M0, ...) the ASCII loop first steps to an aligned address. */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86) ||             \
+    defined(__aarch64__) || defined(__ARM_FEATURE_UNALIGNED)
+#define WICK_UTF8_UNALIGNED 1
 #endif
 
 /* Byte classes. */
@@ -132,21 +163,40 @@ static const uint8_t utf8_class[256] = {
 
 /* One row per byte class; columns are the state before the byte, the
  * entry is the state after it (REJECT always stays REJECT). */
+/*                     ACCEPT  TAIL1  TAIL2  E0   ED   F0   F1   F4 */
+#define ROW_ASCII  ROW(OK,     R,     R,     R,   R,   R,   R,   R)  /* 00..7F */
+#define ROW_C80    ROW(R,      OK,    T1,    R,   T1,  R,   T2,  T2) /* 80..8F */
+#define ROW_C90    ROW(R,      OK,    T1,    R,   T1,  T2,  T2,  R)  /* 90..9F */
+#define ROW_CA0    ROW(R,      OK,    T1,    T1,  R,   T2,  T2,  R)  /* A0..BF */
+#define ROW_BAD    ROW(R,      R,     R,     R,   R,   R,   R,   R)  /* bad    */
+#define ROW_L2     ROW(T1,     R,     R,     R,   R,   R,   R,   R)  /* C2..DF */
+#define ROW_E0     ROW(U_E0,   R,     R,     R,   R,   R,   R,   R)  /* E0     */
+#define ROW_L3     ROW(T2,     R,     R,     R,   R,   R,   R,   R)  /* E1..EF */
+#define ROW_ED     ROW(U_ED,   R,     R,     R,   R,   R,   R,   R)  /* ED     */
+#define ROW_F0     ROW(U_F0,   R,     R,     R,   R,   R,   R,   R)  /* F0     */
+#define ROW_L4     ROW(U_F1,   R,     R,     R,   R,   R,   R,   R)  /* F1..F3 */
+#define ROW_F4     ROW(U_F4,   R,     R,     R,   R,   R,   R,   R)  /* F4     */
+
+#if WICK_UTF8_WORD_BITS == 64
 static const uint64_t utf8_rows[12] = {
-    /*                 ACCEPT  TAIL1  TAIL2  E0   ED   F0   F1   F4 */
-    /* 00..7F  */ ROW(OK,     R,     R,     R,   R,   R,   R,   R),
-    /* 80..8F  */ ROW(R,      OK,    T1,    R,   T1,  R,   T2,  T2),
-    /* 90..9F  */ ROW(R,      OK,    T1,    R,   T1,  T2,  T2,  R),
-    /* A0..BF  */ ROW(R,      OK,    T1,    T1,  R,   T2,  T2,  R),
-    /* bad     */ ROW(R,      R,     R,     R,   R,   R,   R,   R),
-    /* C2..DF  */ ROW(T1,     R,     R,     R,   R,   R,   R,   R),
-    /* E0      */ ROW(U_E0,   R,     R,     R,   R,   R,   R,   R),
-    /* E1..EF  */ ROW(T2,     R,     R,     R,   R,   R,   R,   R),
-    /* ED      */ ROW(U_ED,   R,     R,     R,   R,   R,   R,   R),
-    /* F0      */ ROW(U_F0,   R,     R,     R,   R,   R,   R,   R),
-    /* F1..F3  */ ROW(U_F1,   R,     R,     R,   R,   R,   R,   R),
-    /* F4      */ ROW(U_F4,   R,     R,     R,   R,   R,   R,   R),
+    ROW_ASCII, ROW_C80, ROW_C90, ROW_CA0, ROW_BAD, ROW_L2,
+    ROW_E0,    ROW_L3,  ROW_ED,  ROW_F0,  ROW_L4,  ROW_F4,
 };
+#else
+/* The same rows, expanded by the compiler: entry [2 * state + class] is
+ * the next state (states are multiples of 6, so rows of 12 never overlap). */
+#define NX(row, s) (uint8_t)(((row) >> (s)) & 63U)
+#define NEXT12(s)                                                              \
+    NX(ROW_ASCII, s), NX(ROW_C80, s), NX(ROW_C90, s), NX(ROW_CA0, s),          \
+    NX(ROW_BAD, s), NX(ROW_L2, s), NX(ROW_E0, s), NX(ROW_L3, s),               \
+    NX(ROW_ED, s), NX(ROW_F0, s), NX(ROW_L4, s), NX(ROW_F4, s)
+static const uint8_t utf8_next[9 * 12] = {
+    NEXT12(U_ACCEPT), NEXT12(U_TAIL1), NEXT12(U_TAIL2), NEXT12(U_E0), NEXT12(U_ED),
+    NEXT12(U_F0), NEXT12(U_F1), NEXT12(U_F4), NEXT12(U_REJECT),
+};
+#undef NX
+#undef NEXT12
+#endif
 
 #undef T
 #undef ROW
@@ -163,193 +213,70 @@ void wick_utf8_init(wick_utf8 *u)
     }
 }
 
+static inline utf8_word utf8_load_word(const uint8_t *p)
+{
+    utf8_word w;
+#if !defined(WICK_UTF8_UNALIGNED) && (defined(__GNUC__) || defined(__clang__))
+    /* The caller aligned p; saying so lets memcpy become one load. */
+    p = (const uint8_t *)__builtin_assume_aligned(p, sizeof(utf8_word));
+#endif
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
 /* Returns how many bytes from buf[i] on are ASCII, looking at whole words
  * only (so the answer may stop short of the first non-ASCII byte). */
 static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
 {
     size_t start = i;
 #ifdef WICK_UTF8_SSE2
+    while (len - i >= 64) {
+        __m128i v[4];
+        memcpy(v, buf + i, 64);
+        __m128i o = _mm_or_si128(_mm_or_si128(v[0], v[1]), _mm_or_si128(v[2], v[3]));
+        if (_mm_movemask_epi8(o) != 0) {
+            break;
+        }
+        i += 64;
+    }
     while (len - i >= 16) {
         __m128i v;
         memcpy(&v, buf + i, 16);
         if (_mm_movemask_epi8(v) != 0) {
-            break;
+            return i - start;
         }
         i += 16;
     }
+    if (i < len && len - start >= 16) {
+        /* The last 1..15 bytes: the last 16 of the input, all proven
+         * but these. */
+        __m128i v;
+        memcpy(&v, buf + len - 16, 16);
+        return _mm_movemask_epi8(v) == 0 ? len - start : i - start;
+    }
 #endif
-    while (len - i >= 8) {
-        uint64_t w;
-        memcpy(&w, buf + i, 8);
-        if ((w & UINT64_C(0x8080808080808080)) != 0) {
-            break;
+#ifndef WICK_UTF8_UNALIGNED
+    while (i < len && ((uintptr_t)(const void *)(buf + i) & (sizeof(utf8_word) - 1U)) != 0) {
+        if (buf[i] >= 0x80U) {
+            return i - start;
         }
-        i += 8;
+        i++;
     }
+#endif
+    while (len - i >= sizeof(utf8_word)) {
+        if ((utf8_load_word(buf + i) & UTF8_HIGH) != 0) {
+            return i - start;
+        }
+        i += sizeof(utf8_word);
+    }
+#ifdef WICK_UTF8_UNALIGNED
+    if (i < len && len - start >= sizeof(utf8_word) &&
+        (utf8_load_word(buf + len - sizeof(utf8_word)) & UTF8_HIGH) == 0) {
+        /* The last few bytes, as the last word of the input. */
+        i = len;
+    }
+#endif
     return i - start;
-}
-
-#ifdef WICK_UTF8_AVX2
-/* Error bits of the pair tables (Keiser and Lemire, section 6): each
- * names one way a pair (previous byte, this byte) can be wrong; a pair is
- * bad when the same bit is set in all three lookups. */
-#define K_TOO_SHORT  0x01 /* lead, then a non-continuation */
-#define K_TOO_LONG   0x02 /* ASCII, then a continuation */
-#define K_OVERLONG3  0x04 /* E0 80..9F */
-#define K_TOO_LARGE  0x08 /* F4 90..BF, F5..FF 90..BF */
-#define K_SURROGATE  0x10 /* ED A0..BF */
-#define K_OVERLONG2  0x20 /* C0, C1 */
-#define K_TOO_LARGE2 0x40 /* F5..FF 80..8F (shares its bit with OVERLONG4) */
-#define K_OVERLONG4  0x40 /* F0 80..8F */
-#define K_TWO_CONTS  0x80 /* continuation, continuation (fine as 3rd/4th byte) */
-#define K_CARRY      (K_TOO_SHORT | K_TOO_LONG | K_TWO_CONTS)
-
-#define K16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                                        \
-    _mm256_setr_epi8((char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g),  \
-                     (char)(h), (char)(i), (char)(j), (char)(k), (char)(l), (char)(m), (char)(n),  \
-                     (char)(o), (char)(p), (char)(a), (char)(b), (char)(c), (char)(d), (char)(e),  \
-                     (char)(f), (char)(g), (char)(h), (char)(i), (char)(j), (char)(k), (char)(l),  \
-                     (char)(m), (char)(n), (char)(o), (char)(p))
-
-typedef struct utf8_tables {
-    __m256i hi1, lo1, hi2, nib, inc;
-} utf8_tables;
-
-__attribute__((target("avx2"))) static inline __m256i utf8_prev(__m256i in, __m256i prev, int n)
-{
-    /* Bytes of (prev:in) shifted by n: lane-crossing via permute2x128. */
-    __m256i t = _mm256_permute2x128_si256(prev, in, 0x21);
-    switch (n) {
-    case 1:
-        return _mm256_alignr_epi8(in, t, 15);
-    case 2:
-        return _mm256_alignr_epi8(in, t, 14);
-    default:
-        return _mm256_alignr_epi8(in, t, 13);
-    }
-}
-
-/* Error bits for the 32 bytes of `in`, given p1, p2, p3: the same bytes
- * shifted by 1, 2 and 3 (the bytes before each byte of `in`). */
-__attribute__((target("avx2"))) static inline __m256i utf8_check(const utf8_tables *t, __m256i in,
-                                                                 __m256i p1, __m256i p2, __m256i p3)
-{
-    __m256i a = _mm256_shuffle_epi8(t->hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), t->nib));
-    __m256i b = _mm256_shuffle_epi8(t->lo1, _mm256_and_si256(p1, t->nib));
-    __m256i c = _mm256_shuffle_epi8(t->hi2, _mm256_and_si256(_mm256_srli_epi16(in, 4), t->nib));
-    __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), c);
-    /* Bytes that must be a 3rd or 4th byte: 2 after E0..FF, 3 after F0..FF. */
-    __m256i third = _mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
-    __m256i fourth = _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
-    __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8((char)0x80));
-    return _mm256_xor_si256(must, special);
-}
-
-/* Error bits for the 32 bytes of `in`, with `prev` the 32 bytes before. */
-__attribute__((target("avx2"))) static inline __m256i utf8_block(const utf8_tables *t, __m256i in,
-                                                                 __m256i prev)
-{
-    return utf8_check(t, in, utf8_prev(in, prev, 1), utf8_prev(in, prev, 2),
-                      utf8_prev(in, prev, 3));
-}
-
-static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i);
-
-/* Validates from buf[i] (a character boundary) in 64-byte steps, then one
- * 32-byte step and a NUL-padded tail, while they are fine. Returns len
- * when all of it is valid and complete; otherwise a character boundary up
- * to which the input is proven to be a valid prefix, and the DFA goes on
- * from there (it finds the exact bad byte, or an incomplete end). */
-__attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, size_t i,
-                                                            size_t len)
-{
-    utf8_tables t;
-    t.hi1 = K16(K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG,
-                K_TOO_LONG, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS,
-                K_TOO_SHORT | K_OVERLONG2, K_TOO_SHORT, K_TOO_SHORT | K_OVERLONG3 | K_SURROGATE,
-                K_TOO_SHORT | K_TOO_LARGE | K_TOO_LARGE2 | K_OVERLONG4);
-    t.lo1 = K16(K_CARRY | K_OVERLONG3 | K_OVERLONG2 | K_OVERLONG4, K_CARRY | K_OVERLONG2, K_CARRY,
-                K_CARRY, K_CARRY | K_TOO_LARGE, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2 | K_SURROGATE,
-                K_CARRY | K_TOO_LARGE | K_TOO_LARGE2, K_CARRY | K_TOO_LARGE | K_TOO_LARGE2);
-    t.hi2 = K16(K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT,
-                K_TOO_SHORT, K_TOO_SHORT,
-                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_OVERLONG3 | K_TOO_LARGE2 | K_OVERLONG4,
-                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_OVERLONG3 | K_TOO_LARGE,
-                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_SURROGATE | K_TOO_LARGE,
-                K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS | K_SURROGATE | K_TOO_LARGE, K_TOO_SHORT,
-                K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT);
-    t.nib = _mm256_set1_epi8(0x0F);
-    /* A sequence cut by the end of a block: a lead in the last 3 bytes
-     * that needs more bytes than are left. */
-    t.inc = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                             -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xF0 - 1),
-                             (char)(0xE0 - 1), (char)(0xC0 - 1));
-    size_t start = i;
-    __m256i prev = _mm256_setzero_si256();
-    __m256i prev_inc = _mm256_setzero_si256();
-    while (len - i >= 64) {
-        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
-        __m256i b = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i + 32));
-        __m256i err;
-        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
-            /* All ASCII: only a sequence cut at the end of prev can fail. */
-            err = prev_inc;
-            prev_inc = _mm256_setzero_si256();
-        } else {
-            err = _mm256_or_si256(utf8_block(&t, a, prev), utf8_block(&t, b, a));
-            prev_inc = _mm256_subs_epu8(b, t.inc);
-        }
-        if (!_mm256_testz_si256(err, err)) {
-            return utf8_backup(buf, start, i);
-        }
-        prev = b;
-        i += 64;
-    }
-    if (len - i >= 32) {
-        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)(buf + i));
-        __m256i err = utf8_block(&t, a, prev);
-        if (!_mm256_testz_si256(err, err)) {
-            return utf8_backup(buf, start, i);
-        }
-        prev = a;
-        i += 32;
-    }
-#define LOADU(p) _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
-    if (i < len && len - start >= 35) {
-        /* The last 1..31 bytes: check the last 32 bytes of the input again
-         * (their first part is already proven), reading the bytes before
-         * each one directly; then a lead too close to the end for its
-         * sequence counts as an error, left to the DFA. */
-        const uint8_t *e = buf + len - 32;
-        __m256i a = LOADU(e);
-        __m256i err = utf8_check(&t, a, LOADU(e - 1), LOADU(e - 2), LOADU(e - 3));
-        err = _mm256_or_si256(err, _mm256_subs_epu8(a, t.inc));
-        if (!_mm256_testz_si256(err, err)) {
-            return utf8_backup(buf, start, i);
-        }
-        return len;
-    }
-#undef LOADU
-    if (i < len) {
-        /* A short input: the last 1..31 bytes, padded with NULs, so a
-         * sequence cut by the end shows as an error, left to the DFA. */
-        uint8_t tail[32];
-        memset(tail, 0, sizeof(tail));
-        memcpy(tail, buf + i, len - i);
-        __m256i a = _mm256_loadu_si256((const __m256i_u *)(const void *)tail);
-        __m256i err = utf8_block(&t, a, prev);
-        if (!_mm256_testz_si256(err, err)) {
-            return utf8_backup(buf, start, i);
-        }
-        return len;
-    }
-    /* Ended on a step boundary: the last sequence may be cut there. */
-    return utf8_backup(buf, start, i);
 }
 
 /* Backs up from buf[i] over a sequence that may be cut there: up to three
@@ -366,6 +293,188 @@ static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i)
     return q;
 }
 
+#ifdef WICK_UTF8_AVX2
+/* Error bits of the pair tables (Keiser and Lemire, section 6): each
+ * names one way a pair (previous byte, this byte) can be wrong; a pair is
+ * bad when the same bit is set in all three lookups. */
+#define K_TOO_SHORT  0x01 /* lead, then a non-continuation */
+#define K_TOO_LONG   0x02 /* ASCII, then a continuation */
+#define K_OVERLONG3  0x04 /* E0 80..9F */
+#define K_TOO_LARGE  0x08 /* F4 90..BF, F5..FF 90..BF */
+#define K_SURROGATE  0x10 /* ED A0..BF */
+#define K_OVERLONG2  0x20 /* C0, C1 */
+#define K_TOO_LARGE2 0x40 /* F5..FF 80..8F (shares its bit with OVERLONG4) */
+#define K_OVERLONG4  0x40 /* F0 80..8F */
+#define K_TWO_CONTS  0x80 /* continuation, continuation (fine as 3rd/4th byte) */
+#define K_CARRY      (K_TOO_SHORT | K_TOO_LONG | K_TWO_CONTS)
+#define K_LARGE      (K_CARRY | K_TOO_LARGE | K_TOO_LARGE2)
+#define K_CONT       (K_TOO_LONG | K_OVERLONG2 | K_TWO_CONTS)
+
+/* 16 entries, twice (one copy per 128-bit lane), and one byte 32 times. */
+#define K32(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                                        \
+    a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p
+#define X16(x)    x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+#define KSPLAT(x) X16(x), X16(x)
+
+/* The constants, read from memory where they are used (a register copy
+ * of each would not fit beside the data, and spilling them costs more). */
+enum { KT_HI1, KT_LO1, KT_HI2, KT_NIB, KT_INC, KT_THIRD, KT_FOURTH, KT_TOP, KT_N };
+__attribute__((aligned(32))) static const uint8_t utf8_k[KT_N][32] = {
+    /* By the high nibble of the previous byte. */
+    {K32(K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG, K_TOO_LONG,
+         K_TOO_LONG, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS, K_TWO_CONTS, K_TOO_SHORT | K_OVERLONG2,
+         K_TOO_SHORT, K_TOO_SHORT | K_OVERLONG3 | K_SURROGATE,
+         K_TOO_SHORT | K_TOO_LARGE | K_TOO_LARGE2 | K_OVERLONG4)},
+    /* By the low nibble of the previous byte. */
+    {K32(K_CARRY | K_OVERLONG3 | K_OVERLONG2 | K_OVERLONG4, K_CARRY | K_OVERLONG2, K_CARRY, K_CARRY,
+         K_CARRY | K_TOO_LARGE, K_LARGE, K_LARGE, K_LARGE, K_LARGE, K_LARGE, K_LARGE, K_LARGE,
+         K_LARGE, K_LARGE | K_SURROGATE, K_LARGE, K_LARGE)},
+    /* By the high nibble of this byte. */
+    {K32(K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT,
+         K_TOO_SHORT, K_CONT | K_OVERLONG3 | K_TOO_LARGE2 | K_OVERLONG4,
+         K_CONT | K_OVERLONG3 | K_TOO_LARGE, K_CONT | K_SURROGATE | K_TOO_LARGE,
+         K_CONT | K_SURROGATE | K_TOO_LARGE, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT, K_TOO_SHORT)},
+    {KSPLAT(0x0F)},
+    /* A sequence cut by the end of a block: a lead in the last 3 bytes
+     * that needs more bytes than are left (saturating subtraction). */
+    {X16(0xFF), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+     0xF0 - 1, 0xE0 - 1, 0xC0 - 1},
+    {KSPLAT(0xE0 - 0x80)},
+    {KSPLAT(0xF0 - 0x80)},
+    {KSPLAT(0x80)},
+};
+
+#define LOADU(p) _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
+#define KLOAD(n) _mm256_load_si256((const __m256i *)(const void *)utf8_k[n])
+
+/* Error bits for the 32 bytes of `in`, given p1, p2, p3: the same bytes
+ * shifted by 1, 2 and 3 (the bytes before each byte of `in`). */
+__attribute__((target("avx2"))) static inline __m256i utf8_check(__m256i in, __m256i p1, __m256i p2,
+                                                                 __m256i p3)
+{
+    __m256i nib = KLOAD(KT_NIB);
+    __m256i a = _mm256_shuffle_epi8(KLOAD(KT_HI1), _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
+    __m256i b = _mm256_shuffle_epi8(KLOAD(KT_LO1), _mm256_and_si256(p1, nib));
+    __m256i c = _mm256_shuffle_epi8(KLOAD(KT_HI2), _mm256_and_si256(_mm256_srli_epi16(in, 4), nib));
+    __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), c);
+    /* Bytes that must be a 3rd or 4th byte: 2 after E0..FF, 3 after F0..FF. */
+    __m256i third = _mm256_subs_epu8(p2, KLOAD(KT_THIRD));
+    __m256i fourth = _mm256_subs_epu8(p3, KLOAD(KT_FOURTH));
+    __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), KLOAD(KT_TOP));
+    return _mm256_xor_si256(must, special);
+}
+
+/* Error bits for the 32 bytes at p, which has at least 3 proven bytes
+ * before it: they are read as unaligned loads (cheaper than assembling
+ * them across the two 128-bit lanes, which costs 8 uops on Zen 1). */
+__attribute__((target("avx2"))) static inline __m256i utf8_check_at(const uint8_t *p, __m256i in)
+{
+    return utf8_check(in, LOADU(p - 1), LOADU(p - 2), LOADU(p - 3));
+}
+
+/* Nonzero where a lead in the last 3 bytes of v needs more bytes. */
+__attribute__((target("avx2"))) static inline __m256i utf8_cut(__m256i v)
+{
+    return _mm256_subs_epu8(v, KLOAD(KT_INC));
+}
+
+/* Validates from buf[start] (a character boundary, with at least 32 bytes
+ * to go): the first 32 bytes as if ASCII came before, then 64-byte steps
+ * (all-ASCII ones with no lookup, and then 128 bytes at a time while the
+ * text stays ASCII), one 32-byte step, and the last 1..31 bytes as the
+ * last 32 bytes of the input again. Returns len when all of it is valid
+ * and complete; otherwise a character boundary up to which the input is
+ * proven to be a valid prefix: an error lies within the 64 bytes from
+ * there (or the input ends inside a sequence), and the DFA goes on from
+ * there to find the exact bad byte. */
+__attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, size_t start,
+                                                            size_t len)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    size_t i = start;
+    /* Nonzero when the last block checked ends inside a sequence. */
+    __m256i pend = zero;
+    __m256i a = LOADU(buf + i);
+    if (_mm256_movemask_epi8(a) != 0) {
+        /* The bytes before each byte, with NULs before the start. */
+        __m256i z = _mm256_inserti128_si256(zero, _mm256_castsi256_si128(a), 1);
+        __m256i err = utf8_check(a, _mm256_alignr_epi8(a, z, 15), _mm256_alignr_epi8(a, z, 14),
+                                 _mm256_alignr_epi8(a, z, 13));
+        if (!_mm256_testz_si256(err, err)) {
+            return start;
+        }
+        pend = utf8_cut(a);
+    }
+    i += 32;
+    while (len - i >= 64) {
+        a = LOADU(buf + i);
+        __m256i b = LOADU(buf + i + 32);
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
+            /* All ASCII: only a sequence cut before it can fail. */
+            if (!_mm256_testz_si256(pend, pend)) {
+                return utf8_backup(buf, start, i);
+            }
+            pend = zero;
+            i += 64;
+            while (len - i >= 128) {
+                __m256i o =
+                    _mm256_or_si256(_mm256_or_si256(LOADU(buf + i), LOADU(buf + i + 32)),
+                                    _mm256_or_si256(LOADU(buf + i + 64), LOADU(buf + i + 96)));
+                if (_mm256_movemask_epi8(o) != 0) {
+                    break;
+                }
+                i += 128;
+            }
+            continue;
+        }
+        __m256i err = _mm256_or_si256(utf8_check_at(buf + i, a), utf8_check_at(buf + i + 32, b));
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
+        pend = utf8_cut(b);
+        i += 64;
+    }
+    if (len - i >= 32) {
+        a = LOADU(buf + i);
+        __m256i err = pend;
+        pend = zero;
+        if (_mm256_movemask_epi8(a) != 0) {
+            err = utf8_check_at(buf + i, a);
+            pend = utf8_cut(a);
+        }
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
+        i += 32;
+    }
+    if (i == len) {
+        /* Ended on a step boundary: the last sequence may be cut there. */
+        return _mm256_testz_si256(pend, pend) ? len : utf8_backup(buf, start, len);
+    }
+    if (len - start < 35) {
+        /* 1 or 2 bytes after the first block: left to the DFA. */
+        return utf8_backup(buf, start, i);
+    }
+    /* The last 1..31 bytes: check the last 32 bytes of the input again
+     * (their first part is already proven; the 3 bytes before them are
+     * inside the run), and a lead too close to the end for its sequence
+     * counts as an error, left to the DFA. If they are all ASCII, so is
+     * the byte before i, and no sequence can be cut there. */
+    const uint8_t *e = buf + len - 32;
+    a = LOADU(e);
+    __m256i err = pend;
+    if (_mm256_movemask_epi8(a) != 0) {
+        err = _mm256_or_si256(utf8_check_at(e, a), utf8_cut(a));
+    }
+    if (!_mm256_testz_si256(err, err)) {
+        return utf8_backup(buf, start, i);
+    }
+    return len;
+}
+
+#undef LOADU
+#undef KLOAD
+
 static bool utf8_have_avx2(void)
 {
     return __builtin_cpu_supports("avx2") != 0;
@@ -374,13 +483,83 @@ static bool utf8_have_avx2(void)
 
 static inline uint32_t utf8_step(uint32_t s, uint8_t b)
 {
+#if WICK_UTF8_WORD_BITS == 64
     return (uint32_t)(utf8_rows[utf8_class[b]] >> s) & 63U;
+#else
+    return utf8_next[2U * s + utf8_class[b]];
+#endif
 }
 
 /* Bytes run through the DFA per block before REJECT is checked. */
 #define WICK_UTF8_BLOCK 16
-/* Runs at least this long go through the vector validator. */
-#define WICK_UTF8_SIMD_MIN 12
+/* Inputs at least this long (from a character boundary) go through the
+ * vector validator. */
+#define WICK_UTF8_SIMD_MIN 32
+
+/* The general loop: from buf[i] in state s, ASCII runs a word or vector
+ * at a time at character boundaries, the DFA elsewhere; with simd, a
+ * vector run from the next boundary with 32 bytes or more to go. */
+static wick_err utf8_feed_dfa(wick_utf8 *u, uint32_t s, const uint8_t *buf, size_t i, size_t len,
+                              bool simd, size_t *bad_pos)
+{
+#ifndef WICK_UTF8_AVX2
+    (void)simd;
+#endif
+    while (i < len) {
+        if (s == U_ACCEPT) {
+#ifdef WICK_UTF8_AVX2
+            if (simd && len - i >= WICK_UTF8_SIMD_MIN) {
+                i = utf8_run_avx2(buf, i, len);
+                /* It stops early only at an error close by, or at an
+                 * incomplete end: both are the DFA's, so no more vector
+                 * runs in this call. */
+                simd = false;
+                if (i == len) {
+                    break;
+                }
+            }
+#endif
+            i += utf8_ascii_run(buf, i, len);
+        }
+#ifdef WICK_UTF8_AVX2
+        else if (simd) {
+            /* A sequence carried over from the last call: finish it byte
+             * by byte (at most 3), then the vector run takes over. */
+            s = utf8_step(s, buf[i]);
+            if (s == U_REJECT) {
+                break;
+            }
+            i++;
+            continue;
+        }
+#endif
+        size_t n = len - i;
+        if (n > WICK_UTF8_BLOCK) {
+            n = WICK_UTF8_BLOCK;
+        }
+        uint32_t s0 = s;
+        for (size_t k = 0; k < n; k++) {
+            s = utf8_step(s, buf[i + k]);
+        }
+        if (wick__unlikely(s == U_REJECT)) {
+            /* Replay the block to find the first byte that failed. */
+            s = s0;
+            while ((s = utf8_step(s, buf[i])) != U_REJECT) {
+                i++;
+            }
+            break;
+        }
+        i += n;
+    }
+    u->priv_.state = s;
+    if (s == U_REJECT) {
+        if (bad_pos != NULL) {
+            *bad_pos = i;
+        }
+        return WICK_ERR_UTF8;
+    }
+    return WICK_OK;
+}
 
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
@@ -396,46 +575,20 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
         }
         return WICK_ERR_UTF8;
     }
-    size_t i = 0;
 #ifdef WICK_UTF8_AVX2
-    bool simd = len >= WICK_UTF8_SIMD_MIN && utf8_have_avx2();
-#endif
-    while (i < len) {
+    if (len >= WICK_UTF8_SIMD_MIN && utf8_have_avx2()) {
         if (s == U_ACCEPT) {
-            i += utf8_ascii_run(buf, i, len);
-#ifdef WICK_UTF8_AVX2
-            if (simd && len - i >= WICK_UTF8_SIMD_MIN) {
-                /* Returns a boundary at or after i; the DFA block below
-                 * always makes progress from there. */
-                i = utf8_run_avx2(buf, i, len);
+            /* The common case, with nothing else on the way. */
+            size_t i = utf8_run_avx2(buf, 0, len);
+            if (wick__likely(i == len)) {
+                return WICK_OK;
             }
-#endif
+            return utf8_feed_dfa(u, s, buf, i, len, false, bad_pos);
         }
-        size_t n = len - i;
-        if (n > WICK_UTF8_BLOCK) {
-            n = WICK_UTF8_BLOCK;
-        }
-        uint32_t s0 = s;
-        for (size_t k = 0; k < n; k++) {
-            s = utf8_step(s, buf[i + k]);
-        }
-        if (wick__unlikely(s == U_REJECT)) {
-            /* Replay the block to find the first byte that failed. */
-            s = s0;
-            size_t k = 0;
-            while ((s = utf8_step(s, buf[i + k])) != U_REJECT) {
-                k++;
-            }
-            u->priv_.state = U_REJECT;
-            if (bad_pos != NULL) {
-                *bad_pos = i + k;
-            }
-            return WICK_ERR_UTF8;
-        }
-        i += n;
+        return utf8_feed_dfa(u, s, buf, 0, len, true, bad_pos);
     }
-    u->priv_.state = s;
-    return WICK_OK;
+#endif
+    return utf8_feed_dfa(u, s, buf, 0, len, false, bad_pos);
 }
 
 wick_err wick_utf8_finish(const wick_utf8 *u)
