@@ -792,8 +792,8 @@ WICK_API wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg,
 WICK_API wick_err wick_conn_reset(wick_conn *c);
 
 /* Frees memory obtained through the allocator hook. Idempotent; safe on a
- * zeroed struct. A message being reassembled is dropped: it still streams
- * through on_data, but on_message is not called for it. */
+ * zeroed struct. A message being reassembled is dropped: the rest of it
+ * streams through on_data, and on_message is not called for it. */
 WICK_API void wick_conn_release(wick_conn *c);
 
 /* Feeds received bytes. **`in` is modified: payload is unmasked in place
@@ -821,9 +821,10 @@ WICK_API wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *
 /* Sends one frame of a data message: opcode WICK_OP_TEXT or WICK_OP_BINARY
  * starts a message, WICK_OP_CONT continues the message in progress; fin
  * ends it. The frame is copied (and masked for a client) into the output
- * buffer. Returns WICK_OK, WICK_ERR_WOULD_BLOCK (not enough free output
- * space: drain and retry; nothing was queued), WICK_ERR_BUFFER_TOO_SMALL
- * (the frame can never fit: split it), WICK_ERR_CLOSED (a close frame was
+ * buffer, outside the close reserve. Returns WICK_OK, WICK_ERR_WOULD_BLOCK
+ * (not enough free output space: drain and retry; nothing was queued),
+ * WICK_ERR_BUFFER_TOO_SMALL (the frame can never fit in out_cap less
+ * WICK_OUT_RESERVE: split it), WICK_ERR_CLOSED (a close frame was
  * sent), WICK_ERR_STATE (CONT without a message in progress, or a new
  * message while one is in progress), WICK_ERR_ARG, or WICK_ERR_RANDOM. */
 WICK_API wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len,
@@ -836,8 +837,8 @@ WICK_API wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data,
 WICK_API wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, size_t len,
                                       bool fin, size_t *accepted);
 
-/* Free space in the output buffer, as payload bytes one frame of the
- * connection's role could carry now. */
+/* Free space in the output buffer (less the close reserve), as payload
+ * bytes one frame of the connection's role could carry now. */
 WICK_API size_t wick_conn_send_space(const wick_conn *c);
 
 /* Queues a ping with up to 125 bytes of payload. Returns as wick_conn_send(),
@@ -848,9 +849,8 @@ WICK_API wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len);
  * `code` (0: no code, no reason) and `reason` (at most 123 bytes, UTF-8).
  * Returns WICK_OK, WICK_ERR_ARG (code not valid on the wire, reason too
  * long or not UTF-8), WICK_ERR_RANDOM, or WICK_ERR_CLOSED when a close was
- * already sent. If the output buffer is full the close frame waits in the
- * connection (replacing a pong waiting there) and goes out first when
- * space frees. */
+ * already sent. It always fits: the output keeps WICK_OUT_RESERVE bytes
+ * free for it. */
 WICK_API wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len);
 
 /* A prepared frame: encoded once (unmasked, so server role only), sent to
@@ -878,8 +878,7 @@ WICK_API const uint8_t *wick_conn_out_peek(const wick_conn *c, size_t *len);
 /* Acknowledges that the first n bytes of the window were sent. */
 WICK_API void wick_conn_out_consume(wick_conn *c, size_t n);
 
-/* Bytes waiting to be sent (backpressure), including control frames
- * waiting for room. */
+/* Bytes waiting to be sent (backpressure). */
 WICK_API size_t wick_conn_out_pending(const wick_conn *c);
 
 /* WICK_WANT_* and WICK_CLOSING / WICK_CLOSED / WICK_SHOULD_CLOSE_TCP
