@@ -42,6 +42,8 @@ struct lc {
     size_t resp_len;
     uint8_t out[2048];
     const char *room;
+    uint8_t keep[WICK_RECV_MIN]; /* an incomplete frame the engine left */
+    size_t keep_len;
 };
 
 static struct lc *lcs;
@@ -240,22 +242,40 @@ static void send_request(struct lc *c)
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* Feeds buf[0..len) (c->keep is already in front of it); keeps what the
+ * engine leaves for the next read, and feeds again after a pong waited
+ * for output room (the output is drained right away here). */
 static void feed(struct lc *c, uint8_t *buf, size_t len)
 {
-    size_t consumed = 0;
-    wick_err e = wick_conn_recv(&c->conn, buf, len, &consumed);
-    if (e != WICK_OK) {
-        kill_lc(c, wick_err_name(e));
+    for (;;) {
+        size_t consumed = 0;
+        wick_err e = wick_conn_recv(&c->conn, buf, len, &consumed);
+        if (e == WICK_BLOCKED) {
+            flush_lc(c);
+            buf += consumed;
+            len -= consumed;
+            continue;
+        }
+        c->keep_len = 0;
+        if (e == WICK_NEED_MORE) {
+            c->keep_len = len - consumed;
+            memcpy(c->keep, buf + consumed, c->keep_len);
+        } else if (e != WICK_OK) {
+            kill_lc(c, wick_err_name(e));
+            return;
+        }
+        flush_lc(c);
         return;
     }
-    flush_lc(c);
 }
 
 static void on_readable(struct lc *c)
 {
-    static uint8_t buf[256 * 1024];
+    static uint8_t buf[WICK_RECV_MIN + 256 * 1024];
     for (;;) {
-        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        size_t keep = c->st == ST_OPEN ? c->keep_len : 0;
+        memcpy(buf, c->keep, keep);
+        ssize_t n = recv(c->fd, buf + keep, sizeof buf - keep, 0);
         if (n < 0) {
             if (errno != EAGAIN) {
                 kill_lc(c, "recv");
@@ -303,7 +323,7 @@ static void on_readable(struct lc *c)
             }
             continue;
         }
-        feed(c, buf, (size_t)n);
+        feed(c, buf, keep + (size_t)n);
         if (c->st == ST_DEAD) {
             return;
         }
