@@ -3,12 +3,23 @@
  * Paths, from wide to narrow: AVX2 (32 bytes per step; chosen at run time
  * with __builtin_cpu_supports, which reads the compiler runtime's CPU
  * model, so no global of ours caches anything), SSE2 or NEON (16 bytes),
- * a portable word loop (8 bytes through memcpy loads and stores, so
- * alignment and aliasing never matter), and a byte tail. WICK_NO_SIMD
- * builds use the word loop. The key is rotated by the starting phase once,
- * so every wide lane starts at key byte 0 of the rotated key; wide steps
- * are multiples of 4 bytes and keep that alignment. Every path is
- * reachable through wick__mask_apply_path() for the differential test. */
+ * a portable loop over the native word, and a byte tail. WICK_NO_SIMD
+ * builds use the word loop.
+ *
+ * The word loop: on 64-bit targets, 8 bytes through memcpy loads and
+ * stores (so alignment and aliasing never matter; unaligned access is
+ * cheap there). On 32-bit targets (Cortex-M, ESP32, RISC-V MCUs), 4 bytes:
+ * a few leading bytes first so the destination is word-aligned, then
+ * aligned loads and stores (memcpy of 4 bytes from a pointer known to be
+ * aligned is one ldr/str), never 64-bit arithmetic or a library call.
+ * When the source is not aligned like the destination (a masking copy on
+ * a core without unaligned access, such as the Cortex-M0), the bytes go
+ * one at a time.
+ *
+ * The key is rotated by the starting phase once, so every wide lane
+ * starts at key byte 0 of the rotated key; wide steps are multiples of 4
+ * bytes and keep that alignment. Every path is reachable through
+ * wick__mask_apply_path() for the differential test. */
 #include "wick_internal.h"
 
 #include "wick_mask.h"
@@ -32,21 +43,74 @@
 /* From this length on, the AVX2 check and loop pay off. */
 #define WICK_MASK_AVX2_MIN 128
 
-/* Each wide helper masks whole steps from buf[0] with kw, the rotated
- * key repeated to 8 bytes (in memory order), and returns how many bytes it
- * did. */
+/* The native word: 8 bytes where size_t is 64 bits, else 4. */
+#if SIZE_MAX > 0xFFFFFFFFU
+#define WICK_MASK_WORD64 1
+#endif
 
-static size_t mask_words(uint8_t *dst, const uint8_t *src, size_t len, uint64_t kw)
+/* Cores whose loads may be unaligned at no great cost. */
+#if defined(__x86_64__) || defined(__i386__) || defined(__ARM_FEATURE_UNALIGNED) ||                \
+    defined(__aarch64__)
+#define WICK_MASK_UNALIGNED_OK 1
+#endif
+
+/* Word loads and stores: memcpy of a constant size, which compilers turn
+ * into a load or store (the builtin, so that holds under -ffreestanding
+ * too, where a plain memcpy stays a call); from a pointer known to be
+ * 4-aligned it is one instruction even on cores without unaligned access. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WICK_MASK_ALIGNED4(p)   __builtin_assume_aligned((p), 4)
+#define WICK_MASK_COPY(d, s, n) __builtin_memcpy((d), (s), (n))
+#else
+#define WICK_MASK_ALIGNED4(p)   (p)
+#define WICK_MASK_COPY(d, s, n) memcpy((d), (s), (n))
+#endif
+
+/* Each wide helper masks whole steps from buf[0] with the rotated key
+ * (kw: repeated to the helper's width, in memory order) and returns how
+ * many bytes it did. */
+
+#ifdef WICK_MASK_WORD64
+static size_t mask_words64(uint8_t *dst, const uint8_t *src, size_t len, uint64_t kw)
 {
     size_t i = 0;
     while (len - i >= 8) {
         uint64_t w;
-        memcpy(&w, src + i, 8);
+        WICK_MASK_COPY(&w, src + i, 8);
         w ^= kw;
-        memcpy(dst + i, &w, 8);
+        WICK_MASK_COPY(dst + i, &w, 8);
         i += 8;
     }
     return i;
+}
+#endif
+
+/* 4 bytes per step, for dst 4-byte aligned. */
+static size_t mask_words32(uint8_t *dst, const uint8_t *src, size_t len, uint32_t kw)
+{
+    size_t n = len & ~(size_t)3U;
+    if (((uintptr_t)src & 3U) == 0) {
+        uint8_t *d = (uint8_t *)WICK_MASK_ALIGNED4(dst);
+        const uint8_t *s = (const uint8_t *)WICK_MASK_ALIGNED4(src);
+        for (size_t i = 0; i < n; i += 4) {
+            uint32_t w;
+            WICK_MASK_COPY(&w, s + i, 4);
+            w ^= kw;
+            WICK_MASK_COPY(d + i, &w, 4);
+        }
+        return n;
+    }
+#ifdef WICK_MASK_UNALIGNED_OK
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t w;
+        WICK_MASK_COPY(&w, src + i, 4);
+        w ^= kw;
+        WICK_MASK_COPY(dst + i, &w, 4);
+    }
+    return n;
+#else
+    return 0;
+#endif
 }
 
 #ifdef WICK_MASK_SSE2
@@ -116,7 +180,8 @@ static size_t mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint64_t k
 
 static bool path_available(int path)
 {
-    bool ok = path == WICK_MASK_PATH_BYTE || path == WICK_MASK_PATH_WORD;
+    bool ok =
+        path == WICK_MASK_PATH_BYTE || path == WICK_MASK_PATH_WORD || path == WICK_MASK_PATH_WORD32;
 #ifdef WICK_MASK_SSE2
     ok = ok || path == WICK_MASK_PATH_SSE2;
 #endif
@@ -129,27 +194,48 @@ static bool path_available(int path)
     return ok;
 }
 
-/* The key as it applies from buf[0] on (starting at key byte ph),
- * repeated to 8 bytes in memory order. Built with shifts where the byte
- * order is known, so it is not read back from freshly stored bytes. */
-static uint64_t key_word(const uint8_t key[4], size_t ph)
+/* The key as it applies from buf[0] on (starting at key byte ph), as a
+ * word in memory order. Built with shifts where the byte order is known,
+ * so it is neither read back from freshly stored bytes nor a library
+ * call on a 32-bit core. */
+static uint32_t key_word(const uint8_t key[4], size_t ph)
 {
-    uint32_t k;
-    memcpy(&k, key, 4);
-    unsigned sh = (unsigned)(ph & 3U) * 8U;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    k = sh != 0 ? (k >> sh) | (k << (32U - sh)) : k;
+    uint32_t k = (uint32_t)key[0] | ((uint32_t)key[1] << 8) | ((uint32_t)key[2] << 16) |
+                 ((uint32_t)key[3] << 24);
+    unsigned sh = (unsigned)(ph & 3U) * 8U;
+    return sh != 0 ? (k >> sh) | (k << (32U - sh)) : k;
 #elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    k = sh != 0 ? (k << sh) | (k >> (32U - sh)) : k;
+    uint32_t k = ((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) | ((uint32_t)key[2] << 8) |
+                 (uint32_t)key[3];
+    unsigned sh = (unsigned)(ph & 3U) * 8U;
+    return sh != 0 ? (k << sh) | (k >> (32U - sh)) : k;
 #else
     uint8_t r[4];
     for (size_t j = 0; j < 4; j++) {
         r[j] = key[(ph + j) & 3U];
     }
+    uint32_t k;
     memcpy(&k, r, 4);
-    (void)sh;
+    return k;
 #endif
+}
+
+#if defined(WICK_MASK_WORD64) || defined(WICK_MASK_SSE2) || defined(WICK_MASK_NEON)
+/* k repeated to 8 bytes. */
+static uint64_t key_word64(uint32_t k)
+{
     return ((uint64_t)k << 32) | k;
+}
+#endif
+
+/* dst[i] = src[i] ^ key for i in [from, to), counting the key from ph. */
+static void mask_bytes(uint8_t *dst, const uint8_t *src, size_t from, size_t to,
+                       const uint8_t key[4], size_t ph)
+{
+    for (size_t i = from; i < to; i++) {
+        dst[i] = (uint8_t)(src[i] ^ key[(ph + i) & 3U]);
+    }
 }
 
 /* The masking itself, through `path` (already known to be available):
@@ -159,33 +245,51 @@ static void mask_run(int path, uint8_t *dst, const uint8_t *src, size_t len, con
 {
     size_t i = 0;
     if (path != WICK_MASK_PATH_BYTE && len >= 8) {
-        uint64_t kw = key_word(key, ph);
+#ifdef WICK_MASK_WORD64
+        bool w32 = path == WICK_MASK_PATH_WORD32;
+#else
+        bool w32 = true; /* the native word loop */
+#endif
+        if (w32) {
+            /* Word-align the destination first. */
+            i = (size_t)(-(uintptr_t)dst & 3U);
+            mask_bytes(dst, src, 0, i, key, ph);
+        }
+        uint32_t k = key_word(key, ph + i);
+#if defined(WICK_MASK_SSE2) || defined(WICK_MASK_NEON)
+        uint64_t kw = key_word64(k);
         switch (path) {
 #ifdef WICK_MASK_AVX2
         case WICK_MASK_PATH_AVX2:
-            i = mask_avx2(dst, src, len, kw);
+            i += mask_avx2(dst + i, src + i, len - i, kw);
             break;
 #endif
 #ifdef WICK_MASK_SSE2
         case WICK_MASK_PATH_SSE2:
-            i = mask_sse2(dst, src, len, kw);
+            i += mask_sse2(dst + i, src + i, len - i, kw);
             break;
 #endif
 #ifdef WICK_MASK_NEON
         case WICK_MASK_PATH_NEON:
-            i = mask_neon(dst, src, len, kw);
+            i += mask_neon(dst + i, src + i, len - i, kw);
             break;
 #endif
         default:
             break;
         }
+#endif
         /* Every wide step is a multiple of 8 bytes, so the word loop
          * and the byte tail continue with the same rotated key. */
-        i += mask_words(dst + i, src + i, len - i, kw);
+        if (w32) {
+            i += mask_words32(dst + i, src + i, len - i, k);
+        }
+#ifdef WICK_MASK_WORD64
+        else {
+            i += mask_words64(dst + i, src + i, len - i, key_word64(k));
+        }
+#endif
     }
-    for (; i < len; i++) {
-        dst[i] = (uint8_t)(src[i] ^ key[(ph + i) & 3U]);
-    }
+    mask_bytes(dst, src, i, len, key, ph);
 }
 
 /* The fastest available path for len bytes. */

@@ -6,12 +6,15 @@
 #include "wick_internal.h"
 
 enum {
-    WICK_MASK_PATH_BYTE = 0, /* one byte at a time (the reference shape) */
-    WICK_MASK_PATH_WORD = 1, /* 8 bytes per step, portable */
-    WICK_MASK_PATH_SSE2 = 2, /* x86 SSE2, 16 bytes per step */
-    WICK_MASK_PATH_AVX2 = 3, /* x86 AVX2, 32 bytes per step (runtime check) */
-    WICK_MASK_PATH_NEON = 4, /* ARM NEON, 16 bytes per step */
-    WICK_MASK_PATHS = 5
+    WICK_MASK_PATH_BYTE = 0,   /* one byte at a time (the reference shape) */
+    WICK_MASK_PATH_WORD = 1,   /* native word (8 or 4 bytes) per step, portable */
+    WICK_MASK_PATH_SSE2 = 2,   /* x86 SSE2, 16 bytes per step */
+    WICK_MASK_PATH_AVX2 = 3,   /* x86 AVX2, 32 bytes per step (runtime check) */
+    WICK_MASK_PATH_NEON = 4,   /* ARM NEON, 16 bytes per step */
+    WICK_MASK_PATH_WORD32 = 5, /* 4 bytes per step after aligning the
+                                  destination: the word loop of 32-bit
+                                  targets, compiled everywhere for tests */
+    WICK_MASK_PATHS = 6
 };
 
 /* Applies the mask like wick_mask_apply() through one given path and
