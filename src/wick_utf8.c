@@ -345,37 +345,68 @@ __attribute__((aligned(32))) static const uint8_t utf8_k[KT_N][32] = {
 };
 
 #define LOADU(p) _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
-#define KLOAD(n) _mm256_load_si256((const __m256i *)(const void *)utf8_k[n])
+
+/* The constants of the lookups, in registers while a run lasts (Zen 1
+ * splits each 256-bit load in two, and has two load ports: reading them
+ * from memory at every use would make loads the limit). */
+typedef struct utf8_consts {
+    __m256i hi1, lo1, hi2, nib, third, fourth, top;
+} utf8_consts;
+
+__attribute__((target("avx2"))) static inline void utf8_consts_load(utf8_consts *c)
+{
+    /* Hidden from the optimizer, so that it keeps the values it loaded
+     * instead of rebuilding splats with broadcasts inside the loops. */
+    const uint8_t(*k)[32] = utf8_k;
+    __asm__("" : "+r"(k));
+#define KLOAD(n) _mm256_load_si256((const __m256i *)(const void *)k[n])
+    c->hi1 = KLOAD(KT_HI1);
+    c->lo1 = KLOAD(KT_LO1);
+    c->hi2 = KLOAD(KT_HI2);
+    c->nib = KLOAD(KT_NIB);
+    c->third = KLOAD(KT_THIRD);
+    c->fourth = KLOAD(KT_FOURTH);
+    c->top = KLOAD(KT_TOP);
+#undef KLOAD
+}
 
 /* Error bits for the 32 bytes of `in`, given p1, p2, p3: the same bytes
  * shifted by 1, 2 and 3 (the bytes before each byte of `in`). */
-__attribute__((target("avx2"))) static inline __m256i utf8_check(__m256i in, __m256i p1, __m256i p2,
-                                                                 __m256i p3)
+__attribute__((target("avx2"))) static inline __m256i utf8_check(const utf8_consts *c, __m256i in,
+                                                                 __m256i p1, __m256i p2, __m256i p3)
 {
-    __m256i nib = KLOAD(KT_NIB);
-    __m256i a = _mm256_shuffle_epi8(KLOAD(KT_HI1), _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
-    __m256i b = _mm256_shuffle_epi8(KLOAD(KT_LO1), _mm256_and_si256(p1, nib));
-    __m256i c = _mm256_shuffle_epi8(KLOAD(KT_HI2), _mm256_and_si256(_mm256_srli_epi16(in, 4), nib));
-    __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), c);
+    __m256i a = _mm256_shuffle_epi8(c->hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), c->nib));
+    __m256i b = _mm256_shuffle_epi8(c->lo1, _mm256_and_si256(p1, c->nib));
+    __m256i h = _mm256_shuffle_epi8(c->hi2, _mm256_and_si256(_mm256_srli_epi16(in, 4), c->nib));
+    __m256i special = _mm256_and_si256(_mm256_and_si256(a, b), h);
     /* Bytes that must be a 3rd or 4th byte: 2 after E0..FF, 3 after F0..FF. */
-    __m256i third = _mm256_subs_epu8(p2, KLOAD(KT_THIRD));
-    __m256i fourth = _mm256_subs_epu8(p3, KLOAD(KT_FOURTH));
-    __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), KLOAD(KT_TOP));
+    __m256i third = _mm256_subs_epu8(p2, c->third);
+    __m256i fourth = _mm256_subs_epu8(p3, c->fourth);
+    __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth), c->top);
     return _mm256_xor_si256(must, special);
 }
 
 /* Error bits for the 32 bytes at p, which has at least 3 proven bytes
  * before it: they are read as unaligned loads (cheaper than assembling
  * them across the two 128-bit lanes, which costs 8 uops on Zen 1). */
-__attribute__((target("avx2"))) static inline __m256i utf8_check_at(const uint8_t *p, __m256i in)
+__attribute__((target("avx2"))) static inline __m256i utf8_check_at(const utf8_consts *c,
+                                                                    const uint8_t *p, __m256i in)
 {
-    return utf8_check(in, LOADU(p - 1), LOADU(p - 2), LOADU(p - 3));
+    return utf8_check(c, in, LOADU(p - 1), LOADU(p - 2), LOADU(p - 3));
 }
 
-/* Nonzero where a lead in the last 3 bytes of v needs more bytes. */
+/* Nonzero where a lead in the last 3 bytes of v needs more bytes than
+ * are left in v. */
 __attribute__((target("avx2"))) static inline __m256i utf8_cut(__m256i v)
 {
-    return _mm256_subs_epu8(v, KLOAD(KT_INC));
+    return _mm256_subs_epu8(v, _mm256_load_si256((const __m256i *)(const void *)utf8_k[KT_INC]));
+}
+
+/* True when the 32 bytes before p end inside a sequence. */
+__attribute__((target("avx2"))) static inline bool utf8_cut_before(const uint8_t *p)
+{
+    __m256i c = utf8_cut(LOADU(p - 32));
+    return !_mm256_testz_si256(c, c);
 }
 
 /* Validates from buf[start] (a character boundary, with at least 32 bytes
@@ -387,23 +418,21 @@ __attribute__((target("avx2"))) static inline __m256i utf8_cut(__m256i v)
  * proven to be a valid prefix: an error lies within the 64 bytes from
  * there (or the input ends inside a sequence), and the DFA goes on from
  * there to find the exact bad byte. */
-__attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, size_t start,
-                                                            size_t len)
+__attribute__((target("avx2"), always_inline)) static inline size_t
+utf8_run(const uint8_t *buf, size_t start, size_t len)
 {
-    const __m256i zero = _mm256_setzero_si256();
+    utf8_consts k;
+    utf8_consts_load(&k);
     size_t i = start;
-    /* Nonzero when the last block checked ends inside a sequence. */
-    __m256i pend = zero;
     __m256i a = LOADU(buf + i);
     if (_mm256_movemask_epi8(a) != 0) {
         /* The bytes before each byte, with NULs before the start. */
-        __m256i z = _mm256_inserti128_si256(zero, _mm256_castsi256_si128(a), 1);
-        __m256i err = utf8_check(a, _mm256_alignr_epi8(a, z, 15), _mm256_alignr_epi8(a, z, 14),
+        __m256i z = _mm256_inserti128_si256(_mm256_setzero_si256(), _mm256_castsi256_si128(a), 1);
+        __m256i err = utf8_check(&k, a, _mm256_alignr_epi8(a, z, 15), _mm256_alignr_epi8(a, z, 14),
                                  _mm256_alignr_epi8(a, z, 13));
         if (!_mm256_testz_si256(err, err)) {
             return start;
         }
-        pend = utf8_cut(a);
     }
     i += 32;
     while (len - i >= 64) {
@@ -411,10 +440,9 @@ __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, 
         __m256i b = LOADU(buf + i + 32);
         if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
             /* All ASCII: only a sequence cut before it can fail. */
-            if (!_mm256_testz_si256(pend, pend)) {
+            if (utf8_cut_before(buf + i)) {
                 return utf8_backup(buf, start, i);
             }
-            pend = zero;
             i += 64;
             while (len - i >= 128) {
                 __m256i o =
@@ -427,29 +455,30 @@ __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, 
             }
             continue;
         }
-        __m256i err = _mm256_or_si256(utf8_check_at(buf + i, a), utf8_check_at(buf + i + 32, b));
+        __m256i err =
+            _mm256_or_si256(utf8_check_at(&k, buf + i, a), utf8_check_at(&k, buf + i + 32, b));
         if (!_mm256_testz_si256(err, err)) {
             return utf8_backup(buf, start, i);
         }
-        pend = utf8_cut(b);
         i += 64;
     }
     if (len - i >= 32) {
         a = LOADU(buf + i);
-        __m256i err = pend;
-        pend = zero;
-        if (_mm256_movemask_epi8(a) != 0) {
-            err = utf8_check_at(buf + i, a);
-            pend = utf8_cut(a);
-        }
-        if (!_mm256_testz_si256(err, err)) {
-            return utf8_backup(buf, start, i);
+        if (_mm256_movemask_epi8(a) == 0) {
+            if (utf8_cut_before(buf + i)) {
+                return utf8_backup(buf, start, i);
+            }
+        } else {
+            __m256i err = utf8_check_at(&k, buf + i, a);
+            if (!_mm256_testz_si256(err, err)) {
+                return utf8_backup(buf, start, i);
+            }
         }
         i += 32;
     }
     if (i == len) {
         /* Ended on a step boundary: the last sequence may be cut there. */
-        return _mm256_testz_si256(pend, pend) ? len : utf8_backup(buf, start, len);
+        return utf8_cut_before(buf + len) ? utf8_backup(buf, start, len) : len;
     }
     if (len - start < 35) {
         /* 1 or 2 bytes after the first block: left to the DFA. */
@@ -462,18 +491,24 @@ __attribute__((target("avx2"))) static size_t utf8_run_avx2(const uint8_t *buf, 
      * the byte before i, and no sequence can be cut there. */
     const uint8_t *e = buf + len - 32;
     a = LOADU(e);
-    __m256i err = pend;
     if (_mm256_movemask_epi8(a) != 0) {
-        err = _mm256_or_si256(utf8_check_at(e, a), utf8_cut(a));
-    }
-    if (!_mm256_testz_si256(err, err)) {
-        return utf8_backup(buf, start, i);
+        __m256i err = _mm256_or_si256(utf8_check_at(&k, e, a), utf8_cut(a));
+        if (!_mm256_testz_si256(err, err)) {
+            return utf8_backup(buf, start, i);
+        }
     }
     return len;
 }
 
 #undef LOADU
-#undef KLOAD
+
+/* The run as a function of its own, for the general loop (which is not
+ * compiled for AVX2, so cannot take it inline). */
+__attribute__((target("avx2"), noinline)) static size_t utf8_run_avx2(const uint8_t *buf,
+                                                                      size_t start, size_t len)
+{
+    return utf8_run(buf, start, len);
+}
 
 static bool utf8_have_avx2(void)
 {
@@ -496,15 +531,17 @@ static inline uint32_t utf8_step(uint32_t s, uint8_t b)
  * vector validator. */
 #define WICK_UTF8_SIMD_MIN 32
 
-/* The general loop: from buf[i] in state s, ASCII runs a word or vector
- * at a time at character boundaries, the DFA elsewhere; with simd, a
- * vector run from the next boundary with 32 bytes or more to go. */
-static wick_err utf8_feed_dfa(wick_utf8 *u, uint32_t s, const uint8_t *buf, size_t i, size_t len,
-                              bool simd, size_t *bad_pos)
+/* The general loop: from buf[i] in the state saved in u, ASCII runs a
+ * word or vector at a time at character boundaries, the DFA elsewhere;
+ * with simd, a vector run from the next boundary with 32 bytes or more to
+ * go. */
+static wick_err utf8_feed_dfa(wick_utf8 *u, const uint8_t *buf, size_t i, size_t len, bool simd,
+                              size_t *bad_pos)
 {
 #ifndef WICK_UTF8_AVX2
     (void)simd;
 #endif
+    uint32_t s = u->priv_.state;
     while (i < len) {
         if (s == U_ACCEPT) {
 #ifdef WICK_UTF8_AVX2
@@ -561,13 +598,60 @@ static wick_err utf8_feed_dfa(wick_utf8 *u, uint32_t s, const uint8_t *buf, size
     return WICK_OK;
 }
 
+#ifdef WICK_UTF8_AVX2
+/* A whole call from a character boundary, 32 bytes or more: in its own
+ * function so the vector run is inlined into a frame of its own. */
+__attribute__((target("avx2"))) static wick_err utf8_feed_avx2(wick_utf8 *u, const uint8_t *buf,
+                                                               size_t len, size_t *bad_pos)
+{
+    size_t i = utf8_run(buf, 0, len);
+    if (wick__likely(i == len)) {
+        return WICK_OK;
+    }
+    return utf8_feed_dfa(u, buf, i, len, false, bad_pos);
+}
+#endif
+
+/* True when the len < 32 bytes at buf are all ASCII, from at most four
+ * (overlapping) words; false when unsure. */
+static inline bool utf8_short_ascii(const uint8_t *buf, size_t len)
+{
+#ifdef WICK_UTF8_UNALIGNED
+    const size_t w = sizeof(utf8_word);
+    if (len >= 2 * w && len <= 4 * w) {
+        utf8_word x = utf8_load_word(buf) | utf8_load_word(buf + w) |
+                      utf8_load_word(buf + len - 2 * w) | utf8_load_word(buf + len - w);
+        return (x & UTF8_HIGH) == 0;
+    }
+    if (len >= w) {
+        return ((utf8_load_word(buf) | utf8_load_word(buf + len - w)) & UTF8_HIGH) == 0;
+    }
+#else
+    (void)buf;
+#endif
+    return len == 0;
+}
+
 wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
 {
     if (u == NULL || (buf == NULL && len != 0)) {
         return WICK_ERR_ARG;
     }
     uint32_t s = u->priv_.state;
-    if (s >= U_REJECT) {
+    bool simd = false;
+    if (s == U_ACCEPT) {
+        /* The common cases, with nothing else on the way. */
+        if (len < WICK_UTF8_SIMD_MIN) {
+            if (utf8_short_ascii(buf, len)) {
+                return WICK_OK;
+            }
+        }
+#ifdef WICK_UTF8_AVX2
+        else if (utf8_have_avx2()) {
+            return utf8_feed_avx2(u, buf, len, bad_pos);
+        }
+#endif
+    } else if (s >= U_REJECT) {
         /* Already failed: nothing here can make the text valid again. */
         u->priv_.state = U_REJECT;
         if (bad_pos != NULL) {
@@ -576,19 +660,11 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
         return WICK_ERR_UTF8;
     }
 #ifdef WICK_UTF8_AVX2
-    if (len >= WICK_UTF8_SIMD_MIN && utf8_have_avx2()) {
-        if (s == U_ACCEPT) {
-            /* The common case, with nothing else on the way. */
-            size_t i = utf8_run_avx2(buf, 0, len);
-            if (wick__likely(i == len)) {
-                return WICK_OK;
-            }
-            return utf8_feed_dfa(u, s, buf, i, len, false, bad_pos);
-        }
-        return utf8_feed_dfa(u, s, buf, 0, len, true, bad_pos);
+    else {
+        simd = len > WICK_UTF8_SIMD_MIN && utf8_have_avx2();
     }
 #endif
-    return utf8_feed_dfa(u, s, buf, 0, len, false, bad_pos);
+    return utf8_feed_dfa(u, buf, 0, len, simd, bad_pos);
 }
 
 wick_err wick_utf8_finish(const wick_utf8 *u)
