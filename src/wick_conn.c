@@ -14,6 +14,7 @@
 #include "wick_internal.h"
 
 #include "wick_conn.h"
+#include "wick_mask.h"
 
 static const uint8_t empty_chunk[1] = {0};
 
@@ -328,10 +329,10 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
     }
     c->priv_.msg_total += n;
     if (c->priv_.reasm) {
-        if (n != 0) {
+        if (n != 0 && p != c->priv_.msg + c->priv_.msg_len) { /* else unmasked into place */
             memcpy(c->priv_.msg + c->priv_.msg_len, p, n);
-            c->priv_.msg_len += n;
         }
+        c->priv_.msg_len += n;
         return last ? deliver_message(c, c->priv_.msg, c->priv_.msg_len) : WICK_OK;
     }
     if (n == 0 && !last) {
@@ -533,9 +534,22 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
             }
             uint8_t *p = in + pos;
             if (mask_bit != 0 && n != 0) {
-                size_t phase = c->priv_.phase;
-                wick_mask_apply(p, n, c->priv_.key, &phase);
-                c->priv_.phase = (uint8_t)phase;
+                unsigned ph = c->priv_.phase;
+                if (c->priv_.reasm && !c->priv_.ext_active) {
+                    /* Unmask straight into the reassembly buffer (room was
+                     * reserved at the header): one pass instead of two. */
+                    uint8_t k[4];
+                    for (unsigned i = 0; i < 4; i++) {
+                        k[i] = c->priv_.key[(ph + i) & 3U];
+                    }
+                    uint8_t *dst = c->priv_.msg + c->priv_.msg_len;
+                    wick__mask_copy(dst, p, n, k);
+                    p = dst;
+                } else {
+                    size_t phase = ph;
+                    wick_mask_apply(p, n, c->priv_.key, &phase);
+                }
+                c->priv_.phase = (uint8_t)((ph + n) & 3U);
             }
             pos += n;
             c->priv_.remaining = rem - n;
