@@ -4,18 +4,52 @@
  *
  * The engine under test ("eng") gets wire bytes from the input, either raw
  * or as frames built by the script, fed in input-chosen chunks (each in a
- * block of its exact size). Its callbacks check what they are given (text
- * is valid UTF-8, sizes within limits, one on_error, close codes allowed
- * on the wire, on_message equals the streamed chunks), and at
- * input-chosen moments return WICK_PAUSE (the rest is fed again later),
- * fail, or call send/ping/close/recv/reset from inside the callback.
- * The script also calls send, send_some, ping, close, send_prepared and
- * reset, and drains the output window in input-chosen pieces.
+ * block of its exact size, so ASan catches a read past it). The harness is
+ * a careful caller: bytes left unconsumed on WICK_NEED_MORE are kept and
+ * passed again in front of the next chunk; on WICK_BLOCKED the output is
+ * drained to the peer before the rest is offered again; on WICK_PAUSED the
+ * rest waits for a later feed operation.
+ *
+ * Checks on every wick_conn_recv() result:
+ *   - WICK_OK: everything consumed, no callback paused or failed;
+ *   - WICK_NEED_MORE: 1..131 bytes left, untouched, and they really are an
+ *     incomplete frame header or an incomplete control frame (a whole data
+ *     frame header, or a whole control frame, must have been taken);
+ *   - WICK_BLOCKED: the bytes left are untouched and start with a whole
+ *     ping, auto-pong is on, no close was sent, and the pong does not fit in
+ *     the output (pending + WICK_OUT_RESERVE + pong frame > out_cap);
+ *   - WICK_PAUSED exactly when a callback paused; the rest untouched;
+ *   - errors: exactly one on_error with the same error, sticky.
+ * Callback checks: WICK_DATA_FIRST exactly on the first chunk of each
+ * message and WICK_DATA_FIN exactly on the last, the opcode constant
+ * within a message; text is valid UTF-8 so far (and complete at FIN or in
+ * on_message); sizes within the limits; on_data is never called for a
+ * message delivered whole (on_message set and storage configured), except
+ * for one over max_message under WICK_CONF_OVERSIZE_STREAM, which then
+ * never reaches on_message; close codes allowed on the wire; recv/reset
+ * refused inside callbacks.
+ *
+ * Differential check (every run without the extension hook): the bytes
+ * eng consumed are, after each wick_conn_recv(), also fed to the public
+ * frame parser (same role, no RSV bits, max_frame) followed by a small
+ * model of the message rules written here: RFC 6455 5.4 fragmentation,
+ * 5.5 control frames, 5.5.1 close payload/code/reason, 8.1 UTF-8 of text
+ * with fail-fast (a streaming caller gets the valid prefix), max_frame and
+ * max_message at the frame header (1009, or streaming under
+ * OVERSIZE_STREAM), delivery whole or streamed, nothing after a close or
+ * a failure. Both sides write an event log (message begin + opcode, data
+ * bytes merged, message end, ping, pong, close code + reason, error) and
+ * the two logs must be equal after every call, including the exact
+ * wick_err of a failure. After an injected failure (callback returning -1,
+ * allocator or random-source failure) the engine's log must be a prefix of
+ * the model's, and comparing stops until the next reset.
  *
  * Everything eng writes goes to a second engine of the other role ("peer"),
  * which must never fail: wick must never produce bytes wick rejects. The
  * close code the peer receives must be the one eng chose (wick_conn_close)
- * or the one its failure maps to (wick_err_close_code).
+ * or the one its failure maps to (wick_err_close_code). Every pong the peer
+ * gets echoes a ping eng received, and their number is exactly the number
+ * of pings eng received while auto-pong was on and no close was sent.
  *
  * Input layout: 12 configuration bytes, then operations, one byte each
  * followed by their arguments (see LLVMFuzzerTestOneInput and the op_*
@@ -24,11 +58,17 @@
  *         3 OVERSIZE_STREAM, 4 msg_buf, 5 allocator, 6 extension (RSV1),
  *         7 tiny limits (max_frame 100, max_message 300);
  *   c[1]  bits 0-1 out_cap, 2-3 msg_cap, 4-6 extension emit piece size,
- *         7 no on_message_begin callback (lets the engine's fast path run);
+ *         7 whole-message delivery off (no on_message callback: everything
+ *         streams through on_data even with storage configured);
  *   c[2]  callback number that returns -1 (0: none);
  *   c[3..6]  pause bits, c[7..10] in-callback action bits (callback k uses
  *         bit k % 32);
  *   c[11] bits 0-3 allocation that fails, 4-7 random call that fails (x3).
+ * Operations (op % 12): 0 raw bytes fed in chunks, 1 raw bytes fed whole,
+ * 2 a built frame fed in chunks, 3 a built frame fed whole, 4-5 send /
+ * send_some, 6 ping, 7 close, 8-9 drain output to the peer, 10 prepared
+ * frame, 11 reset (bit 7), feed what is pending in one call (bit 6), or
+ * feed what is pending in chunks.
  */
 #include "fuzz_util.h"
 
@@ -43,10 +83,358 @@ static bool pat_boundary(size_t pos)
     return m == 0 || m == 1 || m == 2 || m == 4 || m == 7 || m == 11;
 }
 
-#define ACC_MAX   (256u * 1024u)
 #define MAX_OPS   512
 #define MAX_SEND  (70u * 1024u)
 #define IN_MAX    (1u << 20)
+#define WANT_MAX  (2u * IN_MAX)
+#define PINGS_MAX 1024u
+#define PEER_KEEP 256u
+
+/* --- event logs (differential check) -------------------------------------- */
+
+enum { EV_BEGIN = 'B', EV_DATA = 'D', EV_END = 'E', EV_PING = 'P', EV_PONG = 'O', EV_CLOSE = 'C',
+       EV_ERROR = 'X' };
+
+typedef struct lrec {
+    uint8_t type;
+    uint8_t op;  /* EV_BEGIN: opcode */
+    int32_t val; /* EV_CLOSE: code; EV_ERROR: wick_err */
+    size_t off;  /* bytes (data, ping/pong payload, close reason) in the log's byte store */
+    size_t len;
+} lrec;
+
+typedef struct elog {
+    lrec *r;
+    size_t n, cap;
+    uint8_t *b;
+    size_t nb, bcap;
+    bool begin_due; /* a message began; its EV_BEGIN is written with its first byte or end */
+    uint8_t begin_op;
+} elog;
+
+static void log_clear(elog *l)
+{
+    l->n = 0;
+    l->nb = 0;
+    l->begin_due = false;
+}
+
+static void log_bytes(elog *l, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (l->nb + n > l->bcap) {
+        size_t cap = l->bcap ? l->bcap : 4096;
+        while (cap < l->nb + n) {
+            cap *= 2;
+        }
+        uint8_t *q = realloc(l->b, cap);
+        FZ_CHECK(q != NULL);
+        l->b = q;
+        l->bcap = cap;
+    }
+    memcpy(l->b + l->nb, p, n);
+    l->nb += n;
+}
+
+static void log_rec(elog *l, uint8_t type, uint8_t op, int32_t val, const uint8_t *p, size_t n)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        lrec *q = realloc(l->r, cap * sizeof(*q));
+        FZ_CHECK(q != NULL);
+        l->r = q;
+        l->cap = cap;
+    }
+    lrec *r = &l->r[l->n++];
+    r->type = type;
+    r->op = op;
+    r->val = val;
+    r->off = l->nb;
+    r->len = n;
+    log_bytes(l, p, n);
+}
+
+/* A message starts; it shows in the log once it has a byte or ends, so
+ * both sides agree whatever empty fragments it had. */
+static void log_begin(elog *l, uint8_t op)
+{
+    l->begin_due = true;
+    l->begin_op = op;
+}
+
+static void log_flush_begin(elog *l)
+{
+    if (l->begin_due) {
+        l->begin_due = false;
+        log_rec(l, EV_BEGIN, l->begin_op, 0, NULL, 0);
+    }
+}
+
+/* Data bytes; consecutive ones merge, so the chunking does not matter. */
+static void log_data(elog *l, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    log_flush_begin(l);
+    if (l->n > 0 && l->r[l->n - 1].type == EV_DATA) {
+        log_bytes(l, p, n);
+        l->r[l->n - 1].len += n;
+        return;
+    }
+    log_rec(l, EV_DATA, 0, 0, p, n);
+}
+
+static void log_end(elog *l)
+{
+    log_flush_begin(l);
+    log_rec(l, EV_END, 0, 0, NULL, 0);
+}
+
+static bool rec_eq(const lrec *a, const lrec *b)
+{
+    return a->type == b->type && a->op == b->op && a->val == b->val && a->off == b->off &&
+           a->len == b->len;
+}
+
+static void log_dump(const char *who, const elog *l)
+{
+    fprintf(stderr, "%s log (%zu events):", who, l->n);
+    size_t from = l->n > 12 ? l->n - 12 : 0;
+    for (size_t i = from; i < l->n; i++) {
+        const lrec *r = &l->r[i];
+        fprintf(stderr, " %c", r->type);
+        if (r->type == EV_BEGIN) {
+            fprintf(stderr, "%u", r->op);
+        } else if (r->type == EV_CLOSE || r->type == EV_ERROR) {
+            fprintf(stderr, "%d", (int)r->val);
+        }
+        if (r->len) {
+            fprintf(stderr, "[%zu]", r->len);
+        }
+    }
+    fprintf(stderr, "\n");
+}
+
+/* --- reference model of the receive side ---------------------------------- */
+
+typedef struct model {
+    wick_frame_parser fp;
+    elog log;
+    bool done;  /* close received or failed: input ignored */
+    bool reasm; /* whole-message delivery */
+    bool check_utf8;
+    bool oversize_stream;
+    uint64_t max_frame;   /* 0: none */
+    uint64_t max_message; /* effective: UINT64_MAX when none */
+    /* current frame */
+    uint8_t op;
+    bool fin;
+    uint8_t ctl[125];
+    size_t ctl_len;
+    /* current message */
+    bool in_msg;
+    uint8_t msg_op;
+    uint64_t total;
+    bool streaming; /* bytes go to the log as they come (else gathered) */
+    bool oversize;
+    fz_utf8 u;
+    uint8_t *buf;
+    size_t len, cap;
+} model;
+
+/* RFC 6455 7.4 and the IANA registry, written here independently. */
+static bool ref_close_code_ok(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+static void model_fail(model *m, wick_err e)
+{
+    log_rec(&m->log, EV_ERROR, 0, (int32_t)e, NULL, 0);
+    m->done = true;
+}
+
+static void model_gather(model *m, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (m->len + n > m->cap) {
+        size_t cap = m->cap ? m->cap : 1024;
+        while (cap < m->len + n) {
+            cap *= 2;
+        }
+        uint8_t *q = realloc(m->buf, cap);
+        FZ_CHECK(q != NULL);
+        m->buf = q;
+        m->cap = cap;
+    }
+    memcpy(m->buf + m->len, p, n);
+    m->len += n;
+}
+
+static void model_header(model *m, const wick_frame_header *h)
+{
+    m->op = h->opcode;
+    m->fin = h->fin;
+    m->ctl_len = 0;
+    if (h->opcode >= 8) {
+        return;
+    }
+    uint64_t plen = h->payload_len;
+    if (m->max_frame != 0 && plen > m->max_frame) {
+        model_fail(m, WICK_ERR_FRAME_TOO_BIG);
+        return;
+    }
+    if (h->opcode == WICK_OP_CONT) {
+        if (!m->in_msg) { /* RFC 6455 5.4 */
+            model_fail(m, WICK_ERR_PROTO_CONTINUATION);
+            return;
+        }
+    } else {
+        if (m->in_msg) { /* RFC 6455 5.4: no interleaved messages */
+            model_fail(m, WICK_ERR_PROTO_FRAGMENT);
+            return;
+        }
+        m->in_msg = true;
+        m->msg_op = h->opcode;
+        m->total = 0;
+        m->len = 0;
+        m->oversize = false;
+        m->streaming = !m->reasm;
+        fz_utf8_init(&m->u);
+        if (m->streaming) {
+            log_begin(&m->log, m->msg_op);
+        }
+    }
+    /* RFC 6455 10.4: the size limit applies at the header. */
+    if (!m->oversize && plen > m->max_message - m->total) {
+        if (!m->oversize_stream) {
+            model_fail(m, WICK_ERR_TOO_BIG);
+            return;
+        }
+        m->oversize = true;
+        if (!m->streaming) {
+            /* What was gathered streams first, then the rest. */
+            m->streaming = true;
+            log_begin(&m->log, m->msg_op);
+            log_data(&m->log, m->buf, m->len);
+            m->len = 0;
+        }
+    }
+}
+
+static void model_control(model *m)
+{
+    const uint8_t *p = m->ctl;
+    size_t n = m->ctl_len;
+    if (m->op == WICK_OP_CLOSE) { /* RFC 6455 5.5.1 */
+        unsigned code = 1005;
+        if (n == 1) {
+            model_fail(m, WICK_ERR_PROTO_CLOSE_PAYLOAD);
+            return;
+        }
+        if (n >= 2) {
+            code = (unsigned)p[0] << 8 | p[1];
+            if (!ref_close_code_ok(code)) {
+                model_fail(m, WICK_ERR_PROTO_CLOSE_CODE);
+                return;
+            }
+            fz_utf8 u;
+            fz_utf8_init(&u);
+            if (fz_utf8_scan(&u, p + 2, n - 2) != n - 2 || !fz_utf8_complete(&u)) {
+                model_fail(m, WICK_ERR_UTF8);
+                return;
+            }
+        }
+        log_rec(&m->log, EV_CLOSE, 0, (int32_t)code, n >= 2 ? p + 2 : NULL, n >= 2 ? n - 2 : 0);
+        m->done = true; /* RFC 6455 5.5.1: nothing after the close */
+        return;
+    }
+    log_rec(&m->log, m->op == WICK_OP_PING ? EV_PING : EV_PONG, 0, 0, p, n);
+}
+
+static void model_data(model *m, const uint8_t *p, size_t n, bool frame_end)
+{
+    if (m->op >= 8) {
+        FZ_CHECK(m->ctl_len + n <= sizeof(m->ctl));
+        if (n) {
+            memcpy(m->ctl + m->ctl_len, p, n);
+        }
+        m->ctl_len += n;
+        if (frame_end) {
+            model_control(m);
+        }
+        return;
+    }
+    bool text = m->check_utf8 && m->msg_op == WICK_OP_TEXT;
+    if (text) {
+        size_t ok = fz_utf8_scan(&m->u, p, n);
+        if (ok < n) { /* RFC 6455 8.1: fail fast; a streaming caller gets the valid prefix */
+            if (m->streaming) {
+                log_data(&m->log, p, ok);
+            }
+            model_fail(m, WICK_ERR_UTF8);
+            return;
+        }
+    }
+    m->total += n;
+    if (m->streaming) {
+        log_data(&m->log, p, n);
+    } else {
+        model_gather(m, p, n);
+    }
+    if (!frame_end || !m->fin) {
+        return;
+    }
+    if (text && !fz_utf8_complete(&m->u)) {
+        model_fail(m, WICK_ERR_UTF8);
+        return;
+    }
+    if (!m->streaming) {
+        log_begin(&m->log, m->msg_op);
+        log_data(&m->log, m->buf, m->len);
+    }
+    log_end(&m->log);
+    m->in_msg = false;
+}
+
+/* The same bytes eng consumed (as they were before eng unmasked them). */
+static void model_feed(model *m, const uint8_t *in, size_t n)
+{
+    if (m->done || n == 0) {
+        return;
+    }
+    uint8_t *buf = fz_dup(in, n); /* the parser unmasks in place */
+    size_t pos = 0;
+    while (!m->done) {
+        size_t used = 0;
+        wick_frame_event ev;
+        wick_err e = wick_frame_parser_feed(&m->fp, buf + pos, n - pos, &used, &ev);
+        if (e != WICK_OK) {
+            model_fail(m, e);
+            break;
+        }
+        FZ_CHECK(used <= n - pos);
+        pos += used;
+        if (ev.type == WICK_FRAME_NONE) {
+            FZ_CHECK(pos == n);
+            break;
+        }
+        if (ev.type == WICK_FRAME_HEADER) {
+            model_header(m, &ev.header);
+        } else {
+            model_data(m, ev.data, ev.len, ev.frame_end);
+        }
+    }
+    free(buf);
+}
+
+/* --- harness state ---------------------------------------------------------- */
 
 typedef struct side side;
 typedef struct ctx ctx;
@@ -55,6 +443,8 @@ struct side {
     wick_conn c;
     ctx *x;
     bool is_peer;
+    bool whole;           /* whole-message delivery configured */
+    uint64_t max_message; /* effective limit */
     wick_conn_config cfg;
     uint8_t *out;
     uint8_t *msg;
@@ -63,9 +453,6 @@ struct side {
     uint8_t msg_op;
     fz_utf8 text;
     uint64_t msg_bytes;
-    uint8_t *acc; /* on_data bytes of the current message */
-    size_t acc_len;
-    bool acc_over;
     unsigned errors;
     wick_err err;
     unsigned closes;
@@ -82,16 +469,21 @@ struct ctx {
     bool paused;        /* a callback asked to pause during this recv */
     bool failed_cb;     /* a callback returned -1 */
     bool no_pause;      /* final flush: never pause */
-    bool no_begin;      /* eng has no on_message_begin callback */
     /* eng's outgoing message */
     bool out_msg;       /* a data message is in progress */
     uint8_t out_op;
     size_t text_pos;    /* position in pat */
     bool close_sent;    /* wick_conn_close() succeeded, or eng failed */
     int expect_code;    /* code the peer must receive (-1: any) */
-    /* pending eng input (after a pause) */
+    /* pending eng input */
     uint8_t *pend;
     size_t pend_len;
+    size_t carry;       /* leading pend bytes left by WICK_NEED_MORE */
+    bool blocked;       /* WICK_BLOCKED: drain before offering again */
+    bool call_again;    /* WICK_PAUSED: call recv again even with no bytes */
+    /* peer input left by WICK_NEED_MORE */
+    uint8_t peer_keep[PEER_KEEP];
+    size_t peer_keep_len;
     uint64_t rng;
     /* allocator */
     size_t live, nalloc, alloc_fail_at;
@@ -104,13 +496,23 @@ struct ctx {
     uint8_t *want;
     size_t want_head, want_len;
     /* Payloads of the pings eng received: each pong the peer gets must
-     * echo one of them (RFC 6455 5.5.3). */
+     * echo one of them (RFC 6455 5.5.3), and count them. */
     uint8_t (*pings)[126];
     size_t npings;
+    size_t pongs_due, pongs_seen;
+    /* differential check */
+    bool diff;          /* comparing eng's log with the model's */
+    bool injected;      /* an injected failure happened in this recv */
+    bool last_paused;   /* the last recv returned WICK_PAUSED */
+    elog elog;          /* eng's events */
+    model m;
+    size_t ok_rec, ok_bytes; /* log prefix already compared */
 };
 
-#define WANT_MAX  (2u * IN_MAX)
-#define PINGS_MAX 1024u
+static bool checks_text(const side *s)
+{
+    return s->msg_op == WICK_OP_TEXT && !(s->cfg.flags & WICK_CONF_NO_UTF8_CHECK);
+}
 
 static void want_push(ctx *x, const uint8_t *p, size_t n)
 {
@@ -128,6 +530,83 @@ static void want_push(ctx *x, const uint8_t *p, size_t n)
     }
     memcpy(x->want + x->want_len, p, n);
     x->want_len += n;
+}
+
+static void want_take(ctx *x, const side *s, const uint8_t *data, size_t len)
+{
+    if (!s->is_peer && x->model_ok && s->errors == 0) {
+        /* The bytes are the next ones the built frames carried. */
+        FZ_CHECK(len <= x->want_len - x->want_head);
+        FZ_CHECK(len == 0 || memcmp(data, x->want + x->want_head, len) == 0);
+        x->want_head += len;
+    }
+}
+
+static void model_reset(ctx *x)
+{
+    model *m = &x->m;
+    const side *s = &x->eng;
+    log_clear(&m->log);
+    log_clear(&x->elog);
+    x->ok_rec = x->ok_bytes = 0;
+    x->diff = s->cfg.extension == NULL;
+    uint64_t mf = s->cfg.max_frame;
+    /* The engine applies max_frame to data frames only; the parser to every
+     * frame. Control frames (<= 125 bytes) must reach the model. */
+    wick_frame_parser_init(&m->fp, s->cfg.role, 0, mf != 0 && mf < 125 ? 125 : mf);
+    m->done = false;
+    m->reasm = s->whole;
+    m->check_utf8 = !(s->cfg.flags & WICK_CONF_NO_UTF8_CHECK);
+    m->oversize_stream = (s->cfg.flags & WICK_CONF_OVERSIZE_STREAM) != 0;
+    m->max_frame = mf;
+    m->max_message = s->max_message;
+    m->in_msg = false;
+    m->len = 0;
+}
+
+/* eng's log must equal the model's (records and bytes), checked from where
+ * the last comparison left off. */
+static void diff_check(ctx *x)
+{
+    const elog *a = &x->elog, *b = &x->m.log;
+    bool same = a->n == b->n && a->nb == b->nb;
+    for (size_t i = x->ok_rec; same && i < a->n; i++) {
+        same = rec_eq(&a->r[i], &b->r[i]);
+    }
+    same = same && (a->nb == x->ok_bytes ||
+                    memcmp(a->b + x->ok_bytes, b->b + x->ok_bytes, a->nb - x->ok_bytes) == 0);
+    if (!same) {
+        log_dump("engine", a);
+        log_dump("model ", b);
+    }
+    FZ_CHECK(same);
+    x->ok_rec = a->n ? a->n - 1 : 0;
+    x->ok_bytes = a->nb;
+}
+
+/* After an injected failure: eng's events before its on_error are a
+ * prefix of the model's (the last data record possibly shorter). */
+static void diff_check_prefix(ctx *x)
+{
+    const elog *a = &x->elog, *b = &x->m.log;
+    FZ_CHECK(a->n > 0 && a->r[a->n - 1].type == EV_ERROR);
+    size_t k = a->n - 1;
+    bool same = k <= b->n && a->nb <= b->nb;
+    for (size_t i = 0; same && i < k; i++) {
+        const lrec *ra = &a->r[i], *rb = &b->r[i];
+        if (i + 1 == k && ra->type == EV_DATA) {
+            same = rb->type == EV_DATA && ra->off == rb->off && ra->len <= rb->len;
+        } else {
+            same = rec_eq(ra, rb);
+        }
+    }
+    same = same && (a->nb == 0 || memcmp(a->b, b->b, a->nb) == 0);
+    if (!same) {
+        log_dump("engine", a);
+        log_dump("model ", b);
+    }
+    FZ_CHECK(same);
+    x->diff = false;
 }
 
 /* --- allocator and randomness -------------------------------------------- */
@@ -287,8 +766,6 @@ static int decide(side *s)
             break;
         case 2: {
             wick_err e = wick_conn_close(&s->c, 1000, "cb", 2);
-            /* WICK_ERR_RANDOM (client mask source failed) is not in the
-             * header's list for wick_conn_close but is the only sane answer. */
             FZ_CHECK(e == WICK_OK || e == WICK_ERR_CLOSED || e == WICK_ERR_RANDOM);
             if (e == WICK_OK) {
                 FZ_CHECK(!x->close_sent);
@@ -315,67 +792,59 @@ static int decide(side *s)
     return 0;
 }
 
-static int cb_begin(wick_conn *c, uint8_t opcode, void *user)
+static void msg_start(side *s, uint8_t opcode)
 {
-    side *s = user;
-    FZ_CHECK(c == &s->c);
-    FZ_CHECK(opcode == WICK_OP_TEXT || opcode == WICK_OP_BINARY);
-    FZ_CHECK(!s->in_msg);
     s->in_msg = true;
     s->msg_op = opcode;
     s->msg_bytes = 0;
     fz_utf8_init(&s->text);
-    s->acc_len = 0;
-    s->acc_over = false;
-    return decide(s);
 }
 
-static bool checks_text(const side *s)
-{
-    return s->msg_op == WICK_OP_TEXT && !(s->cfg.flags & WICK_CONF_NO_UTF8_CHECK);
-}
-
-static int cb_data(wick_conn *c, const uint8_t *data, size_t len, bool fin, void *user)
+static int cb_data(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, unsigned flags,
+                   void *user)
 {
     side *s = user;
+    ctx *x = s->x;
     FZ_CHECK(c == &s->c);
-    if (!s->in_msg && !s->is_peer && s->x->no_begin) {
-        /* No on_message_begin (the engine's fast path may run): the
-         * opcode is unknown until on_message. */
-        s->in_msg = true;
-        s->msg_op = 0;
-        s->msg_bytes = 0;
-        s->acc_len = 0;
-        s->acc_over = false;
-    }
-    FZ_CHECK(s->in_msg);
+    FZ_CHECK(opcode == WICK_OP_TEXT || opcode == WICK_OP_BINARY);
+    FZ_CHECK((flags & ~(unsigned)(WICK_DATA_FIRST | WICK_DATA_FIN)) == 0);
     FZ_CHECK(len == 0 || data != NULL);
+    if (flags & WICK_DATA_FIRST) {
+        /* FIRST exactly on the first chunk: no message may be open. */
+        FZ_CHECK(!s->in_msg);
+        msg_start(s, opcode);
+    } else {
+        FZ_CHECK(s->in_msg && opcode == s->msg_op);
+    }
+    /* A message delivered whole never reaches on_data, unless it went over
+     * max_message under OVERSIZE_STREAM. */
+    if (s->whole) {
+        FZ_CHECK(s->cfg.flags & WICK_CONF_OVERSIZE_STREAM);
+    }
     if (checks_text(s)) {
         FZ_CHECK(fz_utf8_scan(&s->text, data, len) == len);
-        if (fin) {
+        if (flags & WICK_DATA_FIN) {
             FZ_CHECK(fz_utf8_complete(&s->text));
         }
     }
-    ctx *x = s->x;
-    if (!s->is_peer && x->model_ok && s->errors == 0) {
-        /* The bytes are the next ones the built frames carried. */
-        FZ_CHECK(len <= x->want_len - x->want_head);
-        FZ_CHECK(len == 0 || memcmp(data, x->want + x->want_head, len) == 0);
-        x->want_head += len;
-    }
+    want_take(x, s, data, len);
     s->msg_bytes += len;
     if (!(s->cfg.flags & WICK_CONF_OVERSIZE_STREAM)) {
-        FZ_CHECK(s->msg_bytes <= s->cfg.max_message);
+        FZ_CHECK(s->msg_bytes <= s->max_message);
     }
-    if (s->acc_len + len <= ACC_MAX) {
-        if (len) {
-            memcpy(s->acc + s->acc_len, data, len);
+    if (!s->is_peer) {
+        if (flags & WICK_DATA_FIRST) {
+            log_begin(&x->elog, opcode);
         }
-        s->acc_len += len;
-    } else {
-        s->acc_over = true;
+        log_data(&x->elog, data, len);
+        if (flags & WICK_DATA_FIN) {
+            log_end(&x->elog);
+        }
     }
-    if (fin) {
+    if (flags & WICK_DATA_FIN) {
+        if (s->whole) {
+            FZ_CHECK(s->msg_bytes > s->max_message);
+        }
         s->in_msg = false;
     }
     return decide(s);
@@ -384,22 +853,27 @@ static int cb_data(wick_conn *c, const uint8_t *data, size_t len, bool fin, void
 static int cb_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
     side *s = user;
+    ctx *x = s->x;
     FZ_CHECK(c == &s->c);
-    FZ_CHECK(s->msg != NULL || s->cfg.allocator != NULL);
-    if (!s->is_peer && s->x->no_begin) {
-        FZ_CHECK(opcode == WICK_OP_TEXT || opcode == WICK_OP_BINARY);
-        s->msg_op = opcode;
-    }
-    FZ_CHECK(!s->in_msg && opcode == s->msg_op);
-    FZ_CHECK(len <= s->cfg.max_message);
+    FZ_CHECK(s->whole);
+    FZ_CHECK(opcode == WICK_OP_TEXT || opcode == WICK_OP_BINARY);
+    FZ_CHECK(data != NULL);
+    FZ_CHECK(!s->in_msg);
+    FZ_CHECK(len <= s->max_message);
     if (s->msg != NULL && s->cfg.allocator == NULL) {
         FZ_CHECK(len <= s->cfg.msg_cap);
     }
-    /* The whole message is what was streamed. */
-    FZ_CHECK(s->acc_over || (len == s->acc_len && (len == 0 || memcmp(data, s->acc, len) == 0)));
+    s->msg_op = opcode;
     if (checks_text(s)) {
         FZ_CHECK(wick_utf8_valid(data, len));
+        fz_utf8 u;
+        fz_utf8_init(&u);
+        FZ_CHECK(fz_utf8_scan(&u, data, len) == len && fz_utf8_complete(&u));
     }
+    want_take(x, s, data, len);
+    log_begin(&x->elog, opcode);
+    log_data(&x->elog, data, len);
+    log_end(&x->elog);
     return decide(s);
 }
 
@@ -414,6 +888,10 @@ static int cb_ping(wick_conn *c, const uint8_t *data, size_t len, void *user)
         if (len) {
             memcpy(slot + 1, data, len);
         }
+        if (!(s->cfg.flags & WICK_CONF_NO_AUTO_PONG) && !x->close_sent) {
+            x->pongs_due++; /* queued before this callback */
+        }
+        log_rec(&x->elog, EV_PING, 0, 0, data, len);
     }
     return decide(s);
 }
@@ -432,6 +910,9 @@ static int cb_pong(wick_conn *c, const uint8_t *data, size_t len, void *user)
             found = x->pings[i][0] == len && (len == 0 || memcmp(x->pings[i] + 1, data, len) == 0);
         }
         FZ_CHECK(found);
+        x->pongs_seen++;
+    } else {
+        log_rec(&x->elog, EV_PONG, 0, 0, data, len);
     }
     return decide(s);
 }
@@ -454,13 +935,15 @@ static int cb_close(wick_conn *c, uint16_t code, const char *reason, size_t len,
         }
         FZ_CHECK(code == (uint16_t)s->x->expect_code);
     }
+    if (!s->is_peer) {
+        log_rec(&s->x->elog, EV_CLOSE, 0, (int32_t)code, (const uint8_t *)reason, len);
+    }
     return decide(s);
 }
 
-static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
+static void cb_error(wick_conn *c, wick_err err, void *user)
 {
     side *s = user;
-    (void)reason;
     FZ_CHECK(c == &s->c && err < 0);
     if (s->is_peer) {
         fprintf(stderr, "peer rejected bytes wick wrote: %s\n", wick_err_name(err));
@@ -469,6 +952,18 @@ static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
     FZ_CHECK(s->errors++ == 0);
     s->err = err;
     ctx *x = s->x;
+    log_rec(&x->elog, EV_ERROR, 0, (int32_t)err, NULL, 0);
+    if (err == WICK_ERR_CALLBACK || err == WICK_ERR_NOMEM || err == WICK_ERR_RANDOM ||
+        err == WICK_ERR_EXTENSION) {
+        x->injected = true;
+    }
+    if (err == WICK_ERR_CALLBACK) {
+        FZ_CHECK(x->failed_cb);
+    } else if (err == WICK_ERR_NOMEM) {
+        FZ_CHECK(x->alloc_fail_at != 0 && x->nalloc >= x->alloc_fail_at);
+    } else if (err == WICK_ERR_RANDOM) {
+        FZ_CHECK(x->rand_fail_at != 0 && x->rand_calls >= x->rand_fail_at);
+    }
     if (!x->close_sent) {
         x->close_sent = true;
         /* After a received close the reply (echoing it) is already queued:
@@ -480,14 +975,48 @@ static void cb_error(wick_conn *c, wick_err err, const char *reason, void *user)
     }
 }
 
-static const wick_callbacks cbs = {cb_begin, cb_data, cb_message, cb_ping,
-                                   cb_pong,  cb_close, cb_error,  cb_random};
-/* Without on_message_begin (and without an extension) the engine may take
- * its fast path for whole unfragmented data frames. */
-static const wick_callbacks cbs_no_begin = {NULL,    cb_data,  cb_message, cb_ping,
-                                            cb_pong, cb_close, cb_error,   cb_random};
+static const wick_callbacks cbs = {cb_data, cb_message, cb_ping,  cb_pong,
+                                   cb_close, cb_error,  cb_random};
+/* Whole-message delivery off: everything streams through on_data. */
+static const wick_callbacks cbs_stream = {cb_data, NULL,     cb_ping,  cb_pong,
+                                          cb_close, cb_error, cb_random};
 
 /* --- feeding --------------------------------------------------------------- */
+
+/* Passes bytes eng wrote to the peer, keeping what it leaves for later. */
+static void peer_recv(ctx *x, const uint8_t *p, size_t n)
+{
+    size_t total = x->peer_keep_len + n;
+    uint8_t *blk = fz_alloc(total);
+    memcpy(blk, x->peer_keep, x->peer_keep_len);
+    memcpy(blk + x->peer_keep_len, p, n);
+    size_t off = 0;
+    x->peer_keep_len = 0;
+    for (int guard = 0;; guard++) {
+        FZ_CHECK(guard < 100000);
+        size_t used = 0;
+        wick_err e = wick_conn_recv(&x->peer.c, blk + off, total - off, &used);
+        FZ_CHECK(used <= total - off);
+        off += used;
+        /* The peer's own output (pongs, close replies) is dropped. */
+        size_t pl = 0;
+        wick_conn_out_peek(&x->peer.c, &pl);
+        wick_conn_out_consume(&x->peer.c, pl);
+        if (e == WICK_OK) {
+            FZ_CHECK(off == total);
+            break;
+        }
+        if (e == WICK_NEED_MORE) {
+            size_t left = total - off;
+            FZ_CHECK(left > 0 && left <= WICK_RECV_MIN);
+            memcpy(x->peer_keep, blk + off, left);
+            x->peer_keep_len = left;
+            break;
+        }
+        FZ_CHECK(e == WICK_BLOCKED && pl > 0); /* progress after draining */
+    }
+    free(blk);
+}
 
 /* Everything eng has written goes to the peer (up to `max` bytes). */
 static void drain(ctx *x, size_t max)
@@ -500,14 +1029,8 @@ static void drain(ctx *x, size_t max)
     }
     uint8_t *copy = fz_dup(p, n);
     wick_conn_out_consume(&x->eng.c, n);
-    size_t used = 0;
-    wick_err e = wick_conn_recv(&x->peer.c, copy, n, &used);
-    FZ_CHECK(e == WICK_OK && used == n);
+    peer_recv(x, copy, n);
     free(copy);
-    /* The peer's own output (pongs, close replies) is dropped. */
-    size_t pl = 0;
-    wick_conn_out_peek(&x->peer.c, &pl);
-    wick_conn_out_consume(&x->peer.c, pl);
 }
 
 static void drain_all(ctx *x)
@@ -522,27 +1045,105 @@ static void drain_all(ctx *x)
     }
 }
 
-/* Feeds the pending input to eng in chunks until it is used up, eng
- * pauses, or eng fails. */
-static void feed(ctx *x)
+/* Header size of a frame as eng receives it, or 0 when its first two bytes
+ * break a rule the engine checks on them (it would have failed). */
+static size_t lead_header_size(const ctx *x, uint8_t b0, uint8_t b1)
+{
+    unsigned op = b0 & 0x0Fu;
+    bool server = x->eng.cfg.role == WICK_ROLE_SERVER;
+    uint8_t rsv_ok = x->eng.cfg.extension ? WICK_RSV1 : 0;
+    if ((b0 & 0x70u & ~(unsigned)rsv_ok) != 0 || (op >= 3 && op <= 7) || op >= 11) {
+        return 0;
+    }
+    if (op >= 8 && ((b0 & 0x80u) == 0 || (b1 & 0x7Fu) > 125 || (b0 & 0x70u) != 0)) {
+        return 0;
+    }
+    if (((b1 & 0x80u) != 0) != server) {
+        return 0;
+    }
+    unsigned l7 = b1 & 0x7Fu;
+    return 2u + (l7 == 126 ? 2u : l7 == 127 ? 8u : 0u) + (server ? 4u : 0u);
+}
+
+/* WICK_NEED_MORE: what is left must be an incomplete header or an
+ * incomplete control frame, and nothing eng could have taken. */
+static void check_need_more(const ctx *x, const uint8_t *p, size_t left)
+{
+    FZ_CHECK(left > 0 && left <= WICK_RECV_MIN);
+    if (left < 2) {
+        return;
+    }
+    size_t hl = lead_header_size(x, p[0], p[1]);
+    FZ_CHECK(hl != 0);
+    if (left < hl) {
+        return;
+    }
+    FZ_CHECK((p[0] & 0x0Fu) >= 8);              /* a whole data header is taken */
+    FZ_CHECK(left < hl + (size_t)(p[1] & 0x7Fu)); /* a whole control frame is taken */
+}
+
+/* WICK_BLOCKED: a whole ping waits for room for its pong. */
+static void check_blocked(const ctx *x, const uint8_t *p, size_t left)
+{
+    const side *s = &x->eng;
+    FZ_CHECK(left >= 2 && (p[0] & 0x0Fu) == WICK_OP_PING);
+    size_t hl = lead_header_size(x, p[0], p[1]);
+    size_t plen = p[1] & 0x7Fu;
+    FZ_CHECK(hl != 0 && left >= hl + plen);
+    FZ_CHECK(!(s->cfg.flags & WICK_CONF_NO_AUTO_PONG) && !x->close_sent);
+    size_t pong = 2 + (s->cfg.role == WICK_ROLE_CLIENT ? 4u : 0u) + plen;
+    FZ_CHECK(wick_conn_out_pending(&s->c) + WICK_OUT_RESERVE + pong > s->cfg.out_cap);
+}
+
+/* Feeds the pending input to eng in chunks (or in one call when `whole`)
+ * until it is used up, only an incomplete frame is left, eng pauses or
+ * blocks, or eng fails. */
+static void feed(ctx *x, bool whole)
 {
     side *s = &x->eng;
-    while (x->pend_len > 0) {
-        size_t n = fz_chunk(&x->rng, x->pend_len);
+    if (x->blocked) {
+        drain_all(x); /* the caller's part of WICK_BLOCKED */
+        x->blocked = false;
+    }
+    for (int guard = 0;; guard++) {
+        FZ_CHECK(guard < 4 * (int)IN_MAX);
+        size_t n;
+        if (x->pend_len > x->carry) {
+            /* Kept bytes go first, then new ones. */
+            n = whole ? x->pend_len : x->carry + fz_chunk(&x->rng, x->pend_len - x->carry);
+        } else if (x->call_again) {
+            n = x->pend_len;
+        } else {
+            break;
+        }
+        x->call_again = false;
         uint8_t *chunk = fz_dup(x->pend, n);
         size_t used = (size_t)-1;
         x->paused = false;
         x->failed_cb = false;
+        x->injected = false;
         unsigned errors_before = s->errors;
         wick_err e = wick_conn_recv(&s->c, chunk, n, &used);
         FZ_CHECK(used <= n);
+        size_t left = n - used;
+        x->carry = 0;
         if (e == WICK_OK) {
-            FZ_CHECK(used == n && !x->paused && !x->failed_cb);
+            FZ_CHECK(left == 0 && !x->paused && !x->failed_cb);
+        } else if (e == WICK_NEED_MORE) {
+            FZ_CHECK(!x->paused && !x->failed_cb && errors_before == s->errors);
+            FZ_CHECK(memcmp(chunk + used, x->pend + used, left) == 0); /* untouched */
+            check_need_more(x, x->pend + used, left);
+            x->carry = left;
+        } else if (e == WICK_BLOCKED) {
+            FZ_CHECK(!x->failed_cb && errors_before == s->errors);
+            FZ_CHECK(memcmp(chunk + used, x->pend + used, left) == 0);
+            check_blocked(x, x->pend + used, left);
         } else if (e == WICK_PAUSED) {
             FZ_CHECK(x->paused);
+            FZ_CHECK(memcmp(chunk + used, x->pend + used, left) == 0);
         } else {
             FZ_CHECK(e < 0 && e != WICK_ERR_STATE && e != WICK_ERR_ARG);
-            FZ_CHECK(s->errors == 1 && s->err == e);
+            FZ_CHECK(s->errors == 1 && s->err == e && left == 0);
             if (x->failed_cb) {
                 FZ_CHECK(e == WICK_ERR_CALLBACK || errors_before == 1);
             }
@@ -551,12 +1152,31 @@ static void feed(ctx *x)
             FZ_CHECK(wick_conn_recv(&s->c, chunk, n, &u2) == e && u2 == n);
             FZ_CHECK(s->errors == 1);
         }
+        if (x->diff) {
+            /* The model gets what eng consumed, as it was on the wire. */
+            model_feed(&x->m, x->pend, used);
+            if (x->injected) {
+                diff_check_prefix(x);
+            } else if (e != WICK_PAUSED) {
+                diff_check(x);
+            }
+            /* A pause in the on_data that streams what was gathered of an
+             * oversized message leaves its frame header unconsumed (it is
+             * read again): eng is one event ahead until the next call. */
+            x->last_paused = e == WICK_PAUSED;
+        }
         /* What was not consumed is offered again: keep it first. */
         memmove(x->pend, x->pend + used, x->pend_len - used);
         x->pend_len -= used;
         free(chunk);
         check_state(x, s);
-        if (e != WICK_OK) {
+        if (e == WICK_PAUSED) {
+            x->call_again = true; /* an extension's message end may be due */
+        }
+        if (e == WICK_BLOCKED) {
+            x->blocked = true;
+        }
+        if (e != WICK_OK && e != WICK_NEED_MORE) {
             if (e < 0) {
                 x->pend_len = 0;
             }
@@ -668,6 +1288,9 @@ static void op_close(ctx *x)
 
 static void op_reset(ctx *x)
 {
+    if (x->diff && !x->last_paused) {
+        diff_check(x);
+    }
     FZ_CHECK(wick_conn_reset(&x->eng.c) == WICK_OK);
     FZ_CHECK(wick_conn_reset(&x->peer.c) == WICK_OK);
     FZ_CHECK(wick_conn_out_pending(&x->eng.c) == 0);
@@ -682,8 +1305,14 @@ static void op_reset(ctx *x)
     x->close_sent = false;
     x->expect_code = -1;
     x->pend_len = 0;
+    x->carry = 0;
+    x->blocked = false;
+    x->call_again = false;
+    x->peer_keep_len = 0;
     x->model_ok = true;
     x->want_head = x->want_len = 0;
+    x->pongs_due = x->pongs_seen = 0;
+    model_reset(x);
 }
 
 static void setup_side(ctx *x, side *s, wick_role role, const uint8_t *c, bool peer)
@@ -721,6 +1350,18 @@ static void setup_side(ctx *x, side *s, wick_role role, const uint8_t *c, bool p
     }
 }
 
+/* Whole-message delivery and the effective size limit, as the header
+ * describes them: without an allocator max_message is at most msg_cap. */
+static void side_limits(side *s, bool has_on_message)
+{
+    s->whole = has_on_message && (s->cfg.msg_buf != NULL || s->cfg.allocator != NULL);
+    s->max_message = s->cfg.max_message != 0 ? s->cfg.max_message : UINT64_MAX;
+    if (has_on_message && s->cfg.allocator == NULL && s->cfg.msg_buf != NULL &&
+        s->max_message > s->cfg.msg_cap) {
+        s->max_message = s->cfg.msg_cap;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
@@ -730,7 +1371,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     static ctx xs; /* large: keep it off the stack */
     ctx *x = &xs;
+    /* Log storage is kept from run to run (speed). */
+    elog keep_e = x->elog, keep_m = x->m.log;
+    uint8_t *keep_mb = x->m.buf;
+    size_t keep_mc = x->m.cap;
     memset(x, 0, sizeof(*x));
+    x->elog = keep_e;
+    x->m.log = keep_m;
+    x->m.buf = keep_mb;
+    x->m.cap = keep_mc;
     x->in = &in;
     x->fail_at = c[2];
     x->pause_bits = (uint32_t)c[3] | (uint32_t)c[4] << 8 | (uint32_t)c[5] << 16 |
@@ -744,12 +1393,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x->rng = ((uint64_t)c[1] << 8 | c[2]) + 1;
     /* Big scratch buffers are allocated once (speed); everything given to
      * wick is still copied into exact-size blocks. */
-    static uint8_t *pend_buf, *acc_bufs[2], *want_buf;
+    static uint8_t *pend_buf, *want_buf;
     static uint8_t (*pings_buf)[126];
     if (pend_buf == NULL) {
         pend_buf = fz_alloc(IN_MAX);
-        acc_bufs[0] = fz_alloc(ACC_MAX);
-        acc_bufs[1] = fz_alloc(ACC_MAX);
         want_buf = fz_alloc(WANT_MAX);
         pings_buf = fz_alloc(PINGS_MAX * sizeof(*pings_buf));
     }
@@ -757,8 +1404,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x->want = want_buf;
     x->pings = pings_buf;
     x->model_ok = true;
-    x->eng.acc = acc_bufs[0];
-    x->peer.acc = acc_bufs[1];
 
     wick_role role = (c[0] & 1) ? WICK_ROLE_CLIENT : WICK_ROLE_SERVER;
     wick_role prole = role == WICK_ROLE_SERVER ? WICK_ROLE_CLIENT : WICK_ROLE_SERVER;
@@ -772,6 +1417,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c[0] & 0x40) {
         x->eng.cfg.extension = &ext;
     }
+    bool stream_only = (c[1] & 0x80) != 0;
+    side_limits(&x->eng, !stream_only);
+    side_limits(&x->peer, true);
 
     /* The library is the one this header describes. */
     FZ_CHECK(wick_version() == WICK_VERSION_NUM);
@@ -781,23 +1429,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wick_conn_config bad = x->eng.cfg;
     bad.out_cap = WICK_OUT_MIN - 1;
     FZ_CHECK(wick_conn_init(&tmp, &bad, &cbs, NULL) == WICK_ERR_BUFFER_TOO_SMALL);
-    static const wick_callbacks no_random = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    static const wick_callbacks no_random = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (role == WICK_ROLE_CLIENT) {
         FZ_CHECK(wick_conn_init(&tmp, &x->eng.cfg, &no_random, NULL) == WICK_ERR_ARG);
     }
 
-    x->no_begin = (c[1] & 0x80) != 0;
-    FZ_CHECK(wick_conn_init(&x->eng.c, &x->eng.cfg, x->no_begin ? &cbs_no_begin : &cbs,
-                            &x->eng) == WICK_OK);
+    FZ_CHECK(wick_conn_init(&x->eng.c, &x->eng.cfg, stream_only ? &cbs_stream : &cbs, &x->eng) ==
+             WICK_OK);
     FZ_CHECK(wick_conn_init(&x->peer.c, &x->peer.cfg, &cbs, &x->peer) == WICK_OK);
     check_state(x, &x->eng);
     FZ_CHECK(wick_conn_state(&x->eng.c) & WICK_WANT_READ);
+    model_reset(x);
 
     uint8_t prepared_buf[530];
     for (int nops = 0; in.n > 0 && nops < MAX_OPS; nops++) {
         uint8_t op = fz_u8(&in);
         switch (op % 12) {
-        case 0: /* raw wire bytes */
+        case 0: /* raw wire bytes, fed in chunks (0) or whole (1) */
         case 1: {
             size_t n = fz_u8(&in);
             if (n == 255) {
@@ -806,16 +1454,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const uint8_t *p;
             n = fz_take(&in, n, &p);
             if (n) {
-                x->model_ok = false; /* raw bytes: no model */
+                x->model_ok = false; /* raw bytes: no data model (the differential one holds) */
             }
             push(x, p, n);
-            feed(x);
+            feed(x, op % 12 == 1);
             break;
         }
-        case 2: /* built frames */
+        case 2: /* built frames, fed in chunks (2) or whole (3) */
         case 3:
             op_frame(x);
-            feed(x);
+            feed(x, op % 12 == 3);
             break;
         case 4: /* send / send_some */
         case 5: {
@@ -884,7 +1532,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (op & 0x80) {
                 op_reset(x);
             } else {
-                feed(x); /* resume after a pause */
+                feed(x, (op & 0x40) != 0); /* resume after a pause or a block */
             }
             break;
         }
@@ -893,19 +1541,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Finish: feed what is left without pausing, then drain. */
     x->no_pause = true;
-    for (int i = 0; i < 64 && x->pend_len > 0; i++) {
-        feed(x);
+    for (int i = 0; i < 64 && (x->pend_len > x->carry || x->call_again || x->blocked); i++) {
+        feed(x, false);
     }
     drain_all(x);
     check_state(x, &x->eng);
     check_state(x, &x->peer);
+    if (x->diff) {
+        diff_check(x);
+    }
     if (x->eng.errors) {
         /* A failed connection wrote its close frame. */
         FZ_CHECK(x->close_sent);
     }
-    if (x->model_ok && x->eng.errors == 0 && x->eng.closes == 0 && x->pend_len == 0) {
+    FZ_CHECK(x->pend_len == x->carry); /* only an incomplete frame is left */
+    if (x->model_ok && !x->eng.whole && x->eng.errors == 0 && x->eng.closes == 0) {
         /* Every data byte of the built frames was delivered. */
         FZ_CHECK(x->want_head == x->want_len);
+    }
+    if (wick_conn_out_pending(&x->eng.c) == 0) {
+        /* One pong for each ping answered, none other. */
+        FZ_CHECK(x->pongs_seen == x->pongs_due);
     }
 
     wick_conn_release(&x->eng.c);

@@ -266,17 +266,21 @@ static void conn_seeds(void)
         const uint8_t *m = client ? NULL : rfc_mask;
         const char *rn = client ? "client" : "server";
         char name[64];
-        /* Configuration variants: plain; reassembly + pauses; tiny output
-         * and limits with callback actions; allocator + extension. */
-        static const uint8_t confs[6][12] = {
+        /* Configuration variants: plain (streamed); whole messages in
+         * msg_buf + pauses; tiny output and limits with callback actions;
+         * allocator + extension; msg_buf with whole-message delivery off
+         * (c[1] bit 7); msg_buf + allocator, delivery off, pauses; whole
+         * messages in a 1024-byte msg_buf, tiny limits, OVERSIZE_STREAM. */
+        static const uint8_t confs[7][12] = {
             {0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
             {0x10, 0x0e, 0, 0x55, 0x00, 0x11, 0x00, 0, 0, 0, 0, 0},
             {0x80, 0x00, 0, 0, 0, 0, 0, 0x0f, 0x0f, 0, 0, 0},
             {0x60, 0x32, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0},
-            {0x00, 0x83, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},    /* no on_message_begin */
-            {0x30, 0x8f, 0, 0x24, 0x00, 0, 0, 0, 0, 0, 0, 0}, /* same, reassembly */
+            {0x10, 0x83, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+            {0x30, 0x8f, 0, 0x24, 0x00, 0, 0, 0, 0, 0, 0, 0},
+            {0x98, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
         };
-        for (int v = 0; v < 6; v++) {
+        for (int v = 0; v < 7; v++) {
             uint8_t conf[12];
             memcpy(conf, confs[v], 12);
             conf[0] = (uint8_t)(conf[0] | client);
@@ -326,9 +330,51 @@ static void conn_seeds(void)
             put8(&s, 0xff);
             snprintf(name, sizeof(name), "%s-script-%d", rn, v);
             seed("conn", name, conf, 12, s.p, s.len);
+
+            /* A message over max_message (300 under tiny limits) in
+             * fragments, a text message fed whole (op 3: zero-copy
+             * delivery), then the rest fed in one call (op 71). */
+            s.len = 0;
+            op_built(&s, 0x42, 100, NULL, client); /* binary, no FIN */
+            op_built(&s, 0x00, 100, NULL, client); /* continuation */
+            op_built(&s, 0x00, 100, NULL, client);
+            op_built(&s, 0x08, 100, NULL, client); /* continuation, FIN */
+            s.p[s.len - (client ? 0 : 4) - 100 - 3] = 3; /* fed whole */
+            op_built(&s, 0x49, 24, NULL, client);
+            s.p[s.len - (client ? 0 : 4) - 24 - 3] = 3;
+            put8(&s, 71);
+            put8(&s, 9);
+            put8(&s, 0xff);
+            snprintf(name, sizeof(name), "%s-big-%d", rn, v);
+            seed("conn", name, conf, 12, s.p, s.len);
             free(s.p);
             free(w.p);
         }
+
+        /* WICK_BLOCKED: the smallest output buffer, pings queued by the
+         * script, then pings from the peer whose pongs do not fit until
+         * the output is drained; then an incomplete header (NEED_MORE). */
+        static const uint8_t bconf[12] = {0x10, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        uint8_t conf[12];
+        memcpy(conf, bconf, 12);
+        conf[0] = (uint8_t)(conf[0] | client);
+        bytes s = {0}, w = {0};
+        for (int i = 0; i < 3; i++) {
+            put8(&s, 6); /* ping, 10 bytes */
+            put8(&s, 10);
+        }
+        for (int i = 0; i < 4; i++) {
+            frame(&w, 0x9, 1, 0, m, "0123456789abcdef0123456789abcdef0123456789", 42);
+        }
+        frame(&w, 0x9, 1, 0, m, "abcdefghijklmnopqrstuvwxyz", 26);
+        w.len -= 20; /* the last ping is cut: the caller keeps it */
+        op_raw(&s, &w);
+        put8(&s, 11); /* offer again (drains first) */
+        put8(&s, 71);
+        snprintf(name, sizeof(name), "%s-blocked", rn);
+        seed("conn", name, conf, 12, s.p, s.len);
+        free(s.p);
+        free(w.p);
     }
 }
 
