@@ -73,11 +73,16 @@ typedef uint32_t utf8_word;
 #define UTF8_HIGH UINT32_C(0x80808080)
 #endif
 
-/* Where a memcpy of an unaligned word compiles to one load. Elsewhere
- * (Cortex-M0, ...) the ASCII loop first steps to an aligned address. */
+/* 1 where a memcpy of an unaligned word compiles to one load. Elsewhere
+ * (Cortex-M0, ...) the ASCII loop first steps to an aligned address.
+ * -DWICK_UTF8_UNALIGNED=0 forces that code on any host, for the tests. */
+#ifndef WICK_UTF8_UNALIGNED
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86) ||             \
     defined(__aarch64__) || defined(__ARM_FEATURE_UNALIGNED)
 #define WICK_UTF8_UNALIGNED 1
+#else
+#define WICK_UTF8_UNALIGNED 0
+#endif
 #endif
 
 /* Byte classes. */
@@ -216,7 +221,7 @@ void wick_utf8_init(wick_utf8 *u)
 static inline utf8_word utf8_load_word(const uint8_t *p)
 {
     utf8_word w;
-#if !defined(WICK_UTF8_UNALIGNED) && (defined(__GNUC__) || defined(__clang__))
+#if !WICK_UTF8_UNALIGNED && (defined(__GNUC__) || defined(__clang__))
     /* The caller aligned p; saying so lets memcpy become one load. */
     p = (const uint8_t *)__builtin_assume_aligned(p, sizeof(utf8_word));
 #endif
@@ -255,7 +260,7 @@ static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
         return _mm_movemask_epi8(v) == 0 ? len - start : i - start;
     }
 #endif
-#ifndef WICK_UTF8_UNALIGNED
+#if !WICK_UTF8_UNALIGNED
     while (i < len && ((uintptr_t)(const void *)(buf + i) & (sizeof(utf8_word) - 1U)) != 0) {
         if (buf[i] >= 0x80U) {
             return i - start;
@@ -269,7 +274,7 @@ static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
         }
         i += sizeof(utf8_word);
     }
-#ifdef WICK_UTF8_UNALIGNED
+#if WICK_UTF8_UNALIGNED
     if (i < len && len - start >= sizeof(utf8_word) &&
         (utf8_load_word(buf + len - sizeof(utf8_word)) & UTF8_HIGH) == 0) {
         /* The last few bytes, as the last word of the input. */
@@ -279,6 +284,7 @@ static size_t utf8_ascii_run(const uint8_t *buf, size_t i, size_t len)
     return i - start;
 }
 
+#ifdef WICK_UTF8_AVX2
 /* Backs up from buf[i] over a sequence that may be cut there: up to three
  * continuation bytes and their lead. Everything before is proven. */
 static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i)
@@ -293,7 +299,6 @@ static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i)
     return q;
 }
 
-#ifdef WICK_UTF8_AVX2
 /* Error bits of the pair tables (Keiser and Lemire, section 6): each
  * names one way a pair (previous byte, this byte) can be wrong; a pair is
  * bad when the same bit is set in all three lookups. */
@@ -344,6 +349,15 @@ __attribute__((aligned(32))) static const uint8_t utf8_k[KT_N][32] = {
     {KSPLAT(0x80)},
 };
 
+/* The helpers below are small; inlined, their vectors stay in registers
+ * (not inlined at -O0, where every temporary has a stack slot and one
+ * big function would have a frame of kilobytes). */
+#ifdef __OPTIMIZE__
+#define UTF8_INLINE __attribute__((always_inline))
+#else
+#define UTF8_INLINE
+#endif
+
 #define LOADU(p) _mm256_loadu_si256((const __m256i_u *)(const void *)(p))
 
 /* The constants of the lookups, in registers while a run lasts (Zen 1
@@ -353,7 +367,7 @@ typedef struct utf8_consts {
     __m256i hi1, lo1, hi2, nib, third, fourth, top;
 } utf8_consts;
 
-__attribute__((target("avx2"))) static inline void utf8_consts_load(utf8_consts *c)
+__attribute__((target("avx2"))) UTF8_INLINE static inline void utf8_consts_load(utf8_consts *c)
 {
     /* Hidden from the optimizer, so that it keeps the values it loaded
      * instead of rebuilding splats with broadcasts inside the loops. */
@@ -372,8 +386,8 @@ __attribute__((target("avx2"))) static inline void utf8_consts_load(utf8_consts 
 
 /* Error bits for the 32 bytes of `in`, given p1, p2, p3: the same bytes
  * shifted by 1, 2 and 3 (the bytes before each byte of `in`). */
-__attribute__((target("avx2"))) static inline __m256i utf8_check(const utf8_consts *c, __m256i in,
-                                                                 __m256i p1, __m256i p2, __m256i p3)
+__attribute__((target("avx2"))) UTF8_INLINE static inline __m256i
+utf8_check(const utf8_consts *c, __m256i in, __m256i p1, __m256i p2, __m256i p3)
 {
     __m256i a = _mm256_shuffle_epi8(c->hi1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), c->nib));
     __m256i b = _mm256_shuffle_epi8(c->lo1, _mm256_and_si256(p1, c->nib));
@@ -389,21 +403,21 @@ __attribute__((target("avx2"))) static inline __m256i utf8_check(const utf8_cons
 /* Error bits for the 32 bytes at p, which has at least 3 proven bytes
  * before it: they are read as unaligned loads (cheaper than assembling
  * them across the two 128-bit lanes, which costs 8 uops on Zen 1). */
-__attribute__((target("avx2"))) static inline __m256i utf8_check_at(const utf8_consts *c,
-                                                                    const uint8_t *p, __m256i in)
+__attribute__((target("avx2"))) UTF8_INLINE static inline __m256i
+utf8_check_at(const utf8_consts *c, const uint8_t *p, __m256i in)
 {
     return utf8_check(c, in, LOADU(p - 1), LOADU(p - 2), LOADU(p - 3));
 }
 
 /* Nonzero where a lead in the last 3 bytes of v needs more bytes than
  * are left in v. */
-__attribute__((target("avx2"))) static inline __m256i utf8_cut(__m256i v)
+__attribute__((target("avx2"))) UTF8_INLINE static inline __m256i utf8_cut(__m256i v)
 {
     return _mm256_subs_epu8(v, _mm256_load_si256((const __m256i *)(const void *)utf8_k[KT_INC]));
 }
 
 /* True when the 32 bytes before p end inside a sequence. */
-__attribute__((target("avx2"))) static inline bool utf8_cut_before(const uint8_t *p)
+__attribute__((target("avx2"))) UTF8_INLINE static inline bool utf8_cut_before(const uint8_t *p)
 {
     __m256i c = utf8_cut(LOADU(p - 32));
     return !_mm256_testz_si256(c, c);
@@ -418,8 +432,8 @@ __attribute__((target("avx2"))) static inline bool utf8_cut_before(const uint8_t
  * proven to be a valid prefix: an error lies within the 64 bytes from
  * there (or the input ends inside a sequence), and the DFA goes on from
  * there to find the exact bad byte. */
-__attribute__((target("avx2"), always_inline)) static inline size_t
-utf8_run(const uint8_t *buf, size_t start, size_t len)
+__attribute__((target("avx2"))) UTF8_INLINE static inline size_t utf8_run(const uint8_t *buf,
+                                                                          size_t start, size_t len)
 {
     utf8_consts k;
     utf8_consts_load(&k);
@@ -501,6 +515,7 @@ utf8_run(const uint8_t *buf, size_t start, size_t len)
 }
 
 #undef LOADU
+#undef UTF8_INLINE
 
 /* The run as a function of its own, for the general loop (which is not
  * compiled for AVX2, so cannot take it inline). */
@@ -612,19 +627,17 @@ __attribute__((target("avx2"))) static wick_err utf8_feed_avx2(wick_utf8 *u, con
 }
 #endif
 
-/* True when the len < 32 bytes at buf are all ASCII, from at most four
- * (overlapping) words; false when unsure. */
+/* True when the len < 32 bytes at buf are all ASCII, read as (possibly
+ * overlapping) words; false when unsure. */
 static inline bool utf8_short_ascii(const uint8_t *buf, size_t len)
 {
-#ifdef WICK_UTF8_UNALIGNED
-    const size_t w = sizeof(utf8_word);
-    if (len >= 2 * w && len <= 4 * w) {
-        utf8_word x = utf8_load_word(buf) | utf8_load_word(buf + w) |
-                      utf8_load_word(buf + len - 2 * w) | utf8_load_word(buf + len - w);
+#if WICK_UTF8_UNALIGNED
+    if (len >= sizeof(utf8_word)) {
+        utf8_word x = utf8_load_word(buf + len - sizeof(utf8_word));
+        for (size_t i = 0; i + sizeof(utf8_word) < len; i += sizeof(utf8_word)) {
+            x |= utf8_load_word(buf + i);
+        }
         return (x & UTF8_HIGH) == 0;
-    }
-    if (len >= w) {
-        return ((utf8_load_word(buf) | utf8_load_word(buf + len - w)) & UTF8_HIGH) == 0;
     }
 #else
     (void)buf;
