@@ -349,6 +349,13 @@ __attribute__((aligned(32))) static const uint8_t utf8_k[KT_N][32] = {
     {KSPLAT(0x80)},
 };
 
+/* x for x < 16, then 0x80: from slide + n, a byte shuffle moves a vector
+ * down by n bytes and fills the top with NULs. */
+static const uint8_t utf8_slide[32] = {
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
 /* The helpers below are small; inlined, their vectors stay in registers
  * (not inlined at -O0, where every temporary has a stack slot and one
  * big function would have a frame of kilobytes). */
@@ -625,6 +632,29 @@ __attribute__((target("avx2"))) static wick_err utf8_feed_avx2(wick_utf8 *u, con
     }
     return utf8_feed_dfa(u, buf, i, len, false, bad_pos);
 }
+
+/* A whole call of 16..31 bytes from a character boundary: one vector of
+ * the bytes and NULs after them (a sequence cut by the end then shows as
+ * an error, left to the DFA), built from two 16-byte loads that stay
+ * inside the input. */
+__attribute__((target("avx2"))) static wick_err
+utf8_feed_short_avx2(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *bad_pos)
+{
+    __m128i lo = _mm_loadu_si128((const __m128i_u *)(const void *)buf);
+    __m128i hi = _mm_loadu_si128((const __m128i_u *)(const void *)(buf + len - 16));
+    hi = _mm_shuffle_epi8(
+        hi, _mm_loadu_si128((const __m128i_u *)(const void *)(utf8_slide + 32 - len)));
+    __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+    __m256i z = _mm256_inserti128_si256(_mm256_setzero_si256(), lo, 1);
+    utf8_consts k;
+    utf8_consts_load(&k);
+    __m256i err = utf8_check(&k, a, _mm256_alignr_epi8(a, z, 15), _mm256_alignr_epi8(a, z, 14),
+                             _mm256_alignr_epi8(a, z, 13));
+    if (_mm256_testz_si256(err, err)) {
+        return WICK_OK;
+    }
+    return utf8_feed_dfa(u, buf, 0, len, false, bad_pos);
+}
 #endif
 
 /* True when the len < 32 bytes at buf are all ASCII, read as (possibly
@@ -658,6 +688,11 @@ wick_err wick_utf8_feed(wick_utf8 *u, const uint8_t *buf, size_t len, size_t *ba
             if (utf8_short_ascii(buf, len)) {
                 return WICK_OK;
             }
+#ifdef WICK_UTF8_AVX2
+            if (len >= 16 && utf8_have_avx2()) {
+                return utf8_feed_short_avx2(u, buf, len, bad_pos);
+            }
+#endif
         }
 #ifdef WICK_UTF8_AVX2
         else if (utf8_have_avx2()) {
