@@ -38,7 +38,7 @@ void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
 /* Drops the reassembly buffer, giving back memory from the allocator. */
 static void msg_drop(wick_conn *c)
 {
-    if (c->priv_.msg_owned) {
+    if (c->priv_.msg_owned && c->priv_.alloc != NULL) { /* owned implies an allocator */
         c->priv_.alloc->free(c->priv_.msg, c->priv_.msg_cap, c->priv_.alloc->ud);
     }
     c->priv_.msg_owned = false;
