@@ -50,27 +50,21 @@ wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap
     if (out == NULL) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
+    /* Each group of up to 3 bytes gives n + 1 characters (n bytes in the
+     * group) and '=' up to 4. */
     size_t o = 0;
-    size_t i = 0;
-    for (; len - i >= 3; i += 3) {
-        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (len - i == 1) {
+    for (size_t i = 0; i < len; i += 3) {
+        size_t n = len - i;
         uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (len - i == 2) {
-        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = '=';
+        if (n > 1) {
+            v |= (uint32_t)in[i + 1] << 8;
+        }
+        if (n > 2) {
+            v |= in[i + 2];
+        }
+        for (unsigned j = 0; j < 4; j++) {
+            out[o++] = (j <= n) ? b64_alphabet[(v >> (18U - 6U * j)) & 63U] : '=';
+        }
     }
     *out_len = o;
     return WICK_OK;
@@ -78,10 +72,7 @@ wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap
 
 wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    if ((in == NULL && len > 0) || out_len == NULL) {
-        return WICK_ERR_ARG;
-    }
-    if (len % 4 != 0) {
+    if ((in == NULL && len > 0) || out_len == NULL || len % 4 != 0) {
         return WICK_ERR_ARG;
     }
     size_t pad = 0;
@@ -90,17 +81,16 @@ wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap
     }
     size_t need = len / 4 * 3 - pad;
     /* Validate everything before writing anything. */
+    int last = 0;
     for (size_t i = 0; i < len - pad; i++) {
-        if (b64_value(in[i]) < 0) {
+        last = b64_value(in[i]);
+        if (last < 0) {
             return WICK_ERR_ARG;
         }
     }
-    /* RFC 4648 3.5: the bits dropped by padding must be zero for the
-     * encoding to be canonical. */
-    if (pad == 1 && (b64_value(in[len - 2]) & 0x03) != 0) {
-        return WICK_ERR_ARG;
-    }
-    if (pad == 2 && (b64_value(in[len - 3]) & 0x0F) != 0) {
+    /* RFC 4648 3.5: the bits dropped by padding (the low 2 or 4 bits of
+     * the last character) must be zero for the encoding to be canonical. */
+    if (pad != 0 && (last & (pad == 1 ? 0x03 : 0x0F)) != 0) {
         return WICK_ERR_ARG;
     }
     if (need > cap || (out == NULL && need > 0)) {
@@ -113,12 +103,8 @@ wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap
             int d = (in[i + j] == '=') ? 0 : b64_value(in[i + j]);
             v = (v << 6) | (uint32_t)d;
         }
-        out[o++] = (uint8_t)(v >> 16);
-        if (o < need) {
-            out[o++] = (uint8_t)(v >> 8);
-        }
-        if (o < need) {
-            out[o++] = (uint8_t)v;
+        for (unsigned k = 0; k < 3 && o < need; k++) {
+            out[o++] = (uint8_t)(v >> (16U - 8U * k));
         }
     }
     *out_len = o;

@@ -5,6 +5,27 @@
 
 #include "wick_http.h"
 
+/* WICK__C_* bits of every ASCII byte (generated from the RFC 9110 and
+ * RFC 3986 character sets; tests/test_http.c checks every byte). */
+const uint8_t wick__http_ctype[128] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x00-0x07 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x08-0x0f */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x10-0x17 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x18-0x1f */
+    0x00, 0x11, 0x00, 0x01, 0x11, 0x11, 0x11, 0x11, /* 0x20-0x27 */
+    0x10, 0x10, 0x11, 0x19, 0x10, 0x19, 0x39, 0x00, /* 0x28-0x2f */
+    0x3d, 0x3d, 0x3d, 0x3d, 0x3d, 0x3d, 0x3d, 0x3d, /* 0x30-0x37 */
+    0x3d, 0x3d, 0x20, 0x10, 0x00, 0x10, 0x00, 0x00, /* 0x38-0x3f */
+    0x00, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x40-0x47 */
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x48-0x4f */
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x50-0x57 */
+    0x3b, 0x3b, 0x3b, 0x00, 0x00, 0x00, 0x01, 0x11, /* 0x58-0x5f */
+    0x01, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x60-0x67 */
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x68-0x6f */
+    0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, /* 0x70-0x77 */
+    0x3b, 0x3b, 0x3b, 0x00, 0x01, 0x00, 0x11, 0x00, /* 0x78-0x7f */
+};
+
 size_t wick__cstr_len(const char *s)
 {
     /* Bounded so that compilers do not turn the loop into a strlen call
@@ -74,11 +95,6 @@ bool wick__http_value_ok(wick_str s)
     return true;
 }
 
-static bool http_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 static bool http_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -88,12 +104,11 @@ static bool http_digit(char c)
  * ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), 0 when there is none. */
 static size_t http_scheme_len(wick_str t)
 {
-    if (t.len == 0 || !http_alpha(t.ptr[0])) {
+    if (t.len == 0 || !wick__http_is((unsigned char)t.ptr[0], WICK__C_ALPHA)) {
         return 0;
     }
     size_t i = 1;
-    while (i < t.len && (http_alpha(t.ptr[i]) || http_digit(t.ptr[i]) || t.ptr[i] == '+' ||
-                         t.ptr[i] == '-' || t.ptr[i] == '.')) {
+    while (i < t.len && wick__http_is((unsigned char)t.ptr[i], WICK__C_SCHEME)) {
         i++;
     }
     return i;
@@ -123,35 +138,6 @@ bool wick__http_target_ok(wick_str t)
     return sl > 0 && t.len - sl > 3 && wick__mem_eq(t.ptr + sl, "://", 3);
 }
 
-/* unreserved / pct-encoded / sub-delims (RFC 3986 3.2.2 reg-name). */
-static bool http_regname_char(char c)
-{
-    if (http_alpha(c) || http_digit(c)) {
-        return true;
-    }
-    switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-    case '%':
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':
-        return true;
-    default:
-        return false;
-    }
-}
-
 bool wick__http_host_ok(wick_str h)
 {
     /* RFC 9110 7.2: Host = uri-host [ ":" port ]. */
@@ -160,8 +146,7 @@ bool wick__http_host_ok(wick_str h)
         /* IP-literal: hex digits, ':' and '.' (and "v" forms) inside []. */
         i = 1;
         while (i < h.len && h.ptr[i] != ']') {
-            char c = h.ptr[i];
-            if (!http_alpha(c) && !http_digit(c) && c != ':' && c != '.') {
+            if (!wick__http_is((unsigned char)h.ptr[i], WICK__C_IPLIT)) {
                 return false;
             }
             i++;
@@ -172,7 +157,8 @@ bool wick__http_host_ok(wick_str h)
         i++;
     } else {
         while (i < h.len && h.ptr[i] != ':') {
-            if (!http_regname_char(h.ptr[i])) {
+            /* unreserved / pct-encoded / sub-delims (RFC 3986 3.2.2). */
+            if (!wick__http_is((unsigned char)h.ptr[i], WICK__C_REGNAME)) {
                 return false;
             }
             i++;

@@ -14,32 +14,28 @@
 #define WICK__NOINLINE
 #endif
 
+/* Character classes of the ASCII bytes, one bit each (wick_http.c): a
+ * table lookup is smaller than the chains of comparisons and faster. */
+enum {
+    WICK__C_TCHAR = 1U << 0,   /* tchar (RFC 9110 5.6.2): a token's characters */
+    WICK__C_ALPHA = 1U << 1,   /* ALPHA */
+    WICK__C_DIGIT = 1U << 2,   /* DIGIT */
+    WICK__C_SCHEME = 1U << 3,  /* ALPHA / DIGIT / "+" / "-" / "." (RFC 3986 3.1) */
+    WICK__C_REGNAME = 1U << 4, /* unreserved / "%" / sub-delims (RFC 3986 3.2.2) */
+    WICK__C_IPLIT = 1U << 5    /* ALPHA / DIGIT / ":" / "." (inside an IP-literal) */
+};
+extern const uint8_t wick__http_ctype[128];
+
+/* True when byte c is in one of the classes `cls` (WICK__C_* bits). */
+static inline bool wick__http_is(unsigned char c, unsigned cls)
+{
+    return c < 128U && (wick__http_ctype[c] & cls) != 0;
+}
+
 /* tchar (RFC 9110 5.6.2): the characters of a token. */
 static inline bool wick__http_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
+    return wick__http_is(c, WICK__C_TCHAR);
 }
 
 /* A byte allowed inside a field value (RFC 9110 5.5): HTAB, SP, VCHAR and

@@ -14,6 +14,13 @@ static uint32_t sha1_load32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
+static void sha1_store32(uint8_t *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (24U - 8U * i));
+    }
+}
+
 /* One 64-byte block (FIPS 180-4 6.1.2). The message schedule is kept as a
  * 16-word ring, so the stack frame stays small on firmware. */
 static void sha1_block(uint32_t h[5], const uint8_t *blk)
@@ -75,24 +82,22 @@ void wick_sha1(const void *data, size_t len, uint8_t out[WICK_SHA1_LEN])
         left -= 64;
     }
     /* Padding (FIPS 180-4 5.1.1): 0x80, zeros, then the bit length as a
-     * 64-bit big-endian integer; one or two final blocks. */
-    uint8_t tail[128];
+     * 64-bit big-endian integer; one or two final blocks, built in one
+     * 64-byte buffer (the stack stays small, and no 64-bit arithmetic). */
+    uint8_t tail[64];
     memset(tail, 0, sizeof tail);
     if (left > 0) {
         memcpy(tail, p, left);
     }
     tail[left] = 0x80;
-    size_t tail_len = (left < 56) ? 64 : 128;
-    uint64_t bits = (uint64_t)len << 3;
-    wick__store_be64(tail + tail_len - 8, bits);
-    sha1_block(h, tail);
-    if (tail_len == 128) {
-        sha1_block(h, tail + 64);
+    if (left >= 56) {
+        sha1_block(h, tail);
+        memset(tail, 0, sizeof tail);
     }
+    sha1_store32(tail + 56, (uint32_t)(len >> 29));
+    sha1_store32(tail + 60, (uint32_t)(len << 3));
+    sha1_block(h, tail);
     for (unsigned i = 0; i < 5; i++) {
-        out[(size_t)4 * i] = (uint8_t)(h[i] >> 24);
-        out[(size_t)4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[(size_t)4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[(size_t)4 * i + 3] = (uint8_t)h[i];
+        sha1_store32(out + (size_t)4 * i, h[i]);
     }
 }

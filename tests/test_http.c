@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "wick.h"
+#include "wick_http.h"
 
 struct list_case {
     const char *list;
@@ -148,16 +149,15 @@ static void test_response(void **state)
         }
         assert_int_equal(n, strlen(c->out));
         assert_memory_equal(out, c->out, n);
-        assert_int_equal(wick_http_response(c->status, c->ctype, c->body, strlen(c->body), NULL,
-                                            0, c->close, out, n - 1, &n),
+        assert_int_equal(wick_http_response(c->status, c->ctype, c->body, strlen(c->body), NULL, 0,
+                                            c->close, out, n - 1, &n),
                          WICK_ERR_BUFFER_TOO_SMALL);
     }
     /* Extra fields come after the status line. */
     char out[256];
     size_t n = 0;
-    assert_int_equal(wick_http_response(302, NULL, NULL, 0, resp_extra, 1, false, out, sizeof out,
-                                        &n),
-                     WICK_OK);
+    assert_int_equal(
+        wick_http_response(302, NULL, NULL, 0, resp_extra, 1, false, out, sizeof out, &n), WICK_OK);
     const char *want = "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n";
     assert_int_equal(n, strlen(want));
     assert_memory_equal(out, want, n);
@@ -176,12 +176,47 @@ static void test_response(void **state)
     assert_non_null(strstr(bigout, "Content-Length: 100000\r\n"));
 }
 
+/* The character-class table against the grammars, for every byte. */
+static bool in_set(const char *set, unsigned c)
+{
+    return c != 0 && strchr(set, (int)c) != NULL;
+}
+
+static void test_ctype(void **state)
+{
+    (void)state;
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char digit[] = "0123456789";
+    static const struct {
+        unsigned cls;
+        const char *extra; /* besides ALPHA and DIGIT, or NULL: ALPHA only / DIGIT only */
+        bool alpha, digit;
+    } sets[] = {
+        {WICK__C_TCHAR, "!#$%&'*+-.^_`|~", true, true}, /* RFC 9110 5.6.2 */
+        {WICK__C_ALPHA, "", true, false},               /* RFC 5234 B.1 */
+        {WICK__C_DIGIT, "", false, true},
+        {WICK__C_SCHEME, "+-.", true, true},               /* RFC 3986 3.1 */
+        {WICK__C_REGNAME, "-._~%!$&'()*+,;=", true, true}, /* RFC 3986 3.2.2 */
+        {WICK__C_IPLIT, ":.", true, true},                 /* IPv6address, IPvFuture */
+    };
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        for (unsigned c = 0; c < 256; c++) {
+            bool want = in_set(sets[k].extra, c) || (sets[k].alpha && in_set(alpha, c)) ||
+                        (sets[k].digit && in_set(digit, c));
+            if (wick__http_is((unsigned char)c, sets[k].cls) != want) {
+                fail_msg("class %u byte 0x%02x: want %d", sets[k].cls, c, want);
+            }
+        }
+    }
+    assert_true(wick__http_tchar('a') && !wick__http_tchar(' ') && !wick__http_tchar(0xC3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_next), cmocka_unit_test(test_list_has),
+        cmocka_unit_test(test_list_next),   cmocka_unit_test(test_list_has),
         cmocka_unit_test(test_header_find), cmocka_unit_test(test_reason),
-        cmocka_unit_test(test_response),
+        cmocka_unit_test(test_response),    cmocka_unit_test(test_ctype),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
