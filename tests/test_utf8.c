@@ -485,6 +485,18 @@ static void script_text(uint64_t *rng, int kind, uint8_t *buf, size_t n)
     }
 }
 
+/* Kinds 0-4 as script_text(); 5: ASCII only (the skipping loops). */
+static void kind_text(uint64_t *rng, int kind, uint8_t *buf, size_t n)
+{
+    if (kind < 5) {
+        script_text(rng, kind, buf, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = (uint8_t)('a' + split_rng_below(rng, 26));
+    }
+}
+
 /* Errors of every kind at every position of 256-byte texts in several
  * scripts (so inside and across the 32-byte halves and 64-byte steps of
  * the vector path, and after all-ASCII steps), whole and split into
@@ -554,8 +566,8 @@ static void test_simd_chunks(void **state)
     uint8_t *t = malloc(N);
     assert_non_null(t);
     uint64_t rng = 0xC4u;
-    for (int kind = 0; kind < 5; kind++) {
-        script_text(&rng, kind, t, N);
+    for (int kind = 0; kind < 6; kind++) {
+        kind_text(&rng, kind, t, N);
         for (size_t step = 1; step <= 130; step++) {
             wick_utf8 u;
             wick_utf8_init(&u);
@@ -577,6 +589,127 @@ static void test_simd_chunks(void **state)
         }
     }
     free(t);
+}
+
+/* --- Every length, every position (issue 10) ------------------------------
+ *
+ * The vector path takes a 32-byte first block, 64-byte steps (all-ASCII
+ * ones skipped, then 128 bytes at a time), one 32-byte step, and the last
+ * 1..31 bytes as the last 32 bytes again (from 35 bytes on); inputs of
+ * 16..31 bytes are one NUL-filled vector, shorter ones are words and the
+ * DFA. So every input length up to a few steps, and a patch at every
+ * position of each, meets every block boundary of every path. */
+
+/* Up to 4 bytes written over a text (cut short at its end): errors of
+ * every kind, sequences cut by the next byte of the text, and valid
+ * sequences of every length (which must keep a valid text valid). */
+typedef struct upatch {
+    uint8_t b[4];
+    size_t n;
+} upatch;
+
+static const upatch patches[] = {
+    {{0x80}, 1},       {{0xBF}, 1},       {{0xC0}, 1},       {{0xC1, 0x80}, 2}, {{0xC2, 'a'}, 2},
+    {{0xE0, 0x80}, 2}, {{0xE0, 0x9F}, 2}, {{0xED, 0xA0}, 2}, {{0xF0, 0x80}, 2}, {{0xF0, 0x8F}, 2},
+    {{0xF4, 0x90}, 2}, {{0xF5}, 1},       {{0xFF}, 1},       {{0xE2, 0x82}, 2}, {{0xF0, 0x9F}, 2},
+    {{0xF0, 0x9F, 0x98}, 3},              {{'a'}, 1},        {{0xC3, 0xA9}, 2},
+    {{0xE2, 0x82, 0xAC}, 3},              {{0xED, 0x9F, 0xBF}, 3},
+    {{0xF0, 0x9F, 0x98, 0x80}, 4},        {{0xF4, 0x8F, 0xBF, 0xBF}, 4},
+};
+
+#define NPATCHES (sizeof(patches) / sizeof(patches[0]))
+
+static void apply_patch(uint8_t *b, size_t len, size_t pos, const upatch *pt)
+{
+    for (size_t k = 0; k < pt->n && pos + k < len; k++) {
+        b[pos + k] = pt->b[k];
+    }
+}
+
+/* Every length 0..160 and a few around the 128-byte ASCII steps, four
+ * scripts, every patch at every position: the library says exactly what
+ * the reference says (bad offset, incomplete or ok), for the whole text
+ * and for the text cut right after the patch. Each text sits in a heap
+ * block of its exact size, so a read past its end fails under ASan. */
+static void test_every_length(void **state)
+{
+    (void)state;
+    static const size_t big[] = {191, 192, 193, 223, 224, 225, 255, 256, 257, 351, 352, 353, 385};
+    static const int kinds[] = {0, 1, 3, 5};
+    uint8_t text[400];
+    uint64_t rng = 0x1E6u;
+    size_t checked = 0;
+    size_t nbig = sizeof(big) / sizeof(big[0]);
+    for (size_t li = 0; li <= 160 + nbig; li++) {
+        size_t len = li <= 160 ? li : big[li - 161];
+        uint8_t *b = malloc(len ? len : 1);
+        assert_non_null(b);
+        for (size_t ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ki++) {
+            kind_text(&rng, kinds[ki], text, len);
+            memcpy(b, text, len);
+            assert_int_equal(lib_res(b, len), RES_OK);
+            for (size_t pos = 0; pos < len; pos++) {
+                for (size_t pi = 0; pi < NPATCHES; pi++) {
+                    memcpy(b, text, len);
+                    apply_patch(b, len, pos, &patches[pi]);
+                    size_t want = ref_res(b, len);
+                    size_t got = lib_res(b, len);
+                    if (got != want) {
+                        fail_msg("len %zu kind %d pos %zu patch %zu: got %zu want %zu", len,
+                                 kinds[ki], pos, pi, got, want);
+                    }
+                    size_t cut = pos + patches[pi].n < len ? pos + patches[pi].n : len;
+                    if (lib_res(b, cut) != ref_res(b, cut)) {
+                        fail_msg("len %zu kind %d pos %zu patch %zu cut at %zu", len, kinds[ki],
+                                 pos, pi, cut);
+                    }
+                    checked++;
+                }
+            }
+        }
+        free(b);
+    }
+    assert_true(checked > 1000000);
+}
+
+/* The same texts under every split (two chunks split at every byte, one
+ * byte per call, random chunkings; each chunk in its own exact-size heap
+ * block): the state carried across calls, sequences cut by a chunk end,
+ * and vector runs starting after a carried-over sequence all give the
+ * reference's answer, with the exact offset of the first bad byte. */
+static void test_every_split(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {17, 31, 32, 34, 35, 64, 65, 97, 125, 130, 193, 257};
+    static const int kinds[] = {0, 1, 5};
+    static const size_t some[] = {0, 4, 12, 13, 16, 18, 20};
+    uint8_t b[260];
+    char want[48];
+    uint64_t rng = 0x5B117u;
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        size_t len = lens[li];
+        for (size_t ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ki++) {
+            uint8_t text[260];
+            kind_text(&rng, kinds[ki], text, len);
+            for (size_t pos = 0; pos < len; pos++) {
+                for (size_t si = 0; si < sizeof(some) / sizeof(some[0]); si++) {
+                    memcpy(b, text, len);
+                    apply_patch(b, len, pos, &patches[some[si]]);
+                    ref_result(b, len, want, sizeof(want));
+                    uctx c;
+                    memset(&c, 0, sizeof(c));
+                    split_opts o;
+                    memset(&o, 0, sizeof(o));
+                    o.random_runs = 2;
+                    o.seed = (uint64_t)(pos + 1);
+                    if (split_run_all(&utf8_ops, &c, b, len, want, &o) != 0) {
+                        fail_msg("len %zu kind %d pos %zu patch %zu", len, kinds[ki], pos,
+                                 some[si]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /* After an error the validator stays failed until wick_utf8_init(). */
@@ -624,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_exhaustive_short), cmocka_unit_test(test_differential),
         cmocka_unit_test(test_alignment),    cmocka_unit_test(test_sticky_and_args),
         cmocka_unit_test(test_simd_every_position), cmocka_unit_test(test_simd_chunks),
+        cmocka_unit_test(test_every_length),        cmocka_unit_test(test_every_split),
     };
     return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
 }
