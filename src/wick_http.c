@@ -40,13 +40,8 @@ size_t wick__cstr_len(const char *s)
 
 bool wick__str_ieq(wick_str s, const char *lit)
 {
-    size_t i = 0;
-    for (; i < s.len; i++) {
-        if (lit[i] == '\0' || wick__lower(s.ptr[i]) != wick__lower(lit[i])) {
-            return false;
-        }
-    }
-    return lit[i] == '\0';
+    wick_str l = {lit, wick__cstr_len(lit)};
+    return wick__str_ieq2(s, l);
 }
 
 bool wick__mem_eq(const char *a, const char *b, size_t n)
