@@ -111,7 +111,7 @@ static size_t err_row(wick_err e)
     if (v <= -400 && v > -500) {
         return wick_err_close_code(e) == 1007 ? 5U : 6U;
     }
-    return v <= -500 ? 7U : (size_t)(-v / 100 + 1);
+    return v <= -500 ? 7U : (size_t)((unsigned)-v / 100U + 1U);
 }
 
 #endif /* WICK_NO_ERR_STRINGS */

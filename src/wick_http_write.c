@@ -113,7 +113,8 @@ const char *wick_http_reason(int status)
         n++;
     }
     if (n == rows) {
-        n += (status >= 100 && status < 600) ? (size_t)(status / 100 - 1) : 5U;
+        /* Unsigned division: no signed-division helper on small cores. */
+        n += (status >= 100 && status < 600) ? (size_t)((unsigned)status / 100U - 1U) : 5U;
     }
     const char *p = reason_text;
     for (; n > 0; n--) {
