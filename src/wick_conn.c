@@ -693,8 +693,8 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
 /* Decodes frames from in[0..len) until the input ends, a frame is
  * incomplete, a callback pauses, or the connection fails. The loop tests
  * for the common frame first: a whole unfragmented text or binary message
- * with a 7-bit length, masked as the role requires, no RSV bits, while no
- * other message is in progress. Those are unmasked and delivered right
+ * with a 7- or 16-bit length, masked as the role requires, no RSV bits,
+ * while no other message is in progress. Those are unmasked and delivered right
  * here (same checks, same result as step() would give, which takes
  * everything else). */
 static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
@@ -709,15 +709,22 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
         size_t avail = len - pos;
         if (avail >= 2 && !c->priv_.in_frame && !c->priv_.in_message && !c->priv_.recv_close) {
             unsigned b0 = in[pos];
-            unsigned b1 = in[pos + 1] ^ mask_bit; /* 7-bit length when the mask bit is right */
-            if ((b0 - 0x81U) < 2U && b1 < 126U && b1 <= small_max && avail - 2 - key_len >= b1 &&
-                avail >= 2 + key_len) {
-                uint8_t *p = in + pos + 2 + key_len;
-                if (key_len != 0 && b1 != 0) {
-                    wick_mask_apply(p, b1, in + pos + 2, NULL);
+            unsigned l7 = in[pos + 1] ^ mask_bit; /* the 7-bit length if the mask bit is right */
+            size_t n = l7;
+            size_t hl = 2 + key_len;
+            bool fast = (b0 - 0x81U) < 2U && l7 <= 126U;
+            if (l7 == 126U) {
+                fast = fast && avail >= 4;
+                n = fast ? wick__load_be16(in + pos + 2) : 0U;
+                hl += 2;
+            }
+            if (fast && n <= small_max && avail >= hl && avail - hl >= n) {
+                uint8_t *p = in + pos + hl;
+                if (key_len != 0 && n != 0) {
+                    wick_mask_apply(p, n, p - 4, NULL);
                 }
-                pos += 2 + key_len + b1;
-                err = whole_message(c, b0 & 0x0FU, p, b1);
+                pos += hl + n;
+                err = whole_message(c, b0 & 0x0FU, p, n);
                 if (wick__likely(err == WICK_OK)) {
                     continue;
                 }
