@@ -470,39 +470,41 @@ static wick_err on_control(wick_conn *c, unsigned opcode, const uint8_t *p, size
     return cb_status(c, rc);
 }
 
+/* A whole single-frame text message that is not valid UTF-8: fail fast
+ * (RFC 6455 8.1); a streaming caller gets the valid prefix first. */
+static CONN_NOINLINE wick_err whole_bad_text(wick_conn *c, const uint8_t *p, size_t n)
+{
+    size_t bad = n; /* an incomplete last sequence: all of it is a valid prefix */
+    c->priv_.msg_opcode = WICK_OP_TEXT;
+    c->priv_.delivered = false;
+    wick_utf8_init(&c->priv_.utf8);
+    (void)wick_utf8_feed(&c->priv_.utf8, p, n, &bad);
+    if (bad != 0 && !c->priv_.reasm_cfg) {
+        (void)deliver(c, p, bad, false);
+    }
+    return conn_fail(c, WICK_ERR_UTF8);
+}
+
 /* A data message that is one frame, whole in the input, already unmasked:
  * checked and delivered in place. Nothing of the connection's message
- * state is touched unless a check fails (then the general route reports
- * it exactly). */
+ * state is touched. */
 static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n)
 {
-    const wick_callbacks *cb = c->priv_.cb;
     if (n != 0 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0 &&
         !wick_utf8_valid(p, n)) {
-        size_t bad = n; /* an incomplete last sequence: all of it is a valid prefix */
-        c->priv_.msg_opcode = (uint8_t)op;
-        c->priv_.delivered = false;
-        wick_utf8_init(&c->priv_.utf8);
-        (void)wick_utf8_feed(&c->priv_.utf8, p, n, &bad);
-        /* Fail fast (RFC 6455 8.1): a streaming caller gets the valid
-         * prefix first. */
-        if (bad != 0 && !c->priv_.reasm_cfg) {
-            (void)deliver(c, p, bad, false);
-        }
-        return conn_fail(c, WICK_ERR_UTF8);
+        return whole_bad_text(c, p, n);
     }
-    int rc;
+    const wick_callbacks *cb = c->priv_.cb;
     const uint8_t *data = n != 0 ? p : empty_chunk;
+    int rc = 0;
     c->priv_.in_callback = true;
     if (c->priv_.reasm_cfg) {
         rc = cb->on_message(c, (uint8_t)op, data, n, c->priv_.user);
     } else if (cb->on_data != NULL) {
         rc = cb->on_data(c, (uint8_t)op, data, n, WICK_DATA_FIRST | WICK_DATA_FIN, c->priv_.user);
-    } else {
-        rc = 0;
     }
     c->priv_.in_callback = false;
-    return cb_status(c, rc);
+    return wick__likely(rc == 0) ? WICK_OK : cb_status(c, rc);
 }
 
 /* Opcodes 0-2 and 8-10 are defined (RFC 6455 5.2); one bit each. */
