@@ -19,10 +19,7 @@ size_t wick_frame_header_size(uint64_t len, bool masked)
     return masked ? n + 4 : n;
 }
 
-/* Writes the header bytes for a checked (b0, len, mask) into out, which
- * has room for wick_frame_header_size(len, mask != NULL) bytes; returns
- * that size. */
-static size_t put_header(uint8_t *out, uint8_t b0, uint64_t len, const uint8_t *mask)
+size_t wick__frame_put_header(uint8_t *out, uint8_t b0, uint64_t len, const uint8_t *mask)
 {
     uint8_t mbit = mask != NULL ? 0x80U : 0U;
     size_t at = 2;
@@ -65,7 +62,7 @@ wick_err wick_frame_header_write(const wick_frame_header *h, uint8_t *out, size_
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
     uint8_t b0 = (uint8_t)((h->fin ? 0x80U : 0U) | h->rsv | h->opcode);
-    *out_len = put_header(out, b0, h->payload_len, h->masked ? h->mask : NULL);
+    *out_len = wick__frame_put_header(out, b0, h->payload_len, h->masked ? h->mask : NULL);
     return WICK_OK;
 }
 
@@ -153,8 +150,8 @@ wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const uint8_t *
             }
         }
     }
-    (void)put_header(out, (uint8_t)((fin ? 0x80U : 0U) | rsv | opcode), (uint64_t)len,
-                     mask != NULL ? key : NULL);
+    (void)wick__frame_put_header(out, (uint8_t)((fin ? 0x80U : 0U) | rsv | opcode), (uint64_t)len,
+                                 mask != NULL ? key : NULL);
     *out_len = hn + len;
     return WICK_OK;
 }

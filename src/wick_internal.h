@@ -61,6 +61,11 @@ static inline void wick__store_be64(uint8_t *p, uint64_t v)
     }
 }
 
+/* Writes a frame header for a checked (b0, len, mask) into out, which has
+ * room for wick_frame_header_size(len, mask != NULL) bytes; returns that
+ * size (src/wick_frame_write.c; also used by the engine's output side). */
+size_t wick__frame_put_header(uint8_t *out, uint8_t b0, uint64_t len, const uint8_t *mask);
+
 /* ASCII lower-casing without locale. */
 static inline char wick__lower(char ch)
 {

@@ -34,26 +34,19 @@ static uint8_t *out_room(wick_conn *c, size_t n)
 
 /* Encodes one frame into dst (room for at least hsize + len bytes),
  * masked with a fresh key for a client (RFC 6455 5.3). Sets *out_len. */
-static wick_err encode(wick_conn *c, uint8_t *dst, size_t cap, uint8_t opcode, bool fin,
-                       const uint8_t *payload, size_t len, size_t *out_len)
+static wick_err encode(wick_conn *c, uint8_t *dst, uint8_t opcode, bool fin, const uint8_t *payload,
+                       size_t len, size_t *out_len)
 {
-    wick_frame_header h;
-    memset(&h, 0, sizeof(h));
-    h.fin = fin;
-    h.opcode = opcode;
-    h.masked = c->priv_.role == WICK_ROLE_CLIENT;
-    h.payload_len = len;
-    if (h.masked && c->priv_.cb->random(c->priv_.user, h.mask, sizeof(h.mask)) != 0) {
+    uint8_t key[4];
+    bool masked = c->priv_.role == WICK_ROLE_CLIENT;
+    if (masked && c->priv_.cb->random(c->priv_.user, key, sizeof(key)) != 0) {
         return WICK_ERR_RANDOM;
     }
-    size_t hl = 0;
-    wick_err err = wick_frame_header_write(&h, dst, cap, &hl);
-    if (err != WICK_OK) {
-        return err;
-    }
+    size_t hl = wick__frame_put_header(dst, (uint8_t)((fin ? 0x80U : 0U) | opcode), len,
+                                       masked ? key : NULL);
     if (len != 0) {
-        if (h.masked) {
-            wick__mask_copy(dst + hl, payload, len, h.mask); /* copy and mask in one pass */
+        if (masked) {
+            wick__mask_copy(dst + hl, payload, len, key); /* copy and mask in one pass */
         } else {
             memcpy(dst + hl, payload, len);
         }
@@ -83,7 +76,7 @@ static wick_err put_frame(wick_conn *c, uint8_t opcode, bool fin, const uint8_t 
         return WICK_ERR_WOULD_BLOCK;
     }
     size_t n = 0;
-    wick_err err = encode(c, dst, total, opcode, fin, payload, len, &n);
+    wick_err err = encode(c, dst, opcode, fin, payload, len, &n);
     if (err == WICK_OK) {
         c->priv_.out_tail += n;
     }
