@@ -461,18 +461,14 @@ static wick_err on_control(wick_conn *c, unsigned opcode, const uint8_t *p, size
             wick__out_pong(c, p, n) != WICK_OK) {
             return conn_fail(c, WICK_ERR_RANDOM);
         }
-        if (cb->on_ping == NULL) {
-            return WICK_OK;
-        }
-        c->priv_.in_callback = true;
-        rc = cb->on_ping(c, n != 0 ? p : empty_chunk, n, c->priv_.user);
-    } else {
-        if (cb->on_pong == NULL) {
-            return WICK_OK;
-        }
-        c->priv_.in_callback = true;
-        rc = cb->on_pong(c, n != 0 ? p : empty_chunk, n, c->priv_.user);
     }
+    int (*fn)(wick_conn *, const uint8_t *, size_t, void *) =
+        opcode == WICK_OP_PING ? cb->on_ping : cb->on_pong;
+    if (fn == NULL) {
+        return WICK_OK;
+    }
+    c->priv_.in_callback = true;
+    rc = fn(c, n != 0 ? p : empty_chunk, n, c->priv_.user);
     c->priv_.in_callback = false;
     return cb_status(c, rc);
 }
@@ -516,6 +512,36 @@ static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_
 
 /* Opcodes 0-2 and 8-10 are defined (RFC 6455 5.2); one bit each. */
 #define OPCODES_DEFINED 0x0707U
+
+/* What the first two header bytes alone decide (RFC 6455 5.1, 5.2, 5.5):
+ * WICK_OK or the error that fails the connection. */
+static wick_err lead_check(unsigned b0, unsigned b1, unsigned rsv_allowed, unsigned mask_bit)
+{
+    unsigned op = b0 & 0x0FU;
+    /* RSV bits only as an extension defines them. */
+    if ((b0 & 0x70U & ~rsv_allowed) != 0) {
+        return WICK_ERR_PROTO_RSV;
+    }
+    if (((OPCODES_DEFINED >> op) & 1U) == 0) {
+        return WICK_ERR_PROTO_OPCODE;
+    }
+    if (op >= 8) {
+        /* Control frames are not fragmented, carry at most 125 bytes (so
+         * always a 7-bit length), and extensions give them no meaning for
+         * the RSV bits (RFC 7692 6.1). */
+        if ((b0 & 0x80U) == 0) {
+            return WICK_ERR_PROTO_CONTROL_FRAGMENTED;
+        }
+        if ((b1 & 0x7FU) > 125) {
+            return WICK_ERR_PROTO_CONTROL_TOO_BIG;
+        }
+        if ((b0 & 0x70U) != 0) {
+            return WICK_ERR_PROTO_RSV;
+        }
+    }
+    /* A server fails on an unmasked frame, a client on a masked one. */
+    return (b1 & 0x80U) != mask_bit ? WICK_ERR_PROTO_MASK : WICK_OK;
+}
 
 /* One step of the general decoder at in[*pos..len): a piece of the
  * current data frame's payload, or one frame header (with the whole
@@ -579,32 +605,9 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
         unsigned b1 = h[1];
         unsigned op = b0 & 0x0FU;
         size_t plen = b1 & 0x7FU;
-        /* RFC 6455 5.2: RSV bits only as an extension defines them, and
-         * extensions give them no meaning on control frames (RFC 7692 6.1);
-         * reserved opcodes fail. */
-        if (wick__unlikely((b0 & 0x70U & ~(unsigned)c->priv_.rsv_allowed) != 0)) {
-            return conn_fail(c, WICK_ERR_PROTO_RSV);
-        }
-        if (wick__unlikely(((OPCODES_DEFINED >> op) & 1U) == 0)) {
-            return conn_fail(c, WICK_ERR_PROTO_OPCODE);
-        }
-        if (wick__unlikely(op >= 8)) {
-            /* RFC 6455 5.5: control frames are not fragmented and carry at
-             * most 125 bytes (so always a 7-bit length). */
-            if ((b0 & 0x80U) == 0) {
-                return conn_fail(c, WICK_ERR_PROTO_CONTROL_FRAGMENTED);
-            }
-            if (plen > 125) {
-                return conn_fail(c, WICK_ERR_PROTO_CONTROL_TOO_BIG);
-            }
-            if ((b0 & 0x70U) != 0) {
-                return conn_fail(c, WICK_ERR_PROTO_RSV);
-            }
-        }
-        /* RFC 6455 5.1: a server fails on an unmasked frame, a client on a
-         * masked one. */
-        if (wick__unlikely((b1 & 0x80U) != mask_bit)) {
-            return conn_fail(c, WICK_ERR_PROTO_MASK);
+        wick_err bad = lead_check(b0, b1, c->priv_.rsv_allowed, mask_bit);
+        if (wick__unlikely(bad != WICK_OK)) {
+            return conn_fail(c, bad);
         }
         size_t hl = 2;
         uint64_t plen64 = plen;
