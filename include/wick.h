@@ -753,24 +753,28 @@ enum {
 
 struct wick_conn {
     struct { /* private: may change in any release; use the accessors */
+        /* Configuration, kept by wick_conn_reset(). */
         const wick_callbacks *cb;
         void *user;
         const wick_allocator *alloc;
         const wick_extension *ext;
-        uint8_t *out; /* caller's output buffer */
-        size_t out_cap, out_head, out_tail;
+        uint8_t *out;     /* caller's output buffer */
         uint8_t *msg_buf; /* caller's reassembly buffer */
-        uint8_t *msg;     /* current reassembly buffer */
-        size_t msg_buf_cap, msg_cap, msg_len;
+        size_t out_cap, msg_buf_cap;
         uint64_t max_frame, max_message;
+        uint8_t role, flags, rsv_allowed;
+        bool reasm_cfg; /* whole-message delivery configured */
+        /* State: zero after init and reset (first member: out_head). */
+        size_t out_head, out_tail;
+        uint8_t *msg; /* current reassembly buffer (msg_buf or allocated) */
+        size_t msg_cap, msg_len;
         uint64_t msg_total; /* bytes of the current message so far */
         uint64_t remaining; /* payload bytes still to come of the current data frame */
         wick_utf8 utf8;
         wick_err error;
         uint16_t close_code;
         uint8_t key[4]; /* masking key of the current data frame */
-        uint8_t role, flags, rsv_allowed, msg_opcode, phase;
-        bool reasm_cfg; /* whole-message delivery configured */
+        uint8_t msg_opcode, phase;
         bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
         bool ext_active, end_pending, pause_req, in_callback, out_in_message;
         bool sent_close, recv_close;

@@ -64,27 +64,16 @@ static void message_end(wick_conn *c)
     c->priv_.end_pending = false;
 }
 
-/* Everything after the configuration, back to a fresh OPEN connection. */
+/* Everything after the configuration, back to a fresh OPEN connection:
+ * the state members (from out_head on) are all zero then, WICK_OK and
+ * U_ACCEPT included. */
 static void conn_clear(wick_conn *c)
 {
-    message_end(c);
-    c->priv_.out_head = 0;
-    c->priv_.out_tail = 0;
-    c->priv_.msg_total = 0;
-    c->priv_.remaining = 0;
-    wick_utf8_init(&c->priv_.utf8);
-    c->priv_.error = WICK_OK;
-    c->priv_.close_code = 0;
-    c->priv_.msg_opcode = 0;
-    c->priv_.phase = 0;
-    c->priv_.in_frame = false;
-    c->priv_.frame_fin = false;
-    c->priv_.delivered = false;
-    c->priv_.pause_req = false;
-    c->priv_.in_callback = false;
-    c->priv_.out_in_message = false;
-    c->priv_.sent_close = false;
-    c->priv_.recv_close = false;
+    msg_drop(c);
+    size_t at = offsetof(wick_conn, priv_.out_head);
+    memset((uint8_t *)c + at, 0, sizeof(*c) - at);
+    c->priv_.msg = c->priv_.msg_buf;
+    c->priv_.msg_cap = c->priv_.msg_buf_cap;
 }
 
 wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_callbacks *cb,
