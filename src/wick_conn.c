@@ -316,10 +316,15 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
             return conn_fail(c, WICK_ERR_UTF8);
         }
     }
+    bool paused = false;
     if (c->priv_.ext_active) {
-        /* Decoded sizes are not in any header: count them as they come. */
+        /* Decoded sizes are not in any header: count them as they come.
+         * A pause in the on_data that hands over what was gathered before
+         * the limit still lets this piece through first. */
         wick_err err = msg_limit(c, n, true);
-        if (err != WICK_OK) {
+        if (err == WICK_PAUSED) {
+            paused = true;
+        } else if (err != WICK_OK) {
             return err;
         }
     }
@@ -332,13 +337,13 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
         return last ? deliver_message(c, c->priv_.msg, c->priv_.msg_len) : WICK_OK;
     }
     if (n == 0 && !last) {
-        return WICK_OK;
+        return paused ? WICK_PAUSED : WICK_OK;
     }
     wick_err err = deliver(c, p, n, last);
     if (last) {
         message_end(c);
     }
-    return err;
+    return err == WICK_OK && paused ? WICK_PAUSED : err;
 }
 
 /* The end of an extension-decoded message, deferred past decode() so a

@@ -260,6 +260,7 @@ static const wick_extension xor_ext = {WICK_RSV1, xor_decode, &xor_calls};
 
 struct ext_case {
     const char *name;
+    unsigned flags; /* WICK_CONF_* */
     uint64_t max_message;
     size_t msg_cap;
     const char *in;
@@ -267,36 +268,44 @@ struct ext_case {
 };
 
 static const struct ext_case ext_cases[] = {
-    {"decoded single frame", 0, 0, "c1 05 'HELLO'",
+    {"decoded single frame", 0, 0, 0, "c1 05 'HELLO'",
      "begin text | data fin=1 \"hello\" => WICK_OK || -"},
-    {"decoded fragments with ping", 0, 0, "41 03 'HEL' 89 00 80 02 'LO'",
+    {"decoded fragments with ping", 0, 0, 0, "41 03 'HEL' 89 00 80 02 'LO'",
      "begin text | data fin=0 \"hel\" | ping \"\" | data fin=1 \"lo\" => WICK_OK || 8a 00"},
-    {"decoded binary, empty", 0, 0, "c2 00", "begin binary | data fin=1 \"\" => WICK_OK || -"},
-    {"reassembled", 0, 16, "41 03 'HEL' 80 02 'LO'", "message text \"hello\" => WICK_OK || -"},
-    {"reassembled single frame (decoded bytes are copied)", 0, 16, "c1 03 'ABC'",
+    {"decoded binary, empty", 0, 0, 0, "c2 00", "begin binary | data fin=1 \"\" => WICK_OK || -"},
+    {"reassembled", 0, 0, 16, "41 03 'HEL' 80 02 'LO'", "message text \"hello\" => WICK_OK || -"},
+    {"reassembled single frame (decoded bytes are copied)", 0, 0, 16, "c1 03 'ABC'",
      "message text \"abc\" => WICK_OK || -"},
-    {"reassembled, over msg_cap", 0, 4, "c1 05 'HELLO'",
+    {"reassembled, over msg_cap", 0, 0, 4, "c1 05 'HELLO'",
      "error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG || 88 02 03 f1"},
-    {"not compressed: untouched", 0, 0, "81 02 'AB'",
+    {"not compressed: untouched", 0, 0, 0, "81 02 'AB'",
      "begin text | data fin=1 \"AB\" => WICK_OK || -"},
-    {"RSV1 on a continuation", 0, 0, "41 01 'A' c0 01 'B'",
+    {"RSV1 on a continuation", 0, 0, 0, "41 01 'A' c0 01 'B'",
      "begin text | data fin=0 \"a\" | error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 "
      "ea"},
-    {"RSV1 on a control frame", 0, 0, "c9 00",
+    {"RSV1 on a control frame", 0, 0, 0, "c9 00",
      "error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 ea"},
-    {"RSV2 not claimed", 0, 0, "a1 01 'a'",
+    {"RSV2 not claimed", 0, 0, 0, "a1 01 'a'",
      "error WICK_ERR_PROTO_RSV => WICK_ERR_PROTO_RSV || 88 02 03 ea"},
-    {"decoded bytes are UTF-8 checked", 0, 0, "c1 03 'AB' df",
+    {"decoded bytes are UTF-8 checked", 0, 0, 0, "c1 03 'AB' df",
      "begin text | data fin=0 \"ab\" | error WICK_ERR_UTF8 => WICK_ERR_UTF8 || 88 02 03 ef"},
-    {"decoded text cut short", 0, 0, "c1 02 'A' c2",
+    {"decoded text cut short", 0, 0, 0, "c1 02 'A' c2",
      "begin text | data fin=0 \"a\\xe2\" | error WICK_ERR_UTF8 => WICK_ERR_UTF8 || 88 02 03 ef"},
-    {"limit on decoded bytes", 3, 0, "c1 05 'HELLO'",
+    {"limit on decoded bytes", 0, 3, 0, "c1 05 'HELLO'",
      "begin text | data fin=0 \"hel\" | error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG || 88 02 03 f1"},
-    {"decode fails: unknown value", 0, 0, "c1 03 'AB!'",
+    {"decode fails: unknown value", 0, 0, 0, "c1 03 'AB!'",
      "begin text | data fin=0 \"ab\" | error WICK_ERR_EXTENSION => WICK_ERR_EXTENSION || "
      "88 02 03 f3"},
-    {"decode fails with a wick_err", 0, 0, "c1 03 'AB~'",
+    {"decode fails with a wick_err", 0, 0, 0, "c1 03 'AB~'",
      "begin text | data fin=0 \"ab\" | error WICK_ERR_TOO_BIG => WICK_ERR_TOO_BIG || 88 02 03 f1"},
+    /* Over max_message while reassembling: the gathered part streams
+     * first; a pause there must not lose the decoded byte that overflowed
+     * (found by fuzz_conn). */
+    {"reassembled, oversize streams on", WICK_CONF_OVERSIZE_STREAM, 4, 16, "c1 06 'HELLO!'",
+     "begin text | data fin=0 \"hello\" | error WICK_ERR_EXTENSION => WICK_ERR_EXTENSION || "
+     "88 02 03 f3"},
+    {"reassembled, oversize streams on, fragments", WICK_CONF_OVERSIZE_STREAM, 4, 16,
+     "41 03 'HEL' 00 01 'L' 80 02 'OK'", "begin text | data fin=1 \"hellok\" => WICK_OK || -"},
 };
 
 static void test_conn_extension(void **state)
@@ -308,6 +317,7 @@ static void test_conn_extension(void **state)
         for (int r = 0; r < 2; r++) {
             reset_harness(r ? WICK_ROLE_CLIENT : WICK_ROLE_SERVER);
             H.cfg.extension = &xor_ext;
+            H.cfg.flags = k->flags;
             if (k->max_message) {
                 H.cfg.max_message = k->max_message;
             }
