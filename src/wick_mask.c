@@ -344,11 +344,50 @@ void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t
     mask_run(best_path(len), dst, src, len, key, 0);
 }
 
+#if defined(WICK_MASK_WORD64) && defined(WICK_MASK_UNALIGNED_OK)
+/* 4..16 bytes in place with two overlapping words, both loaded before
+ * either is stored, so the bytes they share are masked once. The second
+ * word starts at len - w, a multiple of 4 before the end, so its key is
+ * the one for position len. Returns false for other lengths. */
+static bool mask_short(uint8_t *buf, size_t len, const uint8_t key[4], size_t ph)
+{
+    if (len >= 8 && len <= 16) {
+        uint64_t a;
+        uint64_t b;
+        __builtin_memcpy(&a, buf, 8);
+        __builtin_memcpy(&b, buf + len - 8, 8);
+        a ^= key_word64(key_word(key, ph));
+        b ^= key_word64(key_word(key, ph + len));
+        __builtin_memcpy(buf, &a, 8);
+        __builtin_memcpy(buf + len - 8, &b, 8);
+        return true;
+    }
+    if (len >= 4 && len < 8) {
+        uint32_t a;
+        uint32_t b;
+        __builtin_memcpy(&a, buf, 4);
+        __builtin_memcpy(&b, buf + len - 4, 4);
+        a ^= key_word(key, ph);
+        b ^= key_word(key, ph + len);
+        __builtin_memcpy(buf, &a, 4);
+        __builtin_memcpy(buf + len - 4, &b, 4);
+        return true;
+    }
+    return false;
+}
+#endif
+
 void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
 {
     size_t ph = (phase != NULL) ? (*phase & 3U) : 0U;
     if (phase != NULL) {
         *phase = (ph + len) & 3U;
     }
+#if defined(WICK_MASK_WORD64) && defined(WICK_MASK_UNALIGNED_OK)
+    /* Small frames are the common case of chat traffic. */
+    if (mask_short(buf, len, key, ph)) {
+        return;
+    }
+#endif
     mask_run(best_path(len), buf, buf, len, key, ph);
 }
