@@ -713,10 +713,14 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
 #endif
     size_t pos = 0;
     wick_err err;
+#ifndef WICK_NO_FAST_PATH
+    /* Only step() changes these (callbacks cannot recv or reset). */
+    bool idle = !c->priv_.in_frame && !c->priv_.in_message && !c->priv_.recv_close;
+#endif
     for (;;) {
 #ifndef WICK_NO_FAST_PATH
         size_t avail = len - pos;
-        if (avail >= 2 && !c->priv_.in_frame && !c->priv_.in_message && !c->priv_.recv_close) {
+        if (idle && avail >= 2) {
             unsigned b0 = in[pos];
             unsigned l7 = in[pos + 1] ^ mask_bit; /* the 7-bit length if the mask bit is right */
             size_t n = l7;
@@ -745,6 +749,9 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
         if (err != WICK_OK) {
             break;
         }
+#ifndef WICK_NO_FAST_PATH
+        idle = !c->priv_.in_frame && !c->priv_.in_message && !c->priv_.recv_close;
+#endif
     }
     *used = pos;
     return err == WICK_NEED_MORE ? WICK_OK : err;
