@@ -5,8 +5,13 @@
  * validity and on the position of the first invalid byte: for the whole
  * input, for one input-chosen split, and for input-chosen chunks.
  *
- * Input: byte 0 and 1 choose the split point and the chunking seed; the
- * rest is the text.
+ * Also the text between runs of ASCII of input-chosen lengths (0..299
+ * before, 0..199 after), so short inputs reach the vector paths' 64- and
+ * 128-byte ASCII steps at every offset, and a sequence cut by the end of
+ * a step is followed by ASCII.
+ *
+ * Input: byte 0 and 1 choose the split point, the chunking seed and the
+ * ASCII runs; the rest is the text.
  */
 #include "fuzz_util.h"
 
@@ -112,6 +117,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ref_bad == len) {
         FZ_CHECK((wick_utf8_finish(&u) == WICK_OK) == ref_valid);
     }
+
+    /* Between ASCII runs, in one block of its exact size: whole and in
+     * input-chosen chunks. */
+    size_t pre = ((size_t)s0 * 7u + s1) % 300u;
+    size_t post = ((size_t)s1 * 5u + s0) % 200u;
+    size_t wlen = pre + len + post;
+    uint8_t *wide = fz_alloc(wlen);
+    memset(wide, 'x', wlen);
+    if (len) {
+        memcpy(wide + pre, text, len);
+    }
+    fz_utf8 wref;
+    fz_utf8_init(&wref);
+    size_t wref_bad = fz_utf8_scan(&wref, wide, wlen);
+    bool wref_valid = wref_bad == wlen && fz_utf8_complete(&wref);
+    wick_utf8_init(&u);
+    bad = (size_t)-1;
+    e = wick_utf8_feed(&u, wide, wlen, &bad);
+    if (wref_bad < wlen) {
+        FZ_CHECK(e == WICK_ERR_UTF8);
+        FZ_CHECK(bad == wref_bad);
+    } else {
+        FZ_CHECK(e == WICK_OK);
+        FZ_CHECK((wick_utf8_finish(&u) == WICK_OK) == wref_valid);
+    }
+    FZ_CHECK(feed_chunks(wide, wlen, seed + 7u, false, 0, &u) == wref_bad);
+    if (wref_bad == wlen) {
+        FZ_CHECK((wick_utf8_finish(&u) == WICK_OK) == wref_valid);
+    }
+    free(wide);
 
     /* Re-init after a failure gives a fresh validator. */
     wick_utf8_init(&u);
