@@ -22,11 +22,31 @@
  *              deadline), so an unread byte never turns our close into a
  *              reset that could destroy the last bytes we sent.
  *
- * Memory stays bounded: a message is echoed straight from the engine's
- * callback into the connection's 64 KiB output buffer when it fits; the
- * rest is kept as one pending message that is pumped out with
- * wick_conn_send_some() as the socket drains, and reading stops (the
- * callback returns WICK_PAUSE) until it has all gone out.
+ * The echo path (what makes it fast): the server has one receive buffer
+ * and one echo buffer, shared by every connection (one connection is
+ * handled at a time, so they stay hot in the cache, like uWebSockets'
+ * shared receive and cork buffers). A readable socket gets one recv() into
+ * the receive buffer, the bytes go to wick_conn_recv(), whole messages come
+ * back to on_message() as views into that buffer (unmasked in place, no
+ * copy, no allocation), each echo is written once into the echo buffer
+ * (frame header + payload), and one send() returns them all. wick's own
+ * output buffer carries what the engine writes (pongs, close frames) and
+ * the echoes that cannot take the fast path (see on_message()); it is sent
+ * after the echo bytes, which keeps the order of the stream: the engine
+ * writes a close frame only after the last message it delivered, and once
+ * it has queued a pong the echoes that follow go after it (on_ping()). epoll interest is only changed when it changes, and
+ * the clock is read once per loop iteration.
+ *
+ * Memory stays bounded: what the socket did not take of a send() of the
+ * echo buffer is kept per connection (spill, at most one buffer), and
+ * reading stops until it has gone out; input left over by wick (an
+ * incomplete frame header or control frame, at most WICK_RECV_MIN bytes)
+ * is kept in a small per-connection array; after a pause or WICK_BLOCKED
+ * the rest of the input is kept (stash) and fed again before reading more.
+ * An echo that does not fit in wick's 64 KiB output buffer is kept as one
+ * pending message that is pumped out with wick_conn_send_some() as the
+ * socket drains, and reading stops (the callback returns WICK_PAUSE) until
+ * it has all gone out.
  *
  * SIGINT/SIGTERM: every WebSocket client gets a close frame with 1001
  * (going away), the server waits up to two seconds for them to finish,
@@ -47,24 +67,28 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define HS_BUF_SIZE   8192u         /* the request header block */
 #define HTTP_OUT_SIZE 2048u         /* our HTTP answer (101, 200, 4xx) */
 #define OUT_BUF_SIZE  (64u * 1024u) /* wick's output buffer, per connection */
-#define IN_BUF_SIZE   (64u * 1024u) /* one read() worth of frames */
+#define RECV_BUF_SIZE (128u * 1024u) /* one recv() worth of frames (shared) */
+#define ECHO_BUF_SIZE (128u * 1024u) /* their echoes, sent with one send() (shared) */
+#define ECHO_HDR_MAX  10u            /* largest server frame header (RFC 6455 5.2) */
 #define MAX_MESSAGE   (64u * 1024u * 1024u)
 #define CLOSE_WAIT_MS 5000 /* closing handshake, then linger */
 #define LINGER_MS     2000 /* waiting for the peer's FIN */
 #define SHUTDOWN_MS   2000 /* draining clients on SIGINT/SIGTERM */
-#define MAX_EVENTS    64
+#define MAX_EVENTS    256
 
 /* Where a connection is in its life (see the top of the file). */
 enum phase {
     PH_HTTP,  /* reading the opening handshake */
     PH_WS,    /* WebSocket open or closing */
-    PH_LINGER /* write side shut down; waiting for the peer's FIN */
+    PH_LINGER, /* write side shut down; waiting for the peer's FIN */
+    PH_CLOSED  /* socket closed; freed at the end of the loop iteration */
 };
 
 /* One client connection. */
@@ -87,10 +111,14 @@ typedef struct client {
 
     /* PH_WS */
     wick_conn conn;
-    bool conn_ready;         /* wick_conn_init() succeeded */
-    uint8_t in[IN_BUF_SIZE]; /* received bytes not yet fed to wick */
-    size_t in_off, in_len;
-    bool in_partial; /* in[in_off..in_len) is an incomplete frame: read more after it */
+    bool conn_ready; /* wick_conn_init() succeeded */
+    bool direct;     /* on_message may echo into the shared echo buffer */
+    uint8_t carry[WICK_RECV_MIN]; /* an incomplete frame header or control frame */
+    size_t carry_len;
+    uint8_t *stash; /* input not yet fed after a pause or WICK_BLOCKED */
+    size_t stash_off, stash_len;
+    uint8_t *spill; /* echo bytes the socket did not take (sent before wick's output) */
+    size_t spill_off, spill_len;
     uint8_t *pend; /* the rest of a message being echoed */
     size_t pend_off, pend_len;
     uint8_t pend_op; /* TEXT/BINARY before its first byte, then CONT */
@@ -103,12 +131,17 @@ typedef struct server {
     int lfd;         /* listening socket, -1 once closed */
     int sfd;         /* signalfd for SIGINT and SIGTERM */
     client *clients; /* every open connection */
+    client *dead;    /* closed during this loop iteration, freed after it */
     size_t num_clients;
     int64_t hs_timeout_ms; /* opening handshake deadline */
     int64_t idle_ms;       /* WebSocket idle deadline; 0: none */
     int64_t next_sweep;    /* earliest deadline of any client; 0: none */
+    int64_t now;           /* CLOCK_MONOTONIC ms, read once per loop iteration */
     bool stopping;         /* SIGINT/SIGTERM seen */
     bool verbose;
+    uint8_t *recv_buf;     /* RECV_BUF_SIZE: the input of the connection being handled */
+    uint8_t *echo_buf;     /* ECHO_BUF_SIZE: its echoes */
+    size_t echo_len;
 } server;
 
 /* epoll tags for the two non-client descriptors (their addresses are used). */
@@ -147,7 +180,7 @@ static void vlog(const server *srv, const char *fmt, ...)
  * main loop wakes up for it. */
 static void set_deadline(client *cl, int64_t ms)
 {
-    cl->deadline = ms > 0 ? now_ms() + ms : 0;
+    cl->deadline = ms > 0 ? cl->srv->now + ms : 0;
     server *srv = cl->srv;
     if (cl->deadline != 0 && (srv->next_sweep == 0 || cl->deadline < srv->next_sweep)) {
         srv->next_sweep = cl->deadline;
@@ -211,7 +244,16 @@ static ssize_t write_some(int fd, const void *buf, size_t len)
     }
 }
 
-/* Flushes our HTTP answer, then wick's output window. Returns 1 when
+/* Drops the unsent echo bytes. */
+static void spill_free(client *cl)
+{
+    free(cl->spill);
+    cl->spill = NULL;
+    cl->spill_off = cl->spill_len = 0;
+}
+
+/* Flushes our HTTP answer, then the spilled echo bytes, then wick's output
+ * window, in that order (see the top of the file). Returns 1 when
  * everything went out, 0 when the socket is full, -1 on a socket error. */
 static int flush_output(client *cl)
 {
@@ -225,6 +267,16 @@ static int flush_output(client *cl)
     if (!cl->conn_ready) {
         return 1;
     }
+    while (cl->spill != NULL) {
+        ssize_t n = write_some(cl->fd, cl->spill + cl->spill_off, cl->spill_len - cl->spill_off);
+        if (n <= 0) {
+            return (int)n;
+        }
+        cl->spill_off += (size_t)n;
+        if (cl->spill_off == cl->spill_len) {
+            spill_free(cl);
+        }
+    }
     for (;;) {
         size_t len = 0;
         const uint8_t *p = wick_conn_out_peek(&cl->conn, &len);
@@ -237,6 +289,37 @@ static int flush_output(client *cl)
         }
         wick_conn_out_consume(&cl->conn, (size_t)n);
     }
+}
+
+/* Sends the echo buffer (the echoes of one wick_conn_recv() call) with one
+ * send(); keeps what the socket did not take in the client's spill.
+ * Returns 0, or -1 on a socket error or when memory runs out. */
+static int flush_echo(client *cl)
+{
+    server *srv = cl->srv;
+    size_t len = srv->echo_len;
+    srv->echo_len = 0;
+    if (len == 0) {
+        return 0;
+    }
+    ssize_t n = write_some(cl->fd, srv->echo_buf, len);
+    if (n < 0) {
+        return -1;
+    }
+    if ((size_t)n == len) {
+        return 0;
+    }
+    /* The socket is full: keep the rest (nothing else is spilled now, since
+     * the fast path is only taken with an empty spill). */
+    cl->spill_len = len - (size_t)n;
+    cl->spill_off = 0;
+    cl->spill = malloc(cl->spill_len);
+    if (cl->spill == NULL) {
+        cl->spill_len = 0;
+        return -1;
+    }
+    memcpy(cl->spill, srv->echo_buf + n, cl->spill_len);
+    return 0;
 }
 
 /* Shuts our side down and waits for the peer's FIN (see PH_LINGER). */
@@ -283,12 +366,58 @@ static bool pending_pump(client *cl)
     return true;
 }
 
-/* wick callback: a whole message arrived; echo it. What fits in the output
- * buffer now is queued directly; the rest is copied aside and reading
+/* Writes the header of an unmasked final frame (RFC 6455 5.2: a server
+ * does not mask) with the shortest length encoding; returns its size. */
+static size_t echo_header(uint8_t *p, uint8_t opcode, size_t len)
+{
+    p[0] = (uint8_t)(0x80u | opcode);
+    if (len < 126) {
+        p[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xFFFFu) {
+        p[1] = 126;
+        p[2] = (uint8_t)(len >> 8);
+        p[3] = (uint8_t)len;
+        return 4;
+    }
+    p[1] = 127;
+    uint64_t v = len;
+    for (int i = 9; i >= 2; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+    return 10;
+}
+
+/* wick callback: a whole message arrived; echo it.
+ *
+ * Fast path, while cl->direct: the frame goes into the shared echo buffer,
+ * which flush_echo() sends after wick_conn_recv() returns. cl->direct is
+ * set for a wick_conn_recv() call only when nothing else is waiting to be
+ * sent (no spill, wick's output empty) and no close frame was sent or
+ * received (after ours, nothing may be sent; after the peer's, the engine
+ * delivers nothing more), so the echo bytes come first in the stream.
+ *
+ * Otherwise (or when the echo buffer is full, from then on for the rest of
+ * the call, to keep the order) the echo goes through wick's output buffer:
+ * what fits now is queued directly; the rest is copied aside and reading
  * pauses until it has been sent. */
 static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
     client *cl = user;
+    if (cl->direct) {
+        server *srv = cl->srv;
+        size_t room = ECHO_BUF_SIZE - srv->echo_len;
+        if (room >= ECHO_HDR_MAX && len <= room - ECHO_HDR_MAX) {
+            uint8_t *p = srv->echo_buf + srv->echo_len;
+            size_t hl = echo_header(p, opcode, len);
+            memcpy(p + hl, data, len);
+            srv->echo_len += hl + len;
+            return 0;
+        }
+        cl->direct = false;
+    }
     size_t accepted = 0;
     wick_err e = wick_conn_send_some(c, opcode, data, len, true, &accepted);
     if (e == WICK_ERR_CLOSED) {
@@ -315,6 +444,20 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     return WICK_PAUSE;
 }
 
+/* wick callback: a ping arrived and the engine queued its pong in wick's
+ * output buffer. Echoes of later messages go there too, after the pong, so
+ * the answers leave in the order of the requests (the Autobahn catalogue,
+ * case 5.19, expects that). */
+static int on_ping(wick_conn *c, const uint8_t *data, size_t len, void *user)
+{
+    (void)c;
+    (void)data;
+    (void)len;
+    client *cl = user;
+    cl->direct = false;
+    return 0;
+}
+
 /* wick callback: the connection failed (protocol error, invalid UTF-8...);
  * the close frame is already queued. */
 static void on_error(wick_conn *c, wick_err err, void *user)
@@ -326,68 +469,119 @@ static void on_error(wick_conn *c, wick_err err, void *user)
 
 static const wick_callbacks echo_callbacks = {
     .on_message = on_message,
+    .on_ping = on_ping,
     .on_error = on_error,
 };
 
-/* Feeds buffered input to wick. Returns its status: it stops early when a
- * callback paused or the output is full (WICK_BLOCKED), and leaves an
- * incomplete frame header or control frame for the next read to complete
- * (WICK_NEED_MORE). */
-static wick_err feed_input(client *cl)
+/* Feeds in[0..len) to wick and sends the echoes (see on_message()). Sets
+ * *consumed and *status to wick's status: it stops early when a callback
+ * paused or the output is full (WICK_BLOCKED), and leaves an incomplete
+ * frame header or control frame unconsumed (WICK_NEED_MORE). Returns 0, or
+ * -1 when the echoes could not be sent (close the socket). */
+static int feed(client *cl, uint8_t *in, size_t len, size_t *consumed, wick_err *status)
 {
-    size_t consumed = 0;
-    wick_err e = wick_conn_recv(&cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off, &consumed);
-    cl->in_off += consumed;
-    if (e == WICK_PAUSED || e == WICK_BLOCKED) {
-        return e;
-    }
-    if (e == WICK_NEED_MORE) {
-        /* At most WICK_RECV_MIN bytes: move them to the front. */
-        cl->in_len -= cl->in_off;
-        memmove(cl->in, cl->in + cl->in_off, cl->in_len);
-        cl->in_off = 0;
-        cl->in_partial = true;
-        return e;
-    }
-    /* WICK_OK, or a sticky error: the close frame is queued and any further
-     * input is ignored. Either way this input is used up. */
-    cl->in_off = cl->in_len = 0;
-    return e;
+    *consumed = 0;
+    cl->direct = cl->spill == NULL && cl->http_off == cl->http_len &&
+                 wick_conn_out_pending(&cl->conn) == 0 &&
+                 (wick_conn_state(&cl->conn) & WICK_CLOSING) == 0;
+    cl->srv->echo_len = 0;
+    *status = wick_conn_recv(&cl->conn, in, len, consumed);
+    cl->direct = false;
+    return flush_echo(cl);
 }
 
-/* Reads what the socket has into the input buffer. Returns 1 when bytes
- * arrived, 0 when none are available, -1 on EOF or a socket error. */
-static int read_input(client *cl)
+/* Keeps the input wick left unconsumed, in[0..len): an incomplete frame
+ * header or control frame (WICK_NEED_MORE, at most WICK_RECV_MIN bytes) in
+ * carry, to go in front of the next read; the rest after a pause or
+ * WICK_BLOCKED in stash, fed again before reading more. Returns false when
+ * memory runs out. */
+static bool keep_input(client *cl, wick_err e, const uint8_t *in, size_t len)
 {
-    for (;;) {
-        size_t keep = cl->in_partial ? cl->in_len : 0;
-        ssize_t n = recv(cl->fd, cl->in + keep, sizeof(cl->in) - keep, 0);
-        if (n > 0) {
-            cl->in_off = 0;
-            cl->in_len = keep + (size_t)n;
-            cl->in_partial = false;
-            return 1;
-        }
-        if (n == 0) {
-            return -1;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
+    if (len == 0) {
+        return true;
+    }
+    if (e == WICK_NEED_MORE && len <= sizeof(cl->carry)) {
+        memmove(cl->carry, in, len);
+        cl->carry_len = len;
+        return true;
+    }
+    uint8_t *p = malloc(len);
+    if (p == NULL) {
+        return false;
+    }
+    memcpy(p, in, len);
+    cl->stash = p;
+    cl->stash_off = 0;
+    cl->stash_len = len;
+    return true;
+}
+
+/* Feeds the stash. Returns wick's status in *status; returns 0, or -1
+ * when the connection must be closed. */
+static int feed_stash(client *cl, wick_err *status)
+{
+    uint8_t *p = cl->stash + cl->stash_off;
+    size_t len = cl->stash_len - cl->stash_off;
+    size_t used = 0;
+    if (feed(cl, p, len, &used, status) != 0) {
+        return -1;
+    }
+    if (*status == WICK_PAUSED || *status == WICK_BLOCKED) {
+        cl->stash_off += used;
+        return 0;
+    }
+    uint8_t *old = cl->stash;
+    cl->stash = NULL;
+    cl->stash_off = cl->stash_len = 0;
+    bool ok = keep_input(cl, *status, p + used, len - used);
+    free(old);
+    return ok ? 0 : -1;
+}
+
+/* Reads what the socket has into the shared receive buffer, after the
+ * carried bytes, and feeds it to wick. Returns 1 when bytes arrived, 0
+ * when none are available, -1 on EOF, a socket error or a failure to keep
+ * leftover input. */
+static int read_and_feed(client *cl)
+{
+    uint8_t *buf = cl->srv->recv_buf;
+    size_t keep = cl->carry_len;
+    memcpy(buf, cl->carry, keep);
+    ssize_t n;
+    do {
+        n = recv(cl->fd, buf + keep, RECV_BUF_SIZE - keep, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        return -1;
+    }
+    if (n < 0) {
         return would_block(errno) ? 0 : -1;
     }
+    cl->carry_len = 0;
+    size_t len = keep + (size_t)n;
+    size_t used = 0;
+    wick_err e = WICK_OK;
+    if (feed(cl, buf, len, &used, &e) != 0) {
+        return -1;
+    }
+    /* WICK_OK, or a sticky error (the close frame is queued, any further
+     * input is ignored): everything is used. */
+    if (!keep_input(cl, e, buf + used, len - used)) {
+        return -1;
+    }
+    return 1;
 }
 
-/* True when the connection may take more input now: nothing pending and
- * the engine still reads. */
-static bool can_read(const client *cl)
+/* True when the connection may take more input now: nothing waiting (to
+ * send, or to be fed) and the engine still reads. */
+static bool can_read(const client *cl, unsigned st)
 {
-    return cl->pend == NULL && (cl->in_off == cl->in_len || cl->in_partial) &&
-           (wick_conn_state(&cl->conn) & WICK_WANT_READ) != 0;
+    return cl->pend == NULL && cl->spill == NULL && cl->stash == NULL &&
+           (st & WICK_WANT_READ) != 0;
 }
 
 /* Moves a WebSocket connection forward as far as it can without blocking:
- * flush output, pump the pending message, feed buffered input; then
+ * flush output, pump the pending message, feed stashed input; then
  * closes, or registers the events to wait for. */
 static void client_drive(client *cl)
 {
@@ -397,14 +591,22 @@ static void client_drive(client *cl)
             client_close(cl);
             return;
         }
+        if (cl->spill != NULL) {
+            break; /* the socket is full: EPOLLOUT brings us back */
+        }
         if (cl->pend != NULL) {
             if (!pending_pump(cl)) {
                 break; /* output buffer full and the socket too: wait */
             }
             continue;
         }
-        if (cl->in_off < cl->in_len && !cl->in_partial) {
-            if (feed_input(cl) == WICK_BLOCKED) {
+        if (cl->stash != NULL) {
+            wick_err e = WICK_OK;
+            if (feed_stash(cl, &e) != 0) {
+                client_close(cl);
+                return;
+            }
+            if (e == WICK_BLOCKED) {
                 break; /* a pong waits for room: EPOLLOUT brings us back */
             }
             continue;
@@ -412,16 +614,16 @@ static void client_drive(client *cl)
         break;
     }
     unsigned st = wick_conn_state(&cl->conn);
-    if ((st & WICK_SHOULD_CLOSE_TCP) != 0) {
+    if ((st & WICK_SHOULD_CLOSE_TCP) != 0 && cl->spill == NULL) {
         /* RFC 6455 7.1.1: the server closes the TCP connection first. */
         start_linger(cl);
         return;
     }
     unsigned events = 0;
-    if (can_read(cl)) {
+    if (can_read(cl, st)) {
         events |= EPOLLIN;
     }
-    if (wick_conn_out_pending(&cl->conn) > 0 || cl->http_off < cl->http_len) {
+    if ((st & WICK_WANT_WRITE) != 0 || cl->spill != NULL || cl->http_off < cl->http_len) {
         events |= EPOLLOUT;
     }
     set_events(cl, events);
@@ -485,10 +687,12 @@ static bool start_websocket(client *cl, size_t header_len)
     cl->phase = PH_WS;
     set_deadline(cl, cl->srv->idle_ms);
     /* The client may have sent its first frames together with the request:
-     * they must not be lost. hs_buf and in are the same size, so they fit. */
-    cl->in_off = 0;
-    cl->in_len = cl->hs_len - header_len;
-    memcpy(cl->in, cl->hs_buf + header_len, cl->in_len);
+     * they must not be lost. They are fed from the stash by client_drive(),
+     * after the 101 has gone out. */
+    if (!keep_input(cl, WICK_PAUSED, (const uint8_t *)cl->hs_buf + header_len,
+                    cl->hs_len - header_len)) {
+        return false;
+    }
     if (cl->srv->stopping) {
         wick_conn_close(&cl->conn, WICK_CLOSE_GOING_AWAY, "server shutting down", 20);
     }
@@ -574,8 +778,9 @@ static void on_http_event(client *cl, unsigned events)
 /* Socket readable or writable during PH_WS. */
 static void on_ws_event(client *cl, unsigned events)
 {
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && can_read(cl)) {
-        int r = read_input(cl);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+        can_read(cl, wick_conn_state(&cl->conn))) {
+        int r = read_and_feed(cl);
         if (r < 0) {
             /* Peer EOF or error: whatever the engine wanted to say is moot. */
             client_close(cl);
@@ -623,6 +828,8 @@ static void on_client_event(client *cl, unsigned events)
     case PH_LINGER:
         on_linger_event(cl);
         break;
+    case PH_CLOSED:
+        break; /* closed earlier in this loop iteration: a stale event */
     default:
         client_close(cl);
         break;
@@ -645,16 +852,26 @@ static void on_client_timeout(client *cl)
     client_close(cl);
 }
 
-/* Closes a client's socket and frees it. */
+/* Closes a client's socket and unlinks it. The memory is freed at the end
+ * of the loop iteration (free_dead()): later events of the same
+ * epoll_wait() batch may still point at it. */
 static void client_close(client *cl)
 {
     server *srv = cl->srv;
+    if (cl->phase == PH_CLOSED) {
+        return;
+    }
     vlog(srv, "fd %d: closed", cl->fd);
     close(cl->fd); /* also removes it from the epoll set */
+    cl->fd = -1;
+    cl->phase = PH_CLOSED;
     if (cl->conn_ready) {
         wick_conn_release(&cl->conn);
     }
     pending_free(cl);
+    spill_free(cl);
+    free(cl->stash);
+    cl->stash = NULL;
     if (cl->prev != NULL) {
         cl->prev->next = cl->next;
     } else {
@@ -664,7 +881,19 @@ static void client_close(client *cl)
         cl->next->prev = cl->prev;
     }
     srv->num_clients--;
-    free(cl);
+    cl->prev = NULL;
+    cl->next = srv->dead;
+    srv->dead = cl;
+}
+
+/* Frees the clients closed during this loop iteration. */
+static void free_dead(server *srv)
+{
+    while (srv->dead != NULL) {
+        client *cl = srv->dead;
+        srv->dead = cl->next;
+        free(cl);
+    }
 }
 
 /* === The server === */
@@ -712,7 +941,7 @@ static void accept_clients(server *srv)
 /* Fires the deadlines that passed and computes the next one. */
 static void sweep_deadlines(server *srv)
 {
-    int64_t now = now_ms();
+    int64_t now = srv->now;
     if (srv->next_sweep == 0 || now < srv->next_sweep) {
         return;
     }
@@ -768,7 +997,7 @@ static int wait_timeout(const server *srv, int64_t stop_at)
     if (until == 0) {
         return -1;
     }
-    int64_t ms = until - now_ms();
+    int64_t ms = until - srv->now;
     if (ms < 0) {
         ms = 0;
     }
@@ -787,19 +1016,23 @@ static void run(server *srv)
             perror("echo_server: epoll_wait");
             return;
         }
+        srv->now = now_ms(); /* the one clock read of this iteration */
         for (int i = 0; i < n; i++) {
             const void *tag = events[i].data.ptr;
             if (tag == &listen_tag) {
                 accept_clients(srv);
             } else if (tag == &signal_tag) {
                 begin_shutdown(srv);
-                stop_at = now_ms() + SHUTDOWN_MS;
+                if (stop_at == 0) {
+                    stop_at = srv->now + SHUTDOWN_MS;
+                }
             } else {
                 on_client_event(events[i].data.ptr, events[i].events);
             }
         }
         sweep_deadlines(srv);
-        if (stop_at != 0 && now_ms() >= stop_at) {
+        free_dead(srv);
+        if (stop_at != 0 && srv->now >= stop_at) {
             return;
         }
     }
@@ -927,10 +1160,20 @@ int main(int argc, char **argv)
         perror("echo_server: epoll_ctl");
         return 1;
     }
+    srv.recv_buf = malloc(RECV_BUF_SIZE);
+    srv.echo_buf = malloc(ECHO_BUF_SIZE);
+    if (srv.recv_buf == NULL || srv.echo_buf == NULL) {
+        perror("echo_server: malloc");
+        return 1;
+    }
+    srv.now = now_ms();
     run(&srv);
     while (srv.clients != NULL) {
         client_close(srv.clients);
     }
+    free_dead(&srv);
+    free(srv.recv_buf);
+    free(srv.echo_buf);
     close(srv.ep);
     close(srv.sfd);
     return 0;
