@@ -110,7 +110,9 @@ WICK_API unsigned long wick_version(void);
  * "WICK_ERR_PROTO" (-3xx), "invalid payload data (1007)" /
  * "WICK_ERR_PAYLOAD_1007", "message too big (1009)" /
  * "WICK_ERR_PAYLOAD_1009", "environment error (1011)" / "WICK_ERR_ENV"
- * (-5xx), and "unknown status" / "WICK_UNKNOWN". wick_err_close_code(),
+ * (-5xx), and "unknown status" / "WICK_UNKNOWN". It also shortens the
+ * reason-phrase table of wick_http_reason() (see there).
+ * wick_err_close_code(),
  * wick_err_http_status() and wick_err_is_error() are the same in both
  * builds and never use the strings, so code that calls only them (the
  * connection engine) does not link the string table in either build.
@@ -449,7 +451,13 @@ WICK_API wick_err wick_http_response(int status, const char *content_type, const
  * "Connection: close". */
 WICK_API wick_err wick_hs_server_reject(wick_err err, char *out, size_t cap, size_t *out_len);
 
-/* The reason phrase for an HTTP status ("OK", "Not Found", ...). */
+/* The reason phrase for an HTTP status ("OK", "Not Found", ...): the
+ * RFC 9110 phrase for the common codes, else the phrase of the code's
+ * class ("Informational", "Success", "Redirection", "Client Error",
+ * "Server Error"; "Unknown" outside 100-599). Under WICK_NO_ERR_STRINGS
+ * only 101, 200, 400, 404, 426 and 431 keep their own phrase; every other
+ * code gets its class phrase (a client ignores the reason-phrase,
+ * RFC 9112 4). */
 WICK_API const char *wick_http_reason(int status);
 
 /* === Opening handshake: client side (RFC 6455 4.1) === */

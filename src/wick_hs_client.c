@@ -113,18 +113,12 @@ wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *op
 
 /* RFC 6455 4.1, client requirement item 5: every extension in the answer
  * was offered, and (RFC 6455 9.1) none is accepted twice. */
-static WICK__NOINLINE wick_err cl_extensions(wick_hs_client *c)
+static wick_err cl_extensions(wick_hs_client *c, const wick__hs_fields *f)
 {
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(c->headers, c->num_headers, "Sec-WebSocket-Extensions", &from)) >=
-           0) {
-        wick_str v = c->headers[i].value;
-        wick_err e =
-            wick_ext_parse(v.ptr, v.len, c->extensions, WICK_MAX_EXTENSIONS, &c->num_extensions);
-        if (e != WICK_OK) {
-            return e;
-        }
+    wick_err e =
+        wick__hs_ext_fields(f, c->headers, c->num_headers, c->extensions, &c->num_extensions);
+    if (e != WICK_OK) {
+        return e;
     }
     for (size_t k = 0; k < c->num_extensions; k++) {
         if (!wick__hs_ext_offered(c->priv_.opts->extensions, c->extensions[k].name)) {
@@ -140,10 +134,10 @@ static WICK__NOINLINE wick_err cl_extensions(wick_hs_client *c)
 }
 
 /* Item 6: at most one subprotocol, and one that was offered. */
-static WICK__NOINLINE wick_err cl_protocol(wick_hs_client *c)
+static wick_err cl_protocol(wick_hs_client *c, const wick__hs_fields *f)
 {
-    wick_str p = {NULL, 0};
-    size_t n = wick__http_count(c->headers, c->num_headers, "Sec-WebSocket-Protocol", &p);
+    size_t n = f->count[WICK__H_PROTOCOL];
+    wick_str p = f->first[WICK__H_PROTOCOL];
     if (n == 0) {
         return WICK_OK;
     }
@@ -171,27 +165,27 @@ static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
     if (minor < 1) {
         return WICK_ERR_HS_HTTP_VERSION;
     }
-    if (!wick__http_any_has(c->headers, c->num_headers, "Upgrade", "websocket")) { /* item 2 */
+    wick__hs_fields f;
+    wick__hs_fields_scan(&f, c->headers, c->num_headers);
+    if (!f.upgrade_websocket) { /* item 2 */
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!wick__http_any_has(c->headers, c->num_headers, "Connection", "Upgrade")) { /* item 3 */
+    if (!f.connection_upgrade) { /* item 3 */
         return WICK_ERR_HS_CONNECTION;
     }
     /* Item 4: Sec-WebSocket-Accept is base64(SHA-1(key + GUID)). */
-    wick_str acc = {NULL, 0};
-    size_t n = wick__http_count(c->headers, c->num_headers, "Sec-WebSocket-Accept", &acc);
-    if (n > 1) {
+    wick_str acc = f.first[WICK__H_ACCEPT];
+    if (f.count[WICK__H_ACCEPT] > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }
-    if (n == 0 || acc.len != WICK_ACCEPT_LEN ||
-        !wick__mem_eq(acc.ptr, c->priv_.accept, WICK_ACCEPT_LEN)) {
+    if (acc.len != WICK_ACCEPT_LEN || !wick__mem_eq(acc.ptr, c->priv_.accept, WICK_ACCEPT_LEN)) {
         return WICK_ERR_HS_ACCEPT;
     }
-    wick_err e = cl_extensions(c); /* item 5 */
+    wick_err e = cl_extensions(c, &f); /* item 5 */
     if (e != WICK_OK) {
         return e;
     }
-    return cl_protocol(c);
+    return cl_protocol(c, &f);
 }
 
 static WICK__NOINLINE wick_err cl_fill(wick_hs_client *c, const char *buf, size_t end)

@@ -178,6 +178,21 @@ wick_err wick_str_unquote(wick_str s, char *out, size_t cap, size_t *out_len)
     return WICK_OK;
 }
 
+wick_err wick__hs_ext_fields(const wick__hs_fields *f, const wick_header *h, size_t n, wick_ext *x,
+                             size_t *num)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (f->kind[i] == WICK__H_EXTENSIONS) {
+            wick_err e =
+                wick_ext_parse(h[i].value.ptr, h[i].value.len, x, WICK_MAX_EXTENSIONS, num);
+            if (e != WICK_OK) {
+                return e;
+            }
+        }
+    }
+    return WICK_OK;
+}
+
 bool wick__hs_ext_offered(wick_str offer, wick_str name)
 {
     const char *p = offer.ptr;

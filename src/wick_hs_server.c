@@ -24,32 +24,22 @@ void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits)
 }
 
 /* Sec-WebSocket-Key (RFC 6455 4.2.1 item 5): base64 of exactly 16 bytes. */
-static WICK__NOINLINE wick_err sv_key(wick_hs_request *r)
+static WICK__NOINLINE bool sv_key_ok(wick_str key)
 {
-    size_t n = wick__http_count(r->headers, r->num_headers, "Sec-WebSocket-Key", &r->key);
-    if (n == 0) {
-        return WICK_ERR_HS_KEY;
-    }
-    if (n > 1) {
-        return WICK_ERR_HS_DUPLICATE;
-    }
     uint8_t raw[18];
     size_t raw_len = 0;
-    if (r->key.len != WICK_KEY_LEN ||
-        wick_base64_decode(r->key.ptr, r->key.len, raw, sizeof raw, &raw_len) != WICK_OK ||
-        raw_len != 16) {
-        return WICK_ERR_HS_KEY;
-    }
-    return WICK_OK;
+    return key.len == WICK_KEY_LEN &&
+           wick_base64_decode(key.ptr, key.len, raw, sizeof raw, &raw_len) == WICK_OK &&
+           raw_len == 16;
 }
 
 /* Offered subprotocols (RFC 6455 4.2.1 item 8; 4.1: each is a token). */
-static WICK__NOINLINE wick_err sv_protocols(wick_hs_request *r)
+static wick_err sv_protocols(wick_hs_request *r, const wick__hs_fields *f)
 {
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(r->headers, r->num_headers, "Sec-WebSocket-Protocol", &from)) >=
-           0) {
+    for (size_t i = 0; i < r->num_headers; i++) {
+        if (f->kind[i] != WICK__H_PROTOCOL) {
+            continue;
+        }
         wick_str list = r->headers[i].value;
         size_t pos = 0;
         size_t seen = 0;
@@ -74,15 +64,17 @@ static WICK__NOINLINE wick_err sv_protocols(wick_hs_request *r)
 /* The WebSocket rules, in the order of RFC 6455 4.2.1. */
 static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
 {
+    wick__hs_fields f;
+    wick__hs_fields_scan(&f, r->headers, r->num_headers);
+    r->host = f.first[WICK__H_HOST];
+    r->origin = f.first[WICK__H_ORIGIN];
     /* RFC 9112 3.2: a request with more than one Host gets a 400, upgrade
      * or not. */
-    size_t hosts = wick__http_count(r->headers, r->num_headers, "Host", &r->host);
-    if (hosts > 1) {
+    if (f.count[WICK__H_HOST] > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }
-    size_t origins = wick__http_count(r->headers, r->num_headers, "Origin", &r->origin);
     /* Not an upgrade at all: the caller may serve it as plain HTTP. */
-    if (wick_header_find(r->headers, r->num_headers, "Upgrade", NULL) < 0) {
+    if (f.count[WICK__H_UPGRADE] == 0) {
         return WICK_ERR_HS_NOT_UPGRADE;
     }
     /* Item 1: GET (methods are case-sensitive, RFC 9110 9.1), HTTP/1.1+. */
@@ -93,49 +85,45 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
         return WICK_ERR_HS_HTTP_VERSION;
     }
     /* Item 2 */
-    if (hosts == 0 || !wick__http_host_ok(r->host)) {
+    if (f.count[WICK__H_HOST] == 0 || !wick__http_host_ok(r->host)) {
         return WICK_ERR_HS_HOST;
     }
     /* Items 3 and 4: tokens, ASCII case-insensitive. */
-    if (!wick__http_any_has(r->headers, r->num_headers, "Upgrade", "websocket")) {
+    if (!f.upgrade_websocket) {
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!wick__http_any_has(r->headers, r->num_headers, "Connection", "Upgrade")) {
+    if (!f.connection_upgrade) {
         return WICK_ERR_HS_CONNECTION;
     }
-    wick_err e = sv_key(r);
-    if (e != WICK_OK) {
-        return e;
+    /* Item 5 */
+    r->key = f.first[WICK__H_KEY];
+    if (f.count[WICK__H_KEY] == 0) {
+        return WICK_ERR_HS_KEY;
     }
-    /* Item 6: exactly "13"; anything else is answered with 426 (4.4). */
-    wick_str ver = {NULL, 0};
-    size_t vers = wick__http_count(r->headers, r->num_headers, "Sec-WebSocket-Version", &ver);
-    if (vers > 1) {
+    if (f.count[WICK__H_KEY] > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }
-    if (vers == 0 || ver.len != 2 || !wick__mem_eq(ver.ptr, "13", 2)) {
+    if (!sv_key_ok(r->key)) {
+        return WICK_ERR_HS_KEY;
+    }
+    /* Item 6: exactly "13"; anything else is answered with 426 (4.4). */
+    wick_str ver = f.first[WICK__H_VERSION];
+    if (f.count[WICK__H_VERSION] > 1) {
+        return WICK_ERR_HS_DUPLICATE;
+    }
+    if (ver.len != 2 || !wick__mem_eq(ver.ptr, "13", 2)) {
         return WICK_ERR_HS_VERSION;
     }
     /* Item 7: a server that checks Origin must not see two of them. */
-    if (origins > 1) {
+    if (f.count[WICK__H_ORIGIN] > 1) {
         return WICK_ERR_HS_DUPLICATE;
     }
-    e = sv_protocols(r);
+    wick_err e = sv_protocols(r, &f);
     if (e != WICK_OK) {
         return e;
     }
     /* Item 9: every Sec-WebSocket-Extensions field, appended. */
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(r->headers, r->num_headers, "Sec-WebSocket-Extensions", &from)) >=
-           0) {
-        wick_str v = r->headers[i].value;
-        e = wick_ext_parse(v.ptr, v.len, r->extensions, WICK_MAX_EXTENSIONS, &r->num_extensions);
-        if (e != WICK_OK) {
-            return e;
-        }
-    }
-    return WICK_OK;
+    return wick__hs_ext_fields(&f, r->headers, r->num_headers, r->extensions, &r->num_extensions);
 }
 
 /* Fills the public fields from the complete, syntax-checked block. */

@@ -514,27 +514,33 @@ int wick_header_find(const wick_header *headers, size_t n, const char *name, siz
     return -1;
 }
 
-size_t wick__http_count(const wick_header *h, size_t n, const char *name, wick_str *first)
-{
-    size_t from = 0;
-    size_t count = 0;
-    int i;
-    while ((i = wick_header_find(h, n, name, &from)) >= 0) {
-        if (count++ == 0 && first != NULL) {
-            *first = h[i].value;
-        }
-    }
-    return count;
-}
+/* The known names of WICK__H_*, in order (compared case-insensitively). */
+static const char hs_names[] = "Host\0Origin\0Upgrade\0Connection\0Sec-WebSocket-Key\0"
+                               "Sec-WebSocket-Version\0Sec-WebSocket-Protocol\0"
+                               "Sec-WebSocket-Extensions\0Sec-WebSocket-Accept";
 
-bool wick__http_any_has(const wick_header *h, size_t n, const char *name, const char *token)
+void wick__hs_fields_scan(wick__hs_fields *f, const wick_header *h, size_t n)
 {
-    size_t from = 0;
-    int i;
-    while ((i = wick_header_find(h, n, name, &from)) >= 0) {
-        if (wick_list_has(h[i].value, token)) {
-            return true;
+    memset(f, 0, sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = 0;
+        for (const char *p = hs_names; k < WICK__H_OTHER; k++) {
+            wick_str name = {p, wick__cstr_len(p)};
+            if (wick__str_ieq2(h[i].name, name)) {
+                break;
+            }
+            p += name.len + 1;
+        }
+        f->kind[i] = (uint8_t)k;
+        if (k < WICK__H_OTHER && f->count[k] == 0) {
+            f->first[k] = h[i].value;
+        }
+        f->count[k]++;
+        if (k == WICK__H_UPGRADE && wick_list_has(h[i].value, "websocket")) {
+            f->upgrade_websocket = true;
+        }
+        if (k == WICK__H_CONNECTION && wick_list_has(h[i].value, "Upgrade")) {
+            f->connection_upgrade = true;
         }
     }
-    return false;
 }

@@ -136,11 +136,39 @@ void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n);
 /* WICK_OK with *out_len, or WICK_ERR_BUFFER_TOO_SMALL. */
 wick_err wick__wr_finish(const wick__wr *w, size_t *out_len);
 
-/* Number of header fields named `name` (case-insensitive) among h[0..n);
- * the first value goes to *first (may be NULL). */
-size_t wick__http_count(const wick_header *h, size_t n, const char *name, wick_str *first);
-/* True when any field named `name` lists `token` (RFC 9110 5.3: several
- * fields of a list header are one comma list). */
-bool wick__http_any_has(const wick_header *h, size_t n, const char *name, const char *token);
+/* The header fields the handshake rules look at (RFC 6455 4.1, 4.2.1),
+ * in the order of the name table in wick_http.c. */
+enum {
+    WICK__H_HOST = 0,
+    WICK__H_ORIGIN,
+    WICK__H_UPGRADE,
+    WICK__H_CONNECTION,
+    WICK__H_KEY,
+    WICK__H_VERSION,
+    WICK__H_PROTOCOL,
+    WICK__H_EXTENSIONS,
+    WICK__H_ACCEPT,
+    WICK__H_OTHER /* any other field; also the number of known names */
+};
+
+/* What one pass over the header fields finds: each field's kind, how many
+ * fields each known name has and the first one's value, and whether the
+ * Upgrade and Connection fields list the tokens the handshake needs
+ * (RFC 9110 5.3: several fields of a list header are one comma list). */
+typedef struct wick__hs_fields {
+    wick_str first[WICK__H_OTHER];   /* {NULL,0} when absent */
+    size_t count[WICK__H_OTHER + 1]; /* fields per kind */
+    uint8_t kind[WICK_MAX_HEADERS];  /* WICK__H_* of each field */
+    bool upgrade_websocket;          /* an Upgrade field lists "websocket" */
+    bool connection_upgrade;         /* a Connection field lists "Upgrade" */
+} wick__hs_fields;
+
+/* Fills *f from h[0..n) (n <= WICK_MAX_HEADERS). */
+void wick__hs_fields_scan(wick__hs_fields *f, const wick_header *h, size_t n);
+
+/* Parses every Sec-WebSocket-Extensions field of h[0..n), in order,
+ * appending to x[0..WICK_MAX_EXTENSIONS) (wick_ext_parse's errors). */
+wick_err wick__hs_ext_fields(const wick__hs_fields *f, const wick_header *h, size_t n, wick_ext *x,
+                             size_t *num);
 
 #endif /* WICK_HTTP_H */

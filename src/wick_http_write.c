@@ -86,7 +86,11 @@ wick_err wick__wr_finish(const wick__wr *w, size_t *out_len)
  * phrases in the same order in one string, followed by the phrases of
  * the five classes (for a code not in the list: a client treats an
  * unknown code as the x00 of its class) and "Unknown". One string walked
- * to the row is smaller than a switch or a table of pointers. */
+ * to the row is smaller than a switch or a table of pointers.
+ * WICK_NO_ERR_STRINGS (firmware) keeps only the statuses the handshake
+ * answers with (101, 400, 426, 431) and the two a plain-HTTP fallback
+ * needs most (200, 404); every other code gets its class phrase. */
+#ifndef WICK_NO_ERR_STRINGS
 static const uint16_t reason_codes[] = {100, 101, 200, 201, 202, 204, 206, 301, 302, 303, 304, 307,
                                         308, 400, 401, 403, 404, 405, 406, 408, 409, 410, 411, 413,
                                         414, 415, 426, 429, 431, 500, 501, 502, 503, 504, 505};
@@ -104,6 +108,14 @@ static const char reason_text[] = "Continue\0Switching Protocols\0OK\0Created\0A
                                   "Gateway Timeout\0HTTP Version Not Supported\0"
                                   "Informational\0Success\0Redirection\0Client Error\0"
                                   "Server Error\0Unknown";
+#else
+static const uint16_t reason_codes[] = {101, 200, 400, 404, 426, 431};
+
+static const char reason_text[] = "Switching Protocols\0OK\0Bad Request\0Not Found\0"
+                                  "Upgrade Required\0Request Header Fields Too Large\0"
+                                  "Informational\0Success\0Redirection\0Client Error\0"
+                                  "Server Error\0Unknown";
+#endif
 
 const char *wick_http_reason(int status)
 {

@@ -17,7 +17,10 @@
 #include "vectors/handshake.h"
 #include "wick.h"
 
-#define S(lit) {(lit), sizeof(lit) - 1}
+#define S(lit)                                                                                     \
+    {                                                                                              \
+        (lit), sizeof(lit) - 1                                                                     \
+    }
 
 static const uint8_t *nonce(void)
 {
@@ -196,8 +199,7 @@ static void test_client_misuse(void **state)
                      WICK_ERR_ARG);
     assert_int_equal(wick_hs_client_request(&c, NULL, nonce(), NULL, out, sizeof out, &n),
                      WICK_ERR_ARG);
-    assert_int_equal(wick_hs_client_request(&c, &o, NULL, NULL, out, sizeof out, &n),
-                     WICK_ERR_ARG);
+    assert_int_equal(wick_hs_client_request(&c, &o, NULL, NULL, out, sizeof out, &n), WICK_ERR_ARG);
     assert_int_equal(wick_hs_client_request(&c, &o, nonce(), NULL, out, sizeof out, NULL),
                      WICK_ERR_ARG);
     assert_int_equal(wick_hs_client_request(&c, &o, nonce(), NULL, NULL, 10, &n), WICK_ERR_ARG);
@@ -412,12 +414,32 @@ static const reason_case reasons[] = {
     {1000, "Unknown"},
 };
 
+/* The phrase wick_http_reason() gives for a status whose RFC 9110 phrase
+ * is `full`: under WICK_NO_ERR_STRINGS only the handshake's statuses, 200
+ * and 404 keep their own phrase; every other code gets its class phrase. */
+static const char *want_reason(int status, const char *full)
+{
+#ifdef WICK_NO_ERR_STRINGS
+    static const char *const cls[] = {"Informational", "Success", "Redirection", "Client Error",
+                                      "Server Error"};
+    if (status == 101 || status == 200 || status == 400 || status == 404 || status == 426 ||
+        status == 431) {
+        return full;
+    }
+    return (status >= 100 && status < 600) ? cls[status / 100 - 1] : "Unknown";
+#else
+    (void)status;
+    return full;
+#endif
+}
+
 static void test_http_reason(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         print_message("status %d\n", reasons[i].status);
-        assert_string_equal(wick_http_reason(reasons[i].status), reasons[i].reason);
+        assert_string_equal(wick_http_reason(reasons[i].status),
+                            want_reason(reasons[i].status, reasons[i].reason));
     }
 }
 
@@ -440,6 +462,13 @@ static const wick_header h_null_value[] = {{{"X-A", 3}, {NULL, 2}}};
 static const wick_header h_empty_value[] = {{{"X-A", 3}, {NULL, 0}}};
 static const wick_header h_ok[] = {{{"X-A", 3}, {"1", 1}}};
 
+/* WICK_NO_ERR_STRINGS gives 304 its class phrase (see wick_http_reason). */
+#ifndef WICK_NO_ERR_STRINGS
+#define R_304 "Not Modified"
+#else
+#define R_304 "Redirection"
+#endif
+
 static const resp_case resp_cases[] = {
     {99, NULL, NULL, 0, NULL, 0, false, 256, WICK_ERR_ARG, NULL},
     {600, NULL, NULL, 0, NULL, 0, false, 256, WICK_ERR_ARG, NULL},
@@ -459,7 +488,7 @@ static const resp_case resp_cases[] = {
     {404, NULL, "no", 2, h_ok, 1, true, 256, WICK_OK,
      "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Type: text/plain; charset=utf-8\r\n"
      "Content-Length: 2\r\nConnection: close\r\n\r\nno"},
-    {304, NULL, NULL, 0, NULL, 0, false, 256, WICK_OK, "HTTP/1.1 304 Not Modified\r\n\r\n"},
+    {304, NULL, NULL, 0, NULL, 0, false, 256, WICK_OK, "HTTP/1.1 304 " R_304 "\r\n\r\n"},
     {426, NULL, NULL, 0, NULL, 0, false, 256, WICK_OK,
      "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
      "Content-Length: 0\r\nConnection: Upgrade\r\n\r\n"},
