@@ -77,6 +77,8 @@
 #define RECV_BUF_SIZE (128u * 1024u) /* one recv() worth of frames (shared) */
 #define ECHO_BUF_SIZE (128u * 1024u) /* their echoes, sent with one send() (shared) */
 #define ECHO_HDR_MAX  10u            /* largest server frame header (RFC 6455 5.2) */
+#define ECHO_IOV_MAX  64             /* pieces of one sendmsg() */
+#define ZERO_COPY_MIN 1024u          /* echoes from this size are sent from the input */
 #define MAX_MESSAGE   (64u * 1024u * 1024u)
 #define CLOSE_WAIT_MS 5000 /* closing handshake, then linger */
 #define LINGER_MS     2000 /* waiting for the peer's FIN */
@@ -140,8 +142,13 @@ typedef struct server {
     bool stopping;         /* SIGINT/SIGTERM seen */
     bool verbose;
     uint8_t *recv_buf;     /* RECV_BUF_SIZE: the input of the connection being handled */
-    uint8_t *echo_buf;     /* ECHO_BUF_SIZE: its echoes */
+    uint8_t *echo_buf;     /* ECHO_BUF_SIZE: its small echoes */
     size_t echo_len;
+    struct iovec iov[ECHO_IOV_MAX]; /* the echoes of the input being fed, in order */
+    int niov;
+    uint8_t *in;       /* the input being fed (see on_message()) */
+    size_t in_len;
+    bool io_error;     /* a send() failed while feeding */
 } server;
 
 /* epoll tags for the two non-client descriptors (their addresses are used). */
@@ -291,34 +298,68 @@ static int flush_output(client *cl)
     }
 }
 
-/* Sends the echo buffer (the echoes of one wick_conn_recv() call) with one
- * send(); keeps what the socket did not take in the client's spill.
- * Returns 0, or -1 on a socket error or when memory runs out. */
+/* Sends the echoes gathered in srv->iov (pieces of the echo buffer and of
+ * the input) with one send() or sendmsg(); keeps what the socket did not
+ * take in the client's spill and then turns the fast path off, so later
+ * echoes queue behind it in wick's output. Returns 0, or -1 on a socket
+ * error or when memory runs out. */
 static int flush_echo(client *cl)
 {
     server *srv = cl->srv;
-    size_t len = srv->echo_len;
+    int niov = srv->niov;
+    srv->niov = 0;
     srv->echo_len = 0;
-    if (len == 0) {
+    if (niov == 0) {
         return 0;
     }
-    ssize_t n = write_some(cl->fd, srv->echo_buf, len);
+    struct iovec *iov = srv->iov;
+    ssize_t n;
+    do {
+        if (niov == 1) {
+            n = send(cl->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        } else {
+            struct msghdr mh;
+            memset(&mh, 0, sizeof(mh));
+            mh.msg_iov = iov;
+            mh.msg_iovlen = (size_t)niov;
+            n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
+        }
+    } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        return -1;
+        if (!would_block(errno)) {
+            return -1;
+        }
+        n = 0;
     }
-    if ((size_t)n == len) {
+    size_t sent = (size_t)n;
+    int i = 0;
+    while (i < niov && sent >= iov[i].iov_len) {
+        sent -= iov[i].iov_len;
+        i++;
+    }
+    if (i == niov) {
         return 0;
     }
-    /* The socket is full: keep the rest (nothing else is spilled now, since
+    /* The socket is full: keep the rest (the spill is empty here, since
      * the fast path is only taken with an empty spill). */
-    cl->spill_len = len - (size_t)n;
-    cl->spill_off = 0;
-    cl->spill = malloc(cl->spill_len);
+    size_t rest = 0;
+    for (int j = i; j < niov; j++) {
+        rest += iov[j].iov_len;
+    }
+    rest -= sent;
+    cl->direct = false;
+    cl->spill = malloc(rest);
     if (cl->spill == NULL) {
-        cl->spill_len = 0;
         return -1;
     }
-    memcpy(cl->spill, srv->echo_buf + n, cl->spill_len);
+    cl->spill_off = 0;
+    cl->spill_len = rest;
+    size_t at = 0;
+    for (int j = i; j < niov; j++) {
+        size_t skip = j == i ? sent : 0;
+        memcpy(cl->spill + at, (const uint8_t *)iov[j].iov_base + skip, iov[j].iov_len - skip);
+        at += iov[j].iov_len - skip;
+    }
     return 0;
 }
 
@@ -390,30 +431,93 @@ static size_t echo_header(uint8_t *p, uint8_t opcode, size_t len)
     return 10;
 }
 
+/* Where the message at `data` lies in the input being fed, or NULL when it
+ * is not there (wick delivers a message that came as one frame inside one
+ * wick_conn_recv() input in place; a reassembled one from its own storage)
+ * or when the bytes of its frame header before it are not in the input. */
+static uint8_t *in_input(const server *srv, const uint8_t *data, size_t len)
+{
+    uintptr_t lo = (uintptr_t)srv->in;
+    uintptr_t d = (uintptr_t)data;
+    if (d < lo + ECHO_HDR_MAX || d - lo > srv->in_len || len > srv->in_len - (d - lo)) {
+        return NULL;
+    }
+    return srv->in + (d - lo);
+}
+
+/* Appends an echo to srv->iov: large ones in place (see on_message()),
+ * small ones copied into the echo buffer. Returns false when there is no
+ * room left (flush first). */
+static bool echo_add(server *srv, uint8_t opcode, const uint8_t *data, size_t len)
+{
+    uint8_t hdr[ECHO_HDR_MAX];
+    size_t hl = echo_header(hdr, opcode, len);
+    uint8_t *p = len >= ZERO_COPY_MIN ? in_input(srv, data, len) : NULL;
+    struct iovec *last = srv->niov > 0 ? &srv->iov[srv->niov - 1] : NULL;
+    if (p != NULL) {
+        if (srv->niov == ECHO_IOV_MAX) {
+            return false;
+        }
+        memcpy(p - hl, hdr, hl);
+        srv->iov[srv->niov].iov_base = p - hl;
+        srv->iov[srv->niov].iov_len = hl + len;
+        srv->niov++;
+        return true;
+    }
+    size_t room = ECHO_BUF_SIZE - srv->echo_len;
+    if (room < hl || len > room - hl) {
+        return false;
+    }
+    uint8_t *q = srv->echo_buf + srv->echo_len;
+    bool extend = last != NULL && (uint8_t *)last->iov_base + last->iov_len == q;
+    if (!extend && srv->niov == ECHO_IOV_MAX) {
+        return false;
+    }
+    memcpy(q, hdr, hl);
+    memcpy(q + hl, data, len);
+    srv->echo_len += hl + len;
+    if (extend) {
+        last->iov_len += hl + len;
+    } else {
+        srv->iov[srv->niov].iov_base = q;
+        srv->iov[srv->niov].iov_len = hl + len;
+        srv->niov++;
+    }
+    return true;
+}
+
 /* wick callback: a whole message arrived; echo it.
  *
- * Fast path, while cl->direct: the frame goes into the shared echo buffer,
- * which flush_echo() sends after wick_conn_recv() returns. cl->direct is
- * set for a wick_conn_recv() call only when nothing else is waiting to be
- * sent (no spill, wick's output empty) and no close frame was sent or
- * received (after ours, nothing may be sent; after the peer's, the engine
- * delivers nothing more), so the echo bytes come first in the stream.
+ * Fast path, while cl->direct: the echo is added to srv->iov, which
+ * flush_echo() sends after wick_conn_recv() returns (or earlier when
+ * srv->iov is full). A small echo is copied into the shared echo buffer. A
+ * large one that wick delivered in place in the input is not copied at
+ * all: its frame header is written over the end of the client's frame
+ * header in front of the payload (bytes wick has consumed; the server's
+ * header is always at least the 4 bytes of the masking key shorter), and
+ * the frame is sent from there. cl->direct is set for a wick_conn_recv()
+ * call only when nothing else is waiting to be sent (HTTP answer, spill,
+ * wick's output) and no close frame was sent or received (after ours,
+ * nothing may be sent; after the peer's, the engine delivers nothing
+ * more), so the echo bytes come first in the stream.
  *
- * Otherwise (or when the echo buffer is full, from then on for the rest of
- * the call, to keep the order) the echo goes through wick's output buffer:
- * what fits now is queued directly; the rest is copied aside and reading
- * pauses until it has been sent. */
+ * Otherwise (and for the rest of the call once the fast path is left, to
+ * keep the order) the echo goes through wick's output buffer: what fits
+ * now is queued directly; the rest is copied aside and reading pauses
+ * until it has been sent. */
 static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
     client *cl = user;
     if (cl->direct) {
         server *srv = cl->srv;
-        size_t room = ECHO_BUF_SIZE - srv->echo_len;
-        if (room >= ECHO_HDR_MAX && len <= room - ECHO_HDR_MAX) {
-            uint8_t *p = srv->echo_buf + srv->echo_len;
-            size_t hl = echo_header(p, opcode, len);
-            memcpy(p + hl, data, len);
-            srv->echo_len += hl + len;
+        if (echo_add(srv, opcode, data, len)) {
+            return 0;
+        }
+        if (flush_echo(cl) != 0) {
+            srv->io_error = true;
+            return -1;
+        }
+        if (cl->direct && echo_add(srv, opcode, data, len)) {
             return 0;
         }
         cl->direct = false;
@@ -480,14 +584,24 @@ static const wick_callbacks echo_callbacks = {
  * -1 when the echoes could not be sent (close the socket). */
 static int feed(client *cl, uint8_t *in, size_t len, size_t *consumed, wick_err *status)
 {
+    server *srv = cl->srv;
     *consumed = 0;
     cl->direct = cl->spill == NULL && cl->http_off == cl->http_len &&
                  wick_conn_out_pending(&cl->conn) == 0 &&
                  (wick_conn_state(&cl->conn) & WICK_CLOSING) == 0;
-    cl->srv->echo_len = 0;
+    srv->niov = 0;
+    srv->echo_len = 0;
+    srv->in = in;
+    srv->in_len = len;
+    srv->io_error = false;
     *status = wick_conn_recv(&cl->conn, in, len, consumed);
     cl->direct = false;
-    return flush_echo(cl);
+    srv->in = NULL;
+    srv->in_len = 0;
+    if (flush_echo(cl) != 0 || srv->io_error) {
+        return -1;
+    }
+    return 0;
 }
 
 /* Keeps the input wick left unconsumed, in[0..len): an incomplete frame
