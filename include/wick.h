@@ -315,6 +315,16 @@ typedef struct wick_hs_limits {
     size_t max_headers;      /* default and ceiling WICK_MAX_HEADERS */
 } wick_hs_limits;
 
+/* Private state of both handshake parsers: may change in any release. */
+typedef struct wick__hs_priv {
+    size_t scanned;
+    size_t line_start;
+    size_t max_header_bytes;
+    size_t max_headers;
+    uint8_t state;
+    bool done;
+} wick__hs_priv;
+
 /* One parameter of an extension (RFC 6455 9.1): `name` or `name=value`.
  * A quoted-string value is given without its quotes and with backslash
  * escapes still in place (`quoted` is set); use wick_str_unquote(). */
@@ -378,14 +388,7 @@ typedef struct wick_hs_request {
     size_t num_extensions;
     wick_header headers[WICK_MAX_HEADERS]; /* every header field, in order */
     size_t num_headers;
-    struct { /* private: may change in any release */
-        size_t scanned;
-        size_t line_start;
-        size_t max_header_bytes;
-        size_t max_headers;
-        uint8_t state;
-        bool done;
-    } priv_;
+    wick__hs_priv priv_; /* private: may change in any release */
 } wick_hs_request;
 
 /* Prepares `r` for a new request. limits may be NULL for the defaults; a
@@ -485,12 +488,7 @@ typedef struct wick_hs_client {
     struct { /* private: may change in any release */
         const wick_hs_client_opts *opts;
         char accept[WICK_ACCEPT_LEN];
-        size_t scanned;
-        size_t line_start;
-        size_t max_header_bytes;
-        size_t max_headers;
-        uint8_t state;
-        bool done;
+        wick__hs_priv hs;
     } priv_;
 } wick_hs_client;
 

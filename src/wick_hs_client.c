@@ -97,17 +97,12 @@ wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *op
     }
     memset(c, 0, sizeof *c);
     c->priv_.opts = opts;
-    c->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
-    c->priv_.max_headers = WICK_MAX_HEADERS;
+    /* Fields of 0 (and max_headers over WICK_MAX_HEADERS) become the
+     * defaults on the first verify call (wick__hs_feed). */
     if (limits != NULL) {
-        if (limits->max_header_bytes > 0) {
-            c->priv_.max_header_bytes = limits->max_header_bytes;
-        }
-        if (limits->max_headers > 0 && limits->max_headers < WICK_MAX_HEADERS) {
-            c->priv_.max_headers = limits->max_headers;
-        }
+        c->priv_.hs.max_header_bytes = limits->max_header_bytes;
+        c->priv_.hs.max_headers = limits->max_headers;
     }
-    c->priv_.state = WICK__SCAN_START;
     return wick_accept_key(key, key_len, c->priv_.accept);
 }
 
@@ -188,32 +183,6 @@ static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
     return cl_protocol(c, &f);
 }
 
-static WICK__NOINLINE wick_err cl_fill(wick_hs_client *c, const char *buf, size_t end)
-{
-    size_t pos = 0;
-    wick_str line;
-    int minor = 0;
-    if (!wick__http_line_next(buf, end, &pos, &line)) {
-        return WICK_ERR_HS_MALFORMED;
-    }
-    wick_err e = wick__http_status_line(line, &c->status, &c->reason, &minor);
-    if (e != WICK_OK) {
-        return e;
-    }
-    c->num_headers = 0;
-    while (wick__http_line_next(buf, end, &pos, &line) && line.len > 0) {
-        if (c->num_headers == WICK_MAX_HEADERS) {
-            return WICK_ERR_HS_TOO_MANY_HEADERS;
-        }
-        e = wick__http_field_line(line, &c->headers[c->num_headers]);
-        if (e != WICK_OK) {
-            return e;
-        }
-        c->num_headers++;
-    }
-    return cl_check(c, minor);
-}
-
 wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len, size_t *consumed)
 {
     if (consumed != NULL) {
@@ -225,32 +194,22 @@ wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len, s
     if (c->priv_.opts == NULL) {
         return WICK_ERR_STATE; /* no request was written */
     }
-    wick_err e;
-    if (c->priv_.done) {
-        e = wick__hs_result_unpack(c->priv_.state);
-    } else {
-        if (len < c->priv_.scanned) {
-            return WICK_ERR_ARG; /* the buffer MUST only grow */
-        }
-        wick__http_scan s = {
-            c->priv_.scanned,     c->priv_.line_start, c->num_headers, c->priv_.max_header_bytes,
-            c->priv_.max_headers, c->priv_.state,      false};
-        e = wick__http_scan_feed(&s, buf, len);
-        c->priv_.scanned = s.scanned;
-        c->priv_.line_start = s.line_start;
-        c->priv_.state = s.phase;
-        c->num_headers = s.count;
-        if (e == WICK_NEED_MORE) {
+    if (!c->priv_.hs.done) {
+        int minor = 0;
+        const wick__hs_out o = {NULL, &c->reason, &c->status, &minor, c->headers, &c->num_headers};
+        wick_err e = wick__hs_feed(&c->priv_.hs, buf, len, false, &o);
+        if (e == WICK_NEED_MORE || e == WICK_ERR_ARG) {
             return e;
         }
         if (e == WICK_OK) {
-            e = cl_fill(c, buf, s.scanned);
+            e = cl_check(c, minor);
         }
-        c->priv_.done = true;
-        c->priv_.state = wick__hs_result_pack(e);
+        c->priv_.hs.done = true;
+        c->priv_.hs.state = wick__hs_result_pack(e);
     }
+    wick_err e = wick__hs_result_unpack(c->priv_.hs.state);
     if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_STATUS)) {
-        *consumed = c->priv_.scanned;
+        *consumed = c->priv_.hs.scanned;
     }
     return e;
 }

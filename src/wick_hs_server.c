@@ -10,17 +10,12 @@ void wick_hs_request_init(wick_hs_request *r, const wick_hs_limits *limits)
         return;
     }
     memset(r, 0, sizeof *r);
-    r->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
-    r->priv_.max_headers = WICK_MAX_HEADERS;
+    /* Fields of 0 (and max_headers over WICK_MAX_HEADERS) become the
+     * defaults on the first parse call (wick__hs_feed). */
     if (limits != NULL) {
-        if (limits->max_header_bytes > 0) {
-            r->priv_.max_header_bytes = limits->max_header_bytes;
-        }
-        if (limits->max_headers > 0 && limits->max_headers < WICK_MAX_HEADERS) {
-            r->priv_.max_headers = limits->max_headers;
-        }
+        r->priv_.max_header_bytes = limits->max_header_bytes;
+        r->priv_.max_headers = limits->max_headers;
     }
-    r->priv_.state = WICK__SCAN_START;
 }
 
 /* Sec-WebSocket-Key (RFC 6455 4.2.1 item 5): base64 of exactly 16 bytes. */
@@ -126,34 +121,6 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
     return wick__hs_ext_fields(&f, r->headers, r->num_headers, r->extensions, &r->num_extensions);
 }
 
-/* Fills the public fields from the complete, syntax-checked block. */
-static WICK__NOINLINE wick_err sv_fill(wick_hs_request *r, const char *buf, size_t end)
-{
-    size_t pos = 0;
-    wick_str line;
-    do { /* RFC 9112 2.2: empty lines before the request-line are ignored. */
-        if (!wick__http_line_next(buf, end, &pos, &line)) {
-            return WICK_ERR_HS_MALFORMED;
-        }
-    } while (line.len == 0);
-    wick_err e = wick__http_request_line(line, &r->method, &r->target, &r->http_minor);
-    if (e != WICK_OK) {
-        return e;
-    }
-    r->num_headers = 0;
-    while (wick__http_line_next(buf, end, &pos, &line) && line.len > 0) {
-        if (r->num_headers == WICK_MAX_HEADERS) {
-            return WICK_ERR_HS_TOO_MANY_HEADERS;
-        }
-        e = wick__http_field_line(line, &r->headers[r->num_headers]);
-        if (e != WICK_OK) {
-            return e;
-        }
-        r->num_headers++;
-    }
-    return sv_check(r);
-}
-
 wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len, size_t *consumed)
 {
     if (consumed != NULL) {
@@ -162,41 +129,20 @@ wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len, s
     if (r == NULL || (buf == NULL && len > 0)) {
         return WICK_ERR_ARG;
     }
-    wick_err e;
-    if (r->priv_.done) {
-        e = wick__hs_result_unpack(r->priv_.state);
-    } else {
-        if (len < r->priv_.scanned) {
-            return WICK_ERR_ARG; /* the buffer MUST only grow */
-        }
-        /* A zeroed struct (static storage, no init call) gets the defaults. */
-        if (r->priv_.max_header_bytes == 0) {
-            r->priv_.max_header_bytes = WICK_MAX_HEADER_BYTES;
-        }
-        if (r->priv_.max_headers == 0 || r->priv_.max_headers > WICK_MAX_HEADERS) {
-            r->priv_.max_headers = WICK_MAX_HEADERS;
-        }
-        wick__http_scan s = {r->priv_.scanned,
-                             r->priv_.line_start,
-                             r->num_headers,
-                             r->priv_.max_header_bytes,
-                             r->priv_.max_headers,
-                             r->priv_.state,
-                             true};
-        e = wick__http_scan_feed(&s, buf, len);
-        r->priv_.scanned = s.scanned;
-        r->priv_.line_start = s.line_start;
-        r->priv_.state = s.phase;
-        r->num_headers = s.count;
-        if (e == WICK_NEED_MORE) {
+    if (!r->priv_.done) {
+        const wick__hs_out o = {&r->method,     &r->target, NULL,
+                                &r->http_minor, r->headers, &r->num_headers};
+        wick_err e = wick__hs_feed(&r->priv_, buf, len, true, &o);
+        if (e == WICK_NEED_MORE || e == WICK_ERR_ARG) {
             return e;
         }
         if (e == WICK_OK) {
-            e = sv_fill(r, buf, s.scanned);
+            e = sv_check(r);
         }
         r->priv_.done = true;
         r->priv_.state = wick__hs_result_pack(e);
     }
+    wick_err e = wick__hs_result_unpack(r->priv_.state);
     if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_NOT_UPGRADE)) {
         *consumed = r->priv_.scanned;
     }

@@ -188,7 +188,7 @@ static int http_version(const char *p, size_t n, int *minor)
     return p[5] - '0';
 }
 
-wick_err wick__http_request_line(wick_str line, wick_str *method, wick_str *target, int *minor)
+static wick_err http_request_line(wick_str line, wick_str *method, wick_str *target, int *minor)
 {
     /* RFC 9112 3: request-line = method SP request-target SP HTTP-version */
     const char *p = line.ptr;
@@ -235,7 +235,7 @@ wick_err wick__http_request_line(wick_str line, wick_str *method, wick_str *targ
     return WICK_OK;
 }
 
-wick_err wick__http_status_line(wick_str line, int *status, wick_str *reason, int *minor)
+static wick_err http_status_line(wick_str line, int *status, wick_str *reason, int *minor)
 {
     /* RFC 9112 4: status-line = HTTP-version SP status-code SP
      * [ reason-phrase ]. The SP before an empty reason is often left out;
@@ -280,7 +280,7 @@ static bool http_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-wick_err wick__http_field_line(wick_str line, wick_header *h)
+static wick_err http_field_line(wick_str line, wick_header *h)
 {
     /* RFC 9112 5: field-line = field-name ":" OWS field-value OWS. */
     const char *p = line.ptr;
@@ -316,7 +316,7 @@ wick_err wick__http_field_line(wick_str line, wick_header *h)
     return WICK_OK;
 }
 
-size_t wick__http_find_lf(const char *buf, size_t i, size_t end)
+static size_t http_find_lf(const char *buf, size_t i, size_t end)
 {
     /* A plain loop: memchr is not among the imports the core may use. */
     while (i < end && buf[i] != '\n') {
@@ -325,43 +325,53 @@ size_t wick__http_find_lf(const char *buf, size_t i, size_t end)
     return i;
 }
 
-bool wick__http_line_next(const char *buf, size_t end, size_t *pos, wick_str *line)
-{
-    size_t i = *pos;
-    if (i >= end) {
-        return false;
-    }
-    size_t e = wick__http_find_lf(buf, i, end);
-    size_t le = e;
-    /* RFC 9112 2.2: a recipient MAY accept a bare LF as the terminator. */
-    if (le > i && buf[le - 1] == '\r') {
-        le--;
-    }
-    line->ptr = buf + i;
-    line->len = le - i;
-    *pos = (e < end) ? e + 1 : end;
-    return true;
-}
+/* Incremental scan of a header block (request or response). The caller
+ * keeps these fields between calls (in its priv_ members) and resumes. */
+typedef struct wick__http_scan {
+    size_t scanned;     /* bytes examined so far */
+    size_t line_start;  /* offset of the line being scanned */
+    size_t count;       /* header field lines seen */
+    size_t max_bytes;   /* header block limit, including the empty line */
+    size_t max_headers; /* field line limit */
+    uint8_t phase;      /* WICK__SCAN_* */
+    bool request;       /* start line is a request-line, else a status-line */
+} wick__http_scan;
 
-/* Checks one complete line of the block being scanned. */
-static wick_err http_scan_line(wick__http_scan *s, wick_str line, bool *end)
+enum {
+    WICK__SCAN_START = 0,  /* in the start line, before its first SP */
+    WICK__SCAN_START_REST, /* in the start line, after its first SP */
+    WICK__SCAN_FIELDS      /* in the field lines */
+};
+
+/* Scans buf[s->scanned..len). Returns WICK_NEED_MORE; WICK_OK with
+ * s->scanned set to the length of the complete header block; or the first
+ * error in the block (syntax errors in line order, WICK_ERR_HS_TOO_LARGE,
+ * WICK_ERR_HS_TOO_MANY_HEADERS). Each byte is examined once over all calls. */
+
+/* Checks one complete line of the block being scanned and stores its
+ * parts where o says (members may be NULL). */
+static wick_err http_scan_line(wick__http_scan *s, wick_str line, bool *end, const wick__hs_out *o)
 {
     *end = false;
     if (s->phase != WICK__SCAN_FIELDS) {
         s->phase = WICK__SCAN_FIELDS;
-        return s->request ? wick__http_request_line(line, NULL, NULL, NULL)
-                          : wick__http_status_line(line, NULL, NULL, NULL);
+        return s->request ? http_request_line(line, o->method, o->text, o->minor)
+                          : http_status_line(line, o->status, o->text, o->minor);
     }
     if (line.len == 0) {
         *end = true;
         return WICK_OK;
     }
-    wick_err e = wick__http_field_line(line, NULL);
+    wick_header h;
+    wick_err e = http_field_line(line, &h);
     if (e != WICK_OK) {
         return e;
     }
     if (++s->count > s->max_headers) {
         return WICK_ERR_HS_TOO_MANY_HEADERS;
+    }
+    if (o->headers != NULL) {
+        o->headers[s->count - 1] = h;
     }
     return WICK_OK;
 }
@@ -387,7 +397,8 @@ static bool http_scan_start_byte(wick__http_scan *s, size_t off, char c)
     return true;
 }
 
-wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
+static wick_err http_scan_feed(wick__http_scan *s, const char *buf, size_t len,
+                               const wick__hs_out *o)
 {
     size_t limit = (len < s->max_bytes) ? len : s->max_bytes;
     size_t i = s->scanned;
@@ -418,7 +429,7 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
             }
             lf = i;
         } else {
-            lf = wick__http_find_lf(buf, i, limit);
+            lf = http_find_lf(buf, i, limit);
             if (lf == limit) {
                 i = limit;
                 break;
@@ -429,7 +440,7 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
             line.len--;
         }
         bool end = false;
-        wick_err e = http_scan_line(s, line, &end);
+        wick_err e = http_scan_line(s, line, &end, o);
         if (e != WICK_OK) {
             return e;
         }
@@ -448,6 +459,39 @@ wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len)
         return WICK_ERR_HS_TOO_LARGE;
     }
     return WICK_NEED_MORE;
+}
+
+wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
+                       const wick__hs_out *o)
+{
+    static const wick__hs_out no_out = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (len < p->scanned) {
+        return WICK_ERR_ARG; /* the buffer MUST only grow */
+    }
+    /* A zeroed struct (static storage, no init call) gets the defaults. */
+    if (p->max_header_bytes == 0) {
+        p->max_header_bytes = WICK_MAX_HEADER_BYTES;
+    }
+    if (p->max_headers == 0 || p->max_headers > WICK_MAX_HEADERS) {
+        p->max_headers = WICK_MAX_HEADERS;
+    }
+    wick__http_scan s = {p->scanned,     p->line_start, *o->num_headers, p->max_header_bytes,
+                         p->max_headers, p->state,      request};
+    wick_err e = http_scan_feed(&s, buf, len, &no_out);
+    p->scanned = s.scanned;
+    p->line_start = s.line_start;
+    p->state = s.phase;
+    *o->num_headers = s.count;
+    if (e != WICK_OK) {
+        return e;
+    }
+    /* The block is complete and valid: scan it once more from the start,
+     * now storing views into this buffer (it may have moved since the
+     * earlier calls). */
+    wick__http_scan f = {0, 0, 0, s.max_bytes, s.max_headers, WICK__SCAN_START, request};
+    e = http_scan_feed(&f, buf, s.scanned, o);
+    *o->num_headers = f.count;
+    return e;
 }
 
 bool wick_list_next(wick_str list, size_t *pos, wick_str *tok)

@@ -59,41 +59,25 @@ bool wick__http_host_ok(wick_str h);
 /* True when every byte of `s` may appear in a field value. */
 bool wick__http_value_ok(wick_str s);
 
-/* Incremental scan of a header block (request or response). The caller
- * keeps these fields between calls (in its priv_ members) and resumes. */
-typedef struct wick__http_scan {
-    size_t scanned;     /* bytes examined so far */
-    size_t line_start;  /* offset of the line being scanned */
-    size_t count;       /* header field lines seen */
-    size_t max_bytes;   /* header block limit, including the empty line */
-    size_t max_headers; /* field line limit */
-    uint8_t phase;      /* WICK__SCAN_* */
-    bool request;       /* start line is a request-line, else a status-line */
-} wick__http_scan;
+/* Where the handshake parsers want the start line's parts and the field
+ * lines: request-line (method, target, minor) or status-line (status,
+ * reason, minor). */
+typedef struct wick__hs_out {
+    wick_str *method; /* request only */
+    wick_str *text;   /* request-target, or reason-phrase */
+    int *status;      /* response only */
+    int *minor;       /* HTTP minor version */
+    wick_header *headers;
+    size_t *num_headers; /* also the running line count while scanning */
+} wick__hs_out;
 
-enum {
-    WICK__SCAN_START = 0,  /* in the start line, before its first SP */
-    WICK__SCAN_START_REST, /* in the start line, after its first SP */
-    WICK__SCAN_FIELDS      /* in the field lines */
-};
-
-/* Scans buf[s->scanned..len). Returns WICK_NEED_MORE; WICK_OK with
- * s->scanned set to the length of the complete header block; or the first
- * error in the block (syntax errors in line order, WICK_ERR_HS_TOO_LARGE,
- * WICK_ERR_HS_TOO_MANY_HEADERS). Each byte is examined once over all calls. */
-wick_err wick__http_scan_feed(wick__http_scan *s, const char *buf, size_t len);
-
-/* Index of the first LF in buf[i..end), or end. */
-size_t wick__http_find_lf(const char *buf, size_t i, size_t end);
-
-/* Splits a scanned block buf[0..end) into lines: stores the next line
- * (without LF and a CR before it) and advances *pos. */
-bool wick__http_line_next(const char *buf, size_t end, size_t *pos, wick_str *line);
-
-/* Parse one line (without its terminator). Outputs may be NULL. */
-wick_err wick__http_request_line(wick_str line, wick_str *method, wick_str *target, int *minor);
-wick_err wick__http_status_line(wick_str line, int *status, wick_str *reason, int *minor);
-wick_err wick__http_field_line(wick_str line, wick_header *h);
+/* The incremental part shared by wick_hs_server_parse() and
+ * wick_hs_client_verify(): scans buf[p->scanned..len) and, once the block
+ * is complete, fills *o from it. Returns WICK_ERR_ARG when len shrank,
+ * WICK_NEED_MORE, a syntax or limit error, or WICK_OK (then the caller
+ * checks the fields and records its result with wick__hs_finish()). */
+wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
+                       const wick__hs_out *o);
 
 /* A finished parse remembers its result in a uint8_t priv_ field: 0 for
  * WICK_OK, 1 + (-200 - e) for a WICK_ERR_HS_* value. */
