@@ -431,14 +431,15 @@ __attribute__((target("avx2"))) UTF8_INLINE static inline bool utf8_cut_before(c
 }
 
 /* Validates from buf[start] (a character boundary, with at least 32 bytes
- * to go): the first 32 bytes as if ASCII came before, then 64-byte steps
+ * to go). Up to 128 bytes: all blocks at once. Longer: the first 32 bytes
+ * as if ASCII came before, then 64-byte steps
  * (all-ASCII ones with no lookup, and then 128 bytes at a time while the
  * text stays ASCII), one 32-byte step, and the last 1..31 bytes as the
  * last 32 bytes of the input again. Returns len when all of it is valid
  * and complete; otherwise a character boundary up to which the input is
- * proven to be a valid prefix: an error lies within the 64 bytes from
- * there (or the input ends inside a sequence), and the DFA goes on from
- * there to find the exact bad byte. */
+ * proven to be a valid prefix: an error lies within the 64 bytes (128
+ * for a short input) from there, or the input ends inside a sequence, and
+ * the DFA goes on from there to find the exact bad byte. */
 __attribute__((target("avx2"))) UTF8_INLINE static inline size_t utf8_run(const uint8_t *buf,
                                                                           size_t start, size_t len)
 {
@@ -446,6 +447,43 @@ __attribute__((target("avx2"))) UTF8_INLINE static inline size_t utf8_run(const 
     utf8_consts_load(&k);
     size_t i = start;
     __m256i a = LOADU(buf + i);
+    if (len - start <= 128 && len - start >= 35) {
+        /* A short input (most messages) in one go: its full blocks and
+         * the last 32 bytes, one ASCII test, one error test. */
+        const uint8_t *p = buf + start;
+        const uint8_t *e = buf + len - 32;
+        __m256i t = LOADU(e);
+        __m256i b = _mm256_setzero_si256();
+        __m256i c = b;
+        if (len - start > 64) {
+            b = LOADU(p + 32);
+        }
+        if (len - start > 96) {
+            c = LOADU(p + 64);
+        }
+        __m256i any = _mm256_or_si256(_mm256_or_si256(a, t), _mm256_or_si256(b, c));
+        if (_mm256_movemask_epi8(any) == 0) {
+            return len;
+        }
+        __m256i z = _mm256_inserti128_si256(_mm256_setzero_si256(), _mm256_castsi256_si128(a), 1);
+        __m256i err = utf8_check(&k, a, _mm256_alignr_epi8(a, z, 15), _mm256_alignr_epi8(a, z, 14),
+                                 _mm256_alignr_epi8(a, z, 13));
+        err = _mm256_or_si256(err, utf8_check_at(&k, e, t));
+        if (len - start > 64) {
+            err = _mm256_or_si256(err, utf8_check_at(&k, p + 32, b));
+        }
+        if (len - start > 96) {
+            err = _mm256_or_si256(err, utf8_check_at(&k, p + 64, c));
+        }
+        __m256i cut = utf8_cut(t);
+        __m256i any_err = _mm256_or_si256(err, cut);
+        if (wick__likely(_mm256_testz_si256(any_err, any_err))) {
+            return len;
+        }
+        /* Only cut at the end (a chunk of a longer text): the DFA takes
+         * the last sequence; else it goes back to the start. */
+        return _mm256_testz_si256(err, err) ? utf8_backup(buf, start, len) : start;
+    }
     if (_mm256_movemask_epi8(a) != 0) {
         /* The bytes before each byte, with NULs before the start. */
         __m256i z = _mm256_inserti128_si256(_mm256_setzero_si256(), _mm256_castsi256_si128(a), 1);
