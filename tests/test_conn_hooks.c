@@ -81,6 +81,30 @@ static void test_conn_alloc_counting(void **state)
     feed_hex_all(hex, "begin binary | data fin=1 <1010 bytes c2a1222d> => WICK_OK || -");
     assert_int_equal(fa.attempts, 0);
 
+    /* Whole-message delivery with the allocator: messages that are one
+     * frame inside one input are handed over from the input, so nothing is
+     * allocated (text, binary, empty, 16-bit length). */
+    reset_harness(WICK_ROLE_SERVER);
+    failalloc_init(&fa, 0);
+    H.cfg.allocator = &fa.a;
+    {
+        static char one[1200];
+        size_t o = (size_t)snprintf(one, sizeof one, "81 02 'hi' 82 00 82 7e 00 c8 ");
+        for (int i = 0; i < 200; i++) {
+            o += (size_t)snprintf(one + o, sizeof one - o, "7a");
+        }
+        uint8_t raw[400], in[450];
+        size_t n = trace_hex(one, raw, sizeof raw);
+        n = trace_mask_frames(raw, n, in, sizeof in);
+        size_t whole = n;
+        char *got = NULL;
+        assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+        assert_string_equal(got, "message text \"hi\" | message binary \"\" | message binary "
+                                 "<200 bytes be294485> => WICK_OK || -");
+        free(got);
+        assert_int_equal(fa.attempts, 0);
+    }
+
     /* With it: capacity grows at each header (64, then 2x or the need):
      * 3 allocations per message for 10 + 100 + 900 bytes, all freed, each
      * with its size; the same count for every split. */
