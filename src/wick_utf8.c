@@ -30,13 +30,14 @@
  * against tests/support/utf8_ref.c (which works by code point instead)
  * covers every byte value in every state.
  *
- * On x86 CPUs with AVX2 (checked at run time), inputs of 32 bytes or more
+ * On x86 CPUs with AVX2 (checked at run time), inputs of 16 bytes or more
  * that start at a character boundary go through a vector validator written
  * from the lookup-table algorithm of Keiser and Lemire ("Validating UTF-8
  * in less than one instruction per byte", 2021): three 16-entry nibble
  * tables classify every pair of adjacent bytes, and a saturating
  * subtraction finds the bytes that must be the 3rd or 4th of a sequence.
- * ASCII is tested first, 64 and then 128 bytes with one OR and one
+ * Up to 128 bytes (most messages) are checked in one go; longer inputs
+ * are tested for ASCII first, 64 and then 128 bytes with one OR and one
  * movemask, before any lookup. The vector code only says "valid so far" or
  * "some error in these 64 bytes"; it then backs up to the last character
  * boundary it proved, and the DFA takes over from there, so the reported
@@ -321,8 +322,8 @@ static size_t utf8_backup(const uint8_t *buf, size_t start, size_t i)
 #define X16(x)    x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
 #define KSPLAT(x) X16(x), X16(x)
 
-/* The constants, read from memory where they are used (a register copy
- * of each would not fit beside the data, and spilling them costs more). */
+/* The constants of the lookups, one 32-byte row each (utf8_consts_load()
+ * takes all but KT_INC into registers for a run). */
 enum { KT_HI1, KT_LO1, KT_HI2, KT_NIB, KT_INC, KT_THIRD, KT_FOURTH, KT_TOP, KT_N };
 __attribute__((aligned(32))) static const uint8_t utf8_k[KT_N][32] = {
     /* By the high nibble of the previous byte. */
