@@ -60,35 +60,30 @@ wick_err wick_hs_client_request(wick_hs_client *c, const wick_hs_client_opts *op
     if (e != WICK_OK) {
         return e;
     }
-    wick__wr w = {out, cap, 0, false};
-    wick__wr_mem(&w, "GET ", 4);
+    wick_str a[5] = {{"/", 1}, opts->host, {key, key_len}, opts->origin, opts->extensions};
     if (opts->target.len > 0) {
-        wick__wr_str(&w, opts->target);
-    } else {
-        wick__wr_mem(&w, "/", 1);
+        a[0] = opts->target;
     }
-    wick__wr_lit(&w, " HTTP/1.1\r\n");
-    wick__wr_field(&w, "Host", opts->host);
-    wick__wr_lit(&w, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    wick__wr_mem(&w, key, key_len);
-    wick__wr_mem(&w, "\r\n", 2);
-    if (opts->origin.len > 0) {
-        wick__wr_field(&w, "Origin", opts->origin);
+    wick__wr w = {out, cap, 0, false};
+    wick__wr_fmt(&w,
+                 "GET " WICK__F_ARG1 " HTTP/1.1\r\n"     /* */
+                 "Host: " WICK__F_ARG2 "\r\n"            /* */
+                 "Upgrade: websocket\r\n"                /* */
+                 "Connection: Upgrade\r\n"               /* */
+                 WICK__F_SEC "Key: " WICK__F_ARG3 "\r\n" /* */
+                 WICK__F_IF WICK__F_ARG4 "Origin: " WICK__F_ARG4 "\r\n",
+                 a);
+    for (size_t i = 0; i < opts->num_protocols; i++) {
+        wick__wr_fmt(&w, (i == 0) ? WICK__F_SEC "Protocol: " : ", ", NULL);
+        wick__wr_str(&w, opts->protocols[i]);
     }
     if (opts->num_protocols > 0) {
-        wick__wr_lit(&w, "Sec-WebSocket-Protocol: ");
-        for (size_t i = 0; i < opts->num_protocols; i++) {
-            if (i > 0) {
-                wick__wr_mem(&w, ", ", 2);
-            }
-            wick__wr_str(&w, opts->protocols[i]);
-        }
         wick__wr_mem(&w, "\r\n", 2);
     }
-    if (opts->extensions.len > 0) {
-        wick__wr_field(&w, "Sec-WebSocket-Extensions", opts->extensions);
-    }
-    wick__wr_lit(&w, "Sec-WebSocket-Version: 13\r\n");
+    wick__wr_fmt(&w,
+                 WICK__F_IF WICK__F_ARG5 WICK__F_SEC "Extensions: " WICK__F_ARG5 "\r\n" /* */
+                 WICK__F_SEC "Version: 13\r\n",
+                 a);
     wick__wr_fields(&w, opts->headers, opts->num_headers);
     wick__wr_mem(&w, "\r\n", 2);
     e = wick__wr_finish(&w, out_len);

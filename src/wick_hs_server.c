@@ -206,20 +206,17 @@ wick_err wick_hs_server_accept(const wick_hs_request *r, const wick_hs_accept_op
     if (wick_accept_key(r->key.ptr, r->key.len, accept) != WICK_OK) {
         return WICK_ERR_ARG;
     }
+    const wick_str a[3] = {{accept, sizeof accept}, opts->protocol, opts->extensions};
     wick__wr w = {out, cap, 0, false};
     /* RFC 6455 4.2.2 item 5. */
-    wick__wr_lit(&w, "HTTP/1.1 101 Switching Protocols\r\n"
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: ");
-    wick__wr_mem(&w, accept, sizeof accept);
-    wick__wr_mem(&w, "\r\n", 2);
-    if (opts->protocol.len > 0) {
-        wick__wr_field(&w, "Sec-WebSocket-Protocol", opts->protocol);
-    }
-    if (opts->extensions.len > 0) {
-        wick__wr_field(&w, "Sec-WebSocket-Extensions", opts->extensions);
-    }
+    wick__wr_fmt(&w,
+                 "HTTP/1.1 101 Switching Protocols\r\n"                               /* */
+                 "Upgrade: websocket\r\n"                                             /* */
+                 "Connection: Upgrade\r\n"                                            /* */
+                 WICK__F_SEC "Accept: " WICK__F_ARG1 "\r\n"                           /* */
+                 WICK__F_IF WICK__F_ARG2 WICK__F_SEC "Protocol: " WICK__F_ARG2 "\r\n" /* */
+                 WICK__F_IF WICK__F_ARG3 WICK__F_SEC "Extensions: " WICK__F_ARG3 "\r\n",
+                 a);
     wick__wr_fields(&w, opts->headers, opts->num_headers);
     wick__wr_mem(&w, "\r\n", 2);
     return wick__wr_finish(&w, out_len);

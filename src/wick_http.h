@@ -108,15 +108,28 @@ typedef struct wick__wr {
 } wick__wr;
 
 void wick__wr_mem(wick__wr *w, const char *s, size_t n);
-void wick__wr_lit(wick__wr *w, const char *lit);
 void wick__wr_str(wick__wr *w, wick_str s);
-void wick__wr_uint(wick__wr *w, size_t v);
-/* Writes "name: value\r\n". */
-void wick__wr_field(wick__wr *w, const char *name, wick_str value);
-/* Checks and writes caller-supplied header fields; false when a name is
- * not a token or a value has CR, LF or another CTL. */
-bool wick__http_fields_ok(const wick_header *h, size_t n);
+
+/* Template codes of wick__wr_fmt(), spelled as string literals so that
+ * templates read as the message they write. */
+#define WICK__F_ARG1 "\x01" /* writes args[0]; ARG2..ARG7 likewise */
+#define WICK__F_ARG2 "\x02"
+#define WICK__F_ARG3 "\x03"
+#define WICK__F_ARG4 "\x04"
+#define WICK__F_ARG5 "\x05"
+#define WICK__F_IF   "\x08" /* IF ARGn at a line start: drop the line if args[n-1] is empty */
+#define WICK__F_SEC  "\x09" /* writes "Sec-WebSocket-" */
+
+/* Writes the NUL-terminated template t, expanding the codes above with
+ * args. Every other byte (0x0A and up: CR, LF, printable ASCII) is
+ * written as is. One template per message is smaller than one writer call
+ * per piece. */
+void wick__wr_fmt(wick__wr *w, const char *t, const wick_str *args);
+/* Writes each "name: value\r\n" of h[0..n). */
 void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n);
+/* Checks caller-supplied header fields; false when a name is not a token
+ * or a value has CR, LF or another CTL. */
+bool wick__http_fields_ok(const wick_header *h, size_t n);
 /* WICK_OK with *out_len, or WICK_ERR_BUFFER_TOO_SMALL. */
 wick_err wick__wr_finish(const wick__wr *w, size_t *out_len);
 

@@ -16,33 +16,48 @@ void wick__wr_mem(wick__wr *w, const char *s, size_t n)
     }
 }
 
-void wick__wr_lit(wick__wr *w, const char *lit)
-{
-    wick__wr_mem(w, lit, wick__cstr_len(lit));
-}
-
 void wick__wr_str(wick__wr *w, wick_str s)
 {
     wick__wr_mem(w, s.ptr, s.len);
 }
 
-void wick__wr_uint(wick__wr *w, size_t v)
+/* Decimal digits of v, written at the end of tmp[24]. */
+static WICK__NOINLINE wick_str wr_uint(char tmp[24], size_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
+    size_t i = 24;
     do {
         tmp[--i] = (char)('0' + (int)(v % 10U));
         v /= 10U;
     } while (v > 0 && i > 0);
-    wick__wr_mem(w, tmp + i, sizeof tmp - i);
+    wick_str s = {tmp + i, 24 - i};
+    return s;
 }
 
-void wick__wr_field(wick__wr *w, const char *name, wick_str value)
+void wick__wr_fmt(wick__wr *w, const char *t, const wick_str *args)
 {
-    wick__wr_lit(w, name);
-    wick__wr_mem(w, ": ", 2);
-    wick__wr_str(w, value);
-    wick__wr_mem(w, "\r\n", 2);
+    while (*t != '\0') {
+        unsigned char c = (unsigned char)*t;
+        if (c >= 0x0AU) {
+            size_t n = 1;
+            while ((unsigned char)t[n] >= 0x0AU) {
+                n++;
+            }
+            wick__wr_mem(w, t, n);
+            t += n;
+            continue;
+        }
+        t++;
+        if (c == 0x09U) {
+            wick__wr_mem(w, "Sec-WebSocket-", 14);
+        } else if (c != 0x08U) {
+            wick__wr_str(w, args[c - 1U]);
+        } else if (args[(unsigned char)*t - 1U].len == 0) {
+            while (*t++ != '\n') { /* drop the line */
+            }
+        } else {
+            t++;
+        }
+    }
 }
 
 bool wick__http_fields_ok(const wick_header *h, size_t n)
@@ -66,10 +81,8 @@ bool wick__http_fields_ok(const wick_header *h, size_t n)
 void wick__wr_fields(wick__wr *w, const wick_header *h, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        wick__wr_str(w, h[i].name);
-        wick__wr_mem(w, ": ", 2);
-        wick__wr_str(w, h[i].value);
-        wick__wr_mem(w, "\r\n", 2);
+        const wick_str nv[2] = {h[i].name, h[i].value};
+        wick__wr_fmt(w, WICK__F_ARG1 ": " WICK__F_ARG2 "\r\n", nv);
     }
 }
 
@@ -117,7 +130,7 @@ static const char reason_text[] = "Switching Protocols\0OK\0Bad Request\0Not Fou
                                   "Server Error\0Unknown";
 #endif
 
-const char *wick_http_reason(int status)
+WICK__NOINLINE const char *wick_http_reason(int status)
 {
     size_t n = 0;
     size_t rows = sizeof reason_codes / sizeof reason_codes[0];
@@ -161,32 +174,33 @@ wick_err wick_http_response(int status, const char *content_type, const void *bo
     if (no_content && body_len > 0) {
         return WICK_ERR_ARG;
     }
+    const char *reason = wick_http_reason(status);
+    char num[24];
+    wick_str a[2] = {wr_uint(num, (size_t)status), {reason, wick__cstr_len(reason)}};
     wick__wr w = {out, cap, 0, false};
-    wick__wr_mem(&w, "HTTP/1.1 ", 9);
-    wick__wr_uint(&w, (size_t)status);
-    wick__wr_mem(&w, " ", 1);
-    wick__wr_lit(&w, wick_http_reason(status));
-    wick__wr_mem(&w, "\r\n", 2);
+    wick__wr_fmt(&w, "HTTP/1.1 " WICK__F_ARG1 " " WICK__F_ARG2 "\r\n", a);
     if (status == 426) {
         /* RFC 6455 4.4: name the versions we speak. RFC 9110 15.5.22: a
          * 426 MUST carry Upgrade, and then Connection: upgrade (7.8). */
-        wick__wr_lit(&w, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+        wick__wr_fmt(&w, "Upgrade: websocket\r\n" WICK__F_SEC "Version: 13\r\n", NULL);
     }
     wick__wr_fields(&w, headers, num_headers);
     if (!no_content) {
-        if (body_len > 0 || content_type != NULL) {
-            wick__wr_field(&w, "Content-Type", ctype);
-        }
-        wick__wr_lit(&w, "Content-Length: ");
-        wick__wr_uint(&w, body_len);
-        wick__wr_mem(&w, "\r\n", 2);
+        /* Content-Type (when there is a body or a type), Content-Length. */
+        static const char clen[] = "Content-Type: " WICK__F_ARG1 "\r\n"
+                                   "Content-Length: " WICK__F_ARG2 "\r\n";
+        a[0] = ctype;
+        a[1] = wr_uint(num, body_len);
+        wick__wr_fmt(&w, clen + ((body_len > 0 || content_type != NULL) ? 0 : 17), a);
     }
-    if (status == 426) {
-        wick__wr_lit(&w, close ? "Connection: Upgrade, close\r\n" : "Connection: Upgrade\r\n");
-    } else if (close) {
-        wick__wr_lit(&w, "Connection: close\r\n");
+    static const char conn[] = "Upgrade, close";
+    a[0].ptr = conn;
+    a[0].len = close ? 14U : 7U;
+    if (status != 426) {
+        a[0].ptr = conn + 9;
+        a[0].len = close ? 5U : 0U;
     }
-    wick__wr_mem(&w, "\r\n", 2);
+    wick__wr_fmt(&w, WICK__F_IF WICK__F_ARG1 "Connection: " WICK__F_ARG1 "\r\n\r\n", a);
     wick__wr_mem(&w, (const char *)body, body_len);
     return wick__wr_finish(&w, out_len);
 }
