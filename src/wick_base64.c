@@ -3,11 +3,21 @@
  * so anything else is rejected rather than guessed at. */
 #include "wick_internal.h"
 
-static const char b64_alphabet[64] = {
-    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
-    'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
-    'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
-    'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '/'};
+/* The alphabet (RFC 4648 table 1) as ranges: smaller than a 64-byte
+ * table on firmware, and only ever used on a few dozen bytes. */
+static char b64_char(unsigned v)
+{
+    if (v < 26U) {
+        return (char)('A' + v);
+    }
+    if (v < 52U) {
+        return (char)('a' + (v - 26U));
+    }
+    if (v < 62U) {
+        return (char)('0' + (v - 52U));
+    }
+    return (v == 62U) ? '+' : '/';
+}
 
 /* Value of one alphabet character, or -1. */
 static int b64_value(char ch)
@@ -63,7 +73,7 @@ wick_err wick_base64_encode(const uint8_t *in, size_t len, char *out, size_t cap
             v |= in[i + 2];
         }
         for (unsigned j = 0; j < 4; j++) {
-            out[o++] = (j <= n) ? b64_alphabet[(v >> (18U - 6U * j)) & 63U] : '=';
+            out[o++] = (j <= n) ? b64_char((v >> (18U - 6U * j)) & 63U) : '=';
         }
     }
     *out_len = o;
@@ -80,31 +90,41 @@ wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap
         pad = (in[len - 2] == '=') ? 2 : 1;
     }
     size_t need = len / 4 * 3 - pad;
-    /* Validate everything before writing anything. */
-    int last = 0;
-    for (size_t i = 0; i < len - pad; i++) {
-        last = b64_value(in[i]);
-        if (last < 0) {
+    /* Pass 0 validates everything, pass 1 writes: nothing is written for
+     * invalid input. */
+    size_t o = 0;
+    for (unsigned pass = 0; pass < 2; pass++) {
+        uint32_t v = 0;
+        int d = 0;
+        o = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (i < len - pad) {
+                d = b64_value(in[i]);
+                if (d < 0) {
+                    return WICK_ERR_ARG;
+                }
+                v = (v << 6) | (uint32_t)d;
+            } else {
+                v <<= 6;
+            }
+            for (unsigned k = 0; (i & 3U) == 3U && k < 3 && o < need; k++) {
+                if (pass == 1) {
+                    out[o] = (uint8_t)(v >> (16U - 8U * k));
+                }
+                o++;
+            }
+        }
+        if (pass == 1) {
+            break;
+        }
+        /* RFC 4648 3.5: the bits dropped by padding (the low 2 or 4 bits
+         * of the last character) must be zero for the encoding to be
+         * canonical. */
+        if (pad != 0 && (d & (pad == 1 ? 0x03 : 0x0F)) != 0) {
             return WICK_ERR_ARG;
         }
-    }
-    /* RFC 4648 3.5: the bits dropped by padding (the low 2 or 4 bits of
-     * the last character) must be zero for the encoding to be canonical. */
-    if (pad != 0 && (last & (pad == 1 ? 0x03 : 0x0F)) != 0) {
-        return WICK_ERR_ARG;
-    }
-    if (need > cap || (out == NULL && need > 0)) {
-        return WICK_ERR_BUFFER_TOO_SMALL;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        uint32_t v = 0;
-        for (size_t j = 0; j < 4; j++) {
-            int d = (in[i + j] == '=') ? 0 : b64_value(in[i + j]);
-            v = (v << 6) | (uint32_t)d;
-        }
-        for (unsigned k = 0; k < 3 && o < need; k++) {
-            out[o++] = (uint8_t)(v >> (16U - 8U * k));
+        if (need > cap || (out == NULL && need > 0)) {
+            return WICK_ERR_BUFFER_TOO_SMALL;
         }
     }
     *out_len = o;

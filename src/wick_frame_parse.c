@@ -134,7 +134,7 @@ static wick_err fp_decode(wick_frame_parser *p, const uint8_t *h, wick_frame_hea
 }
 
 /* FP_HEADER: the fast path decodes from buf when the whole header is
- * there; otherwise bytes go through the scratch, at most two rounds (the
+ * there (not under -Os); otherwise bytes go through the scratch, at most two rounds (the
  * first two bytes, then the rest). Returns WICK_OK with *used set, and
  * *done when the header is complete. */
 static wick_err fp_read_header(wick_frame_parser *p, const uint8_t *buf, size_t len, size_t *used,
@@ -143,6 +143,8 @@ static wick_err fp_read_header(wick_frame_parser *p, const uint8_t *buf, size_t 
     size_t need;
     wick_err e;
     *done = false;
+#ifndef __OPTIMIZE_SIZE__
+    /* Under -Os every header goes through the scratch (same results). */
     if (p->priv_.have == 0 && len >= FP_HDR_MIN) {
         e = fp_check_lead(p, buf[0], buf[1], &need);
         if (e != WICK_OK) {
@@ -154,6 +156,7 @@ static wick_err fp_read_header(wick_frame_parser *p, const uint8_t *buf, size_t 
             return fp_decode(p, buf, out);
         }
     }
+#endif
     size_t pos = 0;
     for (;;) {
         size_t want = (size_t)p->priv_.need - p->priv_.have;

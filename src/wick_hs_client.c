@@ -157,10 +157,10 @@ static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
     }
     wick__hs_fields f;
     wick__hs_fields_scan(&f, c->headers, c->num_headers);
-    if (!f.upgrade_websocket) { /* item 2 */
+    if (!f.has_token[0]) { /* item 2 */
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!f.connection_upgrade) { /* item 3 */
+    if (!f.has_token[1]) { /* item 3 */
         return WICK_ERR_HS_CONNECTION;
     }
     /* Item 4: Sec-WebSocket-Accept is base64(SHA-1(key + GUID)). */

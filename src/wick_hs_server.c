@@ -84,10 +84,10 @@ static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
         return WICK_ERR_HS_HOST;
     }
     /* Items 3 and 4: tokens, ASCII case-insensitive. */
-    if (!f.upgrade_websocket) {
+    if (!f.has_token[0]) {
         return WICK_ERR_HS_UPGRADE;
     }
-    if (!f.connection_upgrade) {
+    if (!f.has_token[1]) {
         return WICK_ERR_HS_CONNECTION;
     }
     /* Item 5 */

@@ -565,6 +565,9 @@ static const char hs_names[] = "Host\0Origin\0Upgrade\0Connection\0Sec-WebSocket
 
 void wick__hs_fields_scan(wick__hs_fields *f, const wick_header *h, size_t n)
 {
+    /* RFC 6455 4.2.1 items 3 and 4 (4.1 items 2 and 3): the tokens the
+     * Upgrade and Connection fields must list. */
+    static const char *const token[2] = {"websocket", "Upgrade"};
     memset(f, 0, sizeof *f);
     for (size_t i = 0; i < n; i++) {
         unsigned k = 0;
@@ -580,11 +583,9 @@ void wick__hs_fields_scan(wick__hs_fields *f, const wick_header *h, size_t n)
             f->first[k] = h[i].value;
         }
         f->count[k]++;
-        if (k == WICK__H_UPGRADE && wick_list_has(h[i].value, "websocket")) {
-            f->upgrade_websocket = true;
-        }
-        if (k == WICK__H_CONNECTION && wick_list_has(h[i].value, "Upgrade")) {
-            f->connection_upgrade = true;
+        unsigned t = k - WICK__H_UPGRADE;
+        if (t < 2U && wick_list_has(h[i].value, token[t])) {
+            f->has_token[t] = true;
         }
     }
 }

@@ -156,8 +156,7 @@ typedef struct wick__hs_fields {
     wick_str first[WICK__H_OTHER];   /* {NULL,0} when absent */
     size_t count[WICK__H_OTHER + 1]; /* fields per kind */
     uint8_t kind[WICK_MAX_HEADERS];  /* WICK__H_* of each field */
-    bool upgrade_websocket;          /* an Upgrade field lists "websocket" */
-    bool connection_upgrade;         /* a Connection field lists "Upgrade" */
+    bool has_token[2]; /* an Upgrade field lists "websocket", a Connection field "Upgrade" */
 } wick__hs_fields;
 
 /* Fills *f from h[0..n) (n <= WICK_MAX_HEADERS). */
