@@ -21,13 +21,6 @@ static size_t ext_token(const char *p, size_t len, size_t i)
     return i;
 }
 
-/* qdtext (RFC 9110 5.6.4): HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text. */
-static bool ext_qdtext(unsigned char c)
-{
-    return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5B) ||
-           (c >= 0x5D && c <= 0x7E) || c >= 0x80;
-}
-
 /* Scans a quoted-string whose opening DQUOTE is at p[i]. On success stores
  * the body (escapes kept) in *v and returns the index after the closing
  * DQUOTE; returns 0 when malformed. RFC 6455 9.1: once unescaped, the
@@ -43,9 +36,10 @@ static size_t ext_quoted(const char *p, size_t len, size_t i, wick_str *v)
                 return 0;
             }
             c = (unsigned char)p[++i]; /* quoted-pair */
-        } else if (!ext_qdtext(c)) {
-            return 0;
         }
+        /* Every tchar is qdtext (RFC 9110 5.6.4: HTAB / SP / %x21 /
+         * %x23-5B / %x5D-7E / obs-text), so the tchar test is the only
+         * one needed. */
         if (!wick__http_tchar(c)) {
             return 0;
         }
