@@ -222,16 +222,10 @@ static wick_err http_request_line(wick_str line, wick_str *method, wick_str *tar
     if (major != 1) {
         return WICK_ERR_HS_HTTP_VERSION;
     }
-    if (method != NULL) {
-        method->ptr = p;
-        method->len = mlen;
-    }
-    if (target != NULL) {
-        *target = t;
-    }
-    if (minor != NULL) {
-        *minor = mi;
-    }
+    method->ptr = p;
+    method->len = mlen;
+    *target = t;
+    *minor = mi;
     return WICK_OK;
 }
 
@@ -263,15 +257,9 @@ static wick_err http_status_line(wick_str line, int *status, wick_str *reason, i
     if (p[5] != '1') {
         return WICK_ERR_HS_HTTP_VERSION;
     }
-    if (status != NULL) {
-        *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-    }
-    if (reason != NULL) {
-        *reason = rs;
-    }
-    if (minor != NULL) {
-        *minor = mi;
-    }
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    *reason = rs;
+    *minor = mi;
     return WICK_OK;
 }
 
@@ -308,11 +296,9 @@ static wick_err http_field_line(wick_str line, wick_header *h)
     if (!wick__http_value_ok(v)) {
         return WICK_ERR_HS_MALFORMED;
     }
-    if (h != NULL) {
-        h->name.ptr = p;
-        h->name.len = i;
-        h->value = v;
-    }
+    h->name.ptr = p;
+    h->name.len = i;
+    h->value = v;
     return WICK_OK;
 }
 
@@ -349,7 +335,8 @@ enum {
  * WICK_ERR_HS_TOO_MANY_HEADERS). Each byte is examined once over all calls. */
 
 /* Checks one complete line of the block being scanned and stores its
- * parts where o says (members may be NULL). */
+ * parts where o says (the role's start-line members are never NULL;
+ * headers is NULL while scanning). */
 static wick_err http_scan_line(wick__http_scan *s, wick_str line, bool *end, const wick__hs_out *o)
 {
     *end = false;
@@ -464,7 +451,6 @@ static wick_err http_scan_feed(wick__http_scan *s, const char *buf, size_t len,
 wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
                        const wick__hs_out *o)
 {
-    static const wick__hs_out no_out = {NULL, NULL, NULL, NULL, NULL, NULL};
     if (len < p->scanned) {
         return WICK_ERR_ARG; /* the buffer MUST only grow */
     }
@@ -477,7 +463,12 @@ wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool reque
     }
     wick__http_scan s = {p->scanned,     p->line_start, *o->num_headers, p->max_header_bytes,
                          p->max_headers, p->state,      request};
-    wick_err e = http_scan_feed(&s, buf, len, &no_out);
+    /* While scanning, the parts go to scratch: views into a buffer that
+     * may still move are not kept. */
+    wick_str str[2];
+    int num[2];
+    const wick__hs_out scratch = {&str[0], &str[1], &num[0], &num[1], NULL, NULL};
+    wick_err e = http_scan_feed(&s, buf, len, &scratch);
     p->scanned = s.scanned;
     p->line_start = s.line_start;
     p->state = s.phase;
