@@ -24,7 +24,8 @@
  *
  * usage: bench_stream [REPS] [MIB_PER_STREAM] [ONLY_KIND] [wick]
  * (ONLY_KIND: run one stream, e.g. 16B; "wick": time wick alone, for
- * profiling) */
+ * profiling). BENCH_TEXT=ascii|mixed|cjk picks the script of the text
+ * messages (default mixed: half ASCII, the rest 2- to 4-byte characters). */
 #include <sys/types.h>
 
 #include <wslay/wslay.h>
@@ -74,6 +75,19 @@ static size_t put_frame(uint8_t *out, uint8_t opcode, const uint8_t *p, size_t n
     return hl;
 }
 
+/* Script of the text messages: BENCH_TEXT=ascii|mixed (default)|cjk. */
+static int text_kind(void)
+{
+    const char *t = getenv("BENCH_TEXT");
+    if (t != NULL && strcmp(t, "ascii") == 0) {
+        return TEXT_ASCII;
+    }
+    if (t != NULL && strcmp(t, "cjk") == 0) {
+        return TEXT_CJK;
+    }
+    return TEXT_MIXED;
+}
+
 /* size (size_t)-1: the mix (random size class per message). */
 static void make_stream(stream *s, const char *name, size_t size, size_t target, uint64_t seed)
 {
@@ -92,12 +106,16 @@ static void make_stream(stream *s, const char *name, size_t size, size_t target,
         if (size == (size_t)-1) {
             /* Mix: weighted towards small messages, like real traffic. */
             unsigned k = (unsigned)(bench_rng(&rng) % 100);
-            n = k < 20 ? mix[0] : k < 50 ? mix[1] : k < 75 ? mix[2] : k < 92 ? mix[3]
-                : k < 99 ? mix[4] : mix[5];
+            n = k < 20   ? mix[0]
+                : k < 50 ? mix[1]
+                : k < 75 ? mix[2]
+                : k < 92 ? mix[3]
+                : k < 99 ? mix[4]
+                         : mix[5];
         }
         bool text = (bench_rng(&rng) & 1) != 0;
         if (text) {
-            bench_text(&rng, TEXT_MIXED, pl, n);
+            bench_text(&rng, text_kind(), pl, n);
         } else {
             for (size_t i = 0; i < n; i += 8) {
                 uint64_t r = bench_rng(&rng);
@@ -149,8 +167,8 @@ static int w_data(wick_conn *c, uint8_t op, const uint8_t *data, size_t len, uns
     return 0;
 }
 
-static int w_data_verify(wick_conn *c, uint8_t op, const uint8_t *data, size_t len,
-                         unsigned flags, void *user)
+static int w_data_verify(wick_conn *c, uint8_t op, const uint8_t *data, size_t len, unsigned flags,
+                         void *user)
 {
     sink *k = user;
     if (flags & WICK_DATA_FIRST) {
@@ -200,8 +218,8 @@ static double run_wick(const uint8_t *src, const stream *s, bool whole, bool ver
         cfg.msg_buf = w_msg_buf;
         cfg.msg_cap = sizeof w_msg_buf;
     }
-    const wick_callbacks *cb = whole ? (verify ? &w_whole_verify : &w_whole)
-                                     : (verify ? &w_stream_verify : &w_stream);
+    const wick_callbacks *cb =
+        whole ? (verify ? &w_whole_verify : &w_whole) : (verify ? &w_stream_verify : &w_stream);
     wick_conn c;
     sink k = {0, 0, 0, HASH_INIT, 0, 0};
     if (wick_conn_init(&c, &cfg, cb, &k) != WICK_OK) {
@@ -236,8 +254,7 @@ typedef struct wslay_src {
     sink k;
 } wslay_src;
 
-static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *user)
+static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
     (void)flags;
     wslay_src *s = user;
@@ -264,8 +281,8 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     return (ssize_t)len;
 }
 
-static void ws_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a,
-                     void *user)
+static void ws_start(wslay_event_context_ptr ctx,
+                     const struct wslay_event_on_frame_recv_start_arg *a, void *user)
 {
     (void)ctx;
     wslay_src *s = user;
@@ -273,8 +290,8 @@ static void ws_start(wslay_event_context_ptr ctx, const struct wslay_event_on_fr
     s->k.cur = s->k.hash;
 }
 
-static void ws_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *a,
-                     void *user)
+static void ws_chunk(wslay_event_context_ptr ctx,
+                     const struct wslay_event_on_frame_recv_chunk_arg *a, void *user)
 {
     (void)ctx;
     wslay_src *s = user;
@@ -392,8 +409,7 @@ static void report(const char *what, const stream *s, const double *t, int reps)
            g.med, g.min, g.max, m.med / 1e6, m.min / 1e6, m.max / 1e6);
 }
 
-static void ratio(const char *what, const stream *s, const double *num, const double *den,
-                  int reps)
+static void ratio(const char *what, const stream *s, const double *num, const double *den, int reps)
 {
     double r[BENCH_MAX_REPS];
     for (int i = 0; i < reps; i++) {
@@ -413,11 +429,12 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         size_t size;
-    } kinds[] = {{"0B", 0},        {"16B", 16},         {"125B", 125}, {"1KiB", 1024},
+    } kinds[] = {{"0B", 0},        {"16B", 16},       {"125B", 125},      {"1KiB", 1024},
                  {"16KiB", 16384}, {"1MiB", 1048576}, {"mix", (size_t)-1}};
     bench_banner("stream: client-masked frames, 64 KiB recv chunks, half text (UTF-8 checked)");
-    printf("# %d repetitions, %zu MiB per stream; baseline: hot 64 KiB memcpy per chunk\n", reps,
-           mib);
+    printf(
+        "# %d repetitions, %zu MiB per stream; baseline: hot 64 KiB memcpy per chunk; text: %s\n",
+        reps, mib, getenv("BENCH_TEXT") != NULL ? getenv("BENCH_TEXT") : "mixed");
     printf("# columns: median [min max]; ratios are per repetition (speed A / speed B)\n");
     const char *only = argc > 3 ? argv[3] : NULL;
     bool wick_only = argc > 4 && strcmp(argv[4], "wick") == 0;
@@ -434,8 +451,8 @@ int main(int argc, char **argv)
                 (void)run_wslay(s.buf, &s, m == 1, true);
             }
         }
-        printf("# %s: %zu messages (%zu text), %zu wire bytes; verified\n", s.name, s.msgs,
-               s.texts, s.len);
+        printf("# %s: %zu messages (%zu text), %zu wire bytes; verified\n", s.name, s.msgs, s.texts,
+               s.len);
         double tm[BENCH_MAX_REPS];
         double tw[2][BENCH_MAX_REPS], ts[2][BENCH_MAX_REPS];
         for (int r = 0; r < reps; r++) {
