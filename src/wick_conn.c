@@ -296,10 +296,12 @@ static bool text_checked(const wick_conn *c)
 
 /* One piece of message payload (raw, or decoded by the extension): UTF-8
  * check, size limit, then copied into reassembly storage or streamed.
- * `last` ends the message (on_message, or on_data with FIN). */
-static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool last)
+ * `last` ends the message (on_message, or on_data with FIN). `plain`: the
+ * piece is known to be ASCII and the text so far ends on a character
+ * boundary, so the UTF-8 check has nothing to do. */
+static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool last, bool plain)
 {
-    if (text_checked(c)) {
+    if (text_checked(c) && !plain) {
         size_t bad = 0;
         /* RFC 6455 8.1: fail as soon as an invalid byte is seen; a streaming
          * caller may get the valid prefix, the bad byte never. */
@@ -376,7 +378,7 @@ static int ext_emit(void *ctx, const uint8_t *data, size_t len)
     if (len == 0) {
         return 0;
     }
-    wick_err err = message_piece(c, data, len, false);
+    wick_err err = message_piece(c, data, len, false, false);
     if (err == WICK_PAUSED) {
         c->priv_.pause_req = true;
         return 0;
@@ -467,6 +469,24 @@ static wick_err on_control(wick_conn *c, unsigned opcode, const uint8_t *p, size
     return cb_status(c, rc);
 }
 
+/* Unmasks the payload of a whole single-frame message in place. Returns
+ * true when it is text found to be plain ASCII in the same pass (then the
+ * UTF-8 check has nothing left to do); short ones take the plain unmask,
+ * their UTF-8 check is cheap. */
+static bool unmask_whole(const wick_conn *c, unsigned op, uint8_t *p, size_t n, const uint8_t *key)
+{
+#ifdef WICK__MASK_ASCII
+    if (n >= 32 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0) {
+        return wick__mask_ascii(p, p, n, key, 0);
+    }
+#else
+    (void)c;
+    (void)op;
+#endif
+    wick_mask_apply(p, n, key, NULL);
+    return false;
+}
+
 /* A whole single-frame text message that is not valid UTF-8: fail fast
  * (RFC 6455 8.1); a streaming caller gets the valid prefix first. */
 static CONN_NOINLINE wick_err whole_bad_text(wick_conn *c, const uint8_t *p, size_t n)
@@ -482,12 +502,12 @@ static CONN_NOINLINE wick_err whole_bad_text(wick_conn *c, const uint8_t *p, siz
     return conn_fail(c, WICK_ERR_UTF8);
 }
 
-/* A data message that is one frame, whole in the input, already unmasked:
- * checked and delivered in place. Nothing of the connection's message
- * state is touched. */
-static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n)
+/* A data message that is one frame, whole in the input, already unmasked
+ * (`plain`: and found to be ASCII): checked and delivered in place.
+ * Nothing of the connection's message state is touched. */
+static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n, bool plain)
 {
-    if (n != 0 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0 &&
+    if (n != 0 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0 && !plain &&
         !wick_utf8_valid(p, n)) {
         return whole_bad_text(c, p, n);
     }
@@ -562,22 +582,30 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
                 break;
             }
             uint8_t *p = in + pos;
+            bool plain = false;
             if (mask_bit != 0 && n != 0) {
                 unsigned ph = c->priv_.phase;
-                if (c->priv_.reasm && !c->priv_.ext_active) {
-                    /* Unmask straight into the reassembly buffer (room was
-                     * reserved at the header): one pass instead of two. */
+                bool copy = c->priv_.reasm && !c->priv_.ext_active;
+                /* Unmask straight into the reassembly buffer (room was
+                 * reserved at the header): one pass instead of two. */
+                uint8_t *dst = copy ? c->priv_.msg + c->priv_.msg_len : p;
+#ifdef WICK__MASK_ASCII
+                if (text_checked(c) && !c->priv_.ext_active && c->priv_.utf8.priv_.state == 0) {
+                    /* Unmasked and found plain ASCII in the same pass. */
+                    plain = wick__mask_ascii(dst, p, n, c->priv_.key, ph);
+                } else
+#endif
+                    if (copy) {
                     uint8_t k[4];
                     for (unsigned i = 0; i < 4; i++) {
                         k[i] = c->priv_.key[(ph + i) & 3U];
                     }
-                    uint8_t *dst = c->priv_.msg + c->priv_.msg_len;
                     wick__mask_copy(dst, p, n, k);
-                    p = dst;
                 } else {
                     size_t phase = ph;
                     wick_mask_apply(p, n, c->priv_.key, &phase);
                 }
+                p = dst;
                 c->priv_.phase = (uint8_t)((ph + n) & 3U);
             }
             pos += n;
@@ -587,7 +615,8 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
                 c->priv_.in_frame = false;
                 last = c->priv_.frame_fin;
             }
-            err = c->priv_.ext_active ? ext_chunk(c, p, n, last) : message_piece(c, p, n, last);
+            err = c->priv_.ext_active ? ext_chunk(c, p, n, last)
+                                      : message_piece(c, p, n, last, plain);
             break;
         }
         size_t avail = len - pos;
@@ -662,11 +691,10 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
             }
             if (fin && whole && (b0 & 0x70U) == 0 && plen64 <= c->priv_.max_message) {
                 /* The common case: a whole message in one frame, here. */
-                if (key_len != 0 && plen != 0) {
-                    wick_mask_apply(payload, (size_t)plen64, key, NULL);
-                }
+                bool plain =
+                    key_len != 0 && plen != 0 && unmask_whole(c, op, payload, (size_t)plen64, key);
                 pos += hl + key_len + (size_t)plen64;
-                err = whole_message(c, op, payload, (size_t)plen64);
+                err = whole_message(c, op, payload, (size_t)plen64, plain);
                 break;
             }
             c->priv_.msg_opcode = (uint8_t)op;
@@ -733,11 +761,9 @@ static wick_err decode(wick_conn *c, uint8_t *in, size_t len, size_t *used)
             }
             if (fast && n <= small_max && avail >= hl && avail - hl >= n) {
                 uint8_t *p = in + pos + hl;
-                if (key_len != 0 && n != 0) {
-                    wick_mask_apply(p, n, p - 4, NULL);
-                }
+                bool plain = key_len != 0 && n != 0 && unmask_whole(c, b0 & 0x0FU, p, n, p - 4);
                 pos += hl + n;
-                err = whole_message(c, b0 & 0x0FU, p, n);
+                err = whole_message(c, b0 & 0x0FU, p, n, plain);
                 if (wick__likely(err == WICK_OK)) {
                     continue;
                 }

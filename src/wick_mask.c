@@ -156,6 +156,28 @@ __attribute__((target("avx2"))) static size_t mask_avx2(uint8_t *dst, const uint
     return i;
 }
 
+#ifdef WICK__MASK_ASCII
+/* mask_avx2() that also ORs every masked byte into *high (bit 7 of each
+ * byte lane, as a movemask). */
+__attribute__((target("avx2"))) static size_t ascii_avx2(uint8_t *dst, const uint8_t *src,
+                                                         size_t len, uint64_t kw, unsigned *high)
+{
+    __m256i kv = _mm256_set1_epi64x((long long)kw);
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    while (len - i >= 64) {
+        __m256i a = _mm256_xor_si256(LOAD32(src + i), kv);
+        __m256i b = _mm256_xor_si256(LOAD32(src + i + 32), kv);
+        STORE32(dst + i, a);
+        STORE32(dst + i + 32, b);
+        acc = _mm256_or_si256(acc, _mm256_or_si256(a, b));
+        i += 64;
+    }
+    *high = (unsigned)_mm256_movemask_epi8(acc);
+    return i;
+}
+#endif
+
 #undef LOAD32
 #undef STORE32
 
@@ -338,6 +360,35 @@ bool wick__mask_copy_path(int path, uint8_t *dst, const uint8_t *src, size_t len
     mask_run(path, dst, src, len, key, 0);
     return true;
 }
+
+#ifdef WICK__MASK_ASCII
+bool wick__mask_ascii(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t ph)
+{
+    size_t i = 0;
+    unsigned high = 0;
+    uint64_t kw = key_word64(key_word(key, ph));
+#ifdef WICK_MASK_AVX2
+    if (len >= WICK_MASK_AVX2_MIN && have_avx2()) {
+        i = ascii_avx2(dst, src, len, kw, &high);
+    }
+#endif
+    uint64_t acc = 0;
+    while (len - i >= 8) {
+        uint64_t w;
+        WICK_MASK_COPY(&w, src + i, 8);
+        w ^= kw;
+        WICK_MASK_COPY(dst + i, &w, 8);
+        acc |= w;
+        i += 8;
+    }
+    unsigned tail = 0;
+    for (; i < len; i++) {
+        dst[i] = (uint8_t)(src[i] ^ key[(ph + i) & 3U]);
+        tail |= dst[i];
+    }
+    return high == 0 && (acc & UINT64_C(0x8080808080808080)) == 0 && (tail & 0x80U) == 0;
+}
+#endif
 
 void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4])
 {

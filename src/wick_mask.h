@@ -26,6 +26,16 @@ bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key
  * dst and src must be equal or not overlap at all. */
 void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]);
 
+/* Where a fused pass is cheap (64-bit words with unaligned access: x86-64,
+ * AArch64): dst[0..len) = src[0..len) masked with the key from byte ph
+ * (dst == src, or apart), returning whether every masked byte is ASCII, so
+ * a text payload is unmasked and found plain ASCII in one pass. */
+#if SIZE_MAX > 0xFFFFFFFFU && (defined(__x86_64__) || defined(__aarch64__))
+#define WICK__MASK_ASCII 1
+bool wick__mask_ascii(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
+                      size_t ph);
+#endif
+
 /* wick__mask_copy() through one given path, as wick__mask_apply_path(). */
 bool wick__mask_copy_path(int path, uint8_t *dst, const uint8_t *src, size_t len,
                           const uint8_t key[4]);

@@ -313,6 +313,14 @@ static const struct utf8_case utf8_cases[] = {
      12},
     {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", SIZE_MAX},
     {"\xf0\x9f\x98\x80\xe2\x82\xac\xc2\xa2$", SIZE_MAX},
+    /* Long enough for the fused unmask-and-ASCII pass (32 bytes and up),
+     * whole or in pieces that end inside a character. */
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xff", 70},
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xce\xba"
+     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+     SIZE_MAX},
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xe2\x82", 38},
+    {"\xce\xbaxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xed\xa0\x80", 45},
 };
 
 static void utf8_want(split_buf *w, const uint8_t *p, size_t len, size_t bad)

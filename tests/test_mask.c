@@ -327,6 +327,49 @@ static void test_split_application(void **state)
 }
 
 /* A large buffer through the wide paths, at an odd offset. */
+/* The fused unmask-and-ASCII test (where compiled): the unmasked bytes
+ * equal the reference, in place and as a copy, at every length, alignment
+ * and phase, and the answer is "ASCII" exactly when no byte has bit 7,
+ * with one non-ASCII byte tried at every position. */
+#ifdef WICK__MASK_ASCII
+static void test_mask_ascii(void **state)
+{
+    (void)state;
+    enum { MAXL = 300, PAD = 16 };
+    static uint8_t plain[MAXL], wire[MAXL + PAD], got[MAXL + PAD], copy[MAXL + PAD];
+    uint64_t rng = 77;
+    for (size_t len = 0; len <= MAXL; len++) {
+        for (size_t ph = 0; ph < 4; ph++) {
+            uint8_t key[4];
+            fill(&rng, key, 4);
+            size_t align = (len * 7 + ph) % 8;
+            /* bad == len: all ASCII; else plain[bad] gets bit 7. Every
+             * position for short lengths, a sample beyond. */
+            size_t step = len <= 72 ? 1 : 13;
+            for (size_t bad = 0; bad <= len; bad = bad == len ? len + 1 : (bad + step < len ? bad + step : len)) {
+                for (size_t i = 0; i < len; i++) {
+                    plain[i] = (uint8_t)(split_rng_next(&rng) & 0x7F);
+                }
+                if (bad < len) {
+                    plain[bad] |= 0x80;
+                }
+                memcpy(wire + align, plain, len);
+                mask_ref(wire + align, len, key, ph);
+                memcpy(got + align, wire + align, len);
+                bool ascii = wick__mask_ascii(got + align, got + align, len, key, ph);
+                assert_memory_equal(got + align, plain, len);
+                assert_int_equal(ascii, bad >= len);
+                memset(copy, 0xEE, sizeof copy);
+                ascii = wick__mask_ascii(copy + PAD / 2, wire + align, len, key, ph);
+                assert_memory_equal(copy + PAD / 2, plain, len);
+                assert_int_equal(copy[PAD / 2 + len], 0xEE); /* nothing past the end */
+                assert_int_equal(ascii, bad >= len);
+            }
+        }
+    }
+}
+#endif
+
 static void test_large(void **state)
 {
     (void)state;
@@ -358,6 +401,9 @@ int main(void)
         cmocka_unit_test(test_frame_write_overlap),
         cmocka_unit_test(test_split_application),
         cmocka_unit_test(test_large),
+#ifdef WICK__MASK_ASCII /* compiled on 64-bit targets with unaligned access */
+        cmocka_unit_test(test_mask_ascii),
+#endif
     };
     return cmocka_run_group_tests_name("mask", tests, NULL, NULL);
 }
