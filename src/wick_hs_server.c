@@ -29,7 +29,7 @@ static WICK__NOINLINE bool sv_key_ok(wick_str key)
 }
 
 /* Offered subprotocols (RFC 6455 4.2.1 item 8; 4.1: each is a token). */
-static wick_err sv_protocols(wick_hs_request *r, const wick__hs_fields *f)
+static WICK__NOINLINE wick_err sv_protocols(wick_hs_request *r, const wick__hs_fields *f)
 {
     for (size_t i = 0; i < r->num_headers; i++) {
         if (f->kind[i] != WICK__H_PROTOCOL) {
