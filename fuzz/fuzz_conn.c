@@ -792,14 +792,6 @@ static int decide(side *s)
         x->failed_cb = true;
         return -1;
     }
-#ifdef FZ_SKIP_OPEN_BUGS
-    /* Long runs only: no pause where tests/regress/conn/open/ shows an open
-     * engine bug (extension + whole messages + OVERSIZE_STREAM), so the
-     * fuzzer does not stop on it again and again. */
-    if (s->cfg.extension != NULL && s->whole && (s->cfg.flags & WICK_CONF_OVERSIZE_STREAM)) {
-        return 0;
-    }
-#endif
     if (!x->no_pause && (x->pause_bits & (1u << (k % 32)))) {
         x->paused = true;
         return WICK_PAUSE;
