@@ -146,8 +146,9 @@ static wick_err cl_protocol(wick_hs_client *c, const wick__hs_fields *f)
 }
 
 /* The checks of RFC 6455 4.1 on a complete response, in its order. */
-static WICK__NOINLINE wick_err cl_check(wick_hs_client *c, int minor)
+static WICK__NOINLINE wick_err cl_check(void *obj, int minor)
 {
+    wick_hs_client *c = (wick_hs_client *)obj;
     /* Item 1: anything but 101 is handled per HTTP by the caller. */
     if (c->status != 101) {
         return WICK_ERR_HS_STATUS;
@@ -189,22 +190,7 @@ wick_err wick_hs_client_verify(wick_hs_client *c, const char *buf, size_t len, s
     if (c->priv_.opts == NULL) {
         return WICK_ERR_STATE; /* no request was written */
     }
-    if (!c->priv_.hs.done) {
-        int minor = 0;
-        const wick__hs_out o = {NULL, &c->reason, &c->status, &minor, c->headers, &c->num_headers};
-        wick_err e = wick__hs_feed(&c->priv_.hs, buf, len, false, &o);
-        if (e == WICK_NEED_MORE || e == WICK_ERR_ARG) {
-            return e;
-        }
-        if (e == WICK_OK) {
-            e = cl_check(c, minor);
-        }
-        c->priv_.hs.done = true;
-        c->priv_.hs.state = wick__hs_result_pack(e);
-    }
-    wick_err e = wick__hs_result_unpack(c->priv_.hs.state);
-    if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_STATUS)) {
-        *consumed = c->priv_.hs.scanned;
-    }
-    return e;
+    int minor = 0; /* needed only by cl_check */
+    const wick__hs_out o = {NULL, &c->reason, &c->status, &minor, c->headers, &c->num_headers};
+    return wick__hs_parse(&c->priv_.hs, buf, len, consumed, &o, cl_check, c, WICK_ERR_HS_STATUS);
 }

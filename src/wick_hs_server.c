@@ -57,8 +57,10 @@ static WICK__NOINLINE wick_err sv_protocols(wick_hs_request *r, const wick__hs_f
 }
 
 /* The WebSocket rules, in the order of RFC 6455 4.2.1. */
-static WICK__NOINLINE wick_err sv_check(wick_hs_request *r)
+static WICK__NOINLINE wick_err sv_check(void *obj, int minor)
 {
+    wick_hs_request *r = (wick_hs_request *)obj;
+    (void)minor; /* r->http_minor */
     wick__hs_fields f;
     wick__hs_fields_scan(&f, r->headers, r->num_headers);
     r->host = f.first[WICK__H_HOST];
@@ -129,24 +131,9 @@ wick_err wick_hs_server_parse(wick_hs_request *r, const char *buf, size_t len, s
     if (r == NULL || (buf == NULL && len > 0)) {
         return WICK_ERR_ARG;
     }
-    if (!r->priv_.done) {
-        const wick__hs_out o = {&r->method,     &r->target, NULL,
-                                &r->http_minor, r->headers, &r->num_headers};
-        wick_err e = wick__hs_feed(&r->priv_, buf, len, true, &o);
-        if (e == WICK_NEED_MORE || e == WICK_ERR_ARG) {
-            return e;
-        }
-        if (e == WICK_OK) {
-            e = sv_check(r);
-        }
-        r->priv_.done = true;
-        r->priv_.state = wick__hs_result_pack(e);
-    }
-    wick_err e = wick__hs_result_unpack(r->priv_.state);
-    if (consumed != NULL && (e == WICK_OK || e == WICK_ERR_HS_NOT_UPGRADE)) {
-        *consumed = r->priv_.scanned;
-    }
-    return e;
+    const wick__hs_out o = {&r->method,     &r->target, NULL,
+                            &r->http_minor, r->headers, &r->num_headers};
+    return wick__hs_parse(&r->priv_, buf, len, consumed, &o, sv_check, r, WICK_ERR_HS_NOT_UPGRADE);
 }
 
 bool wick_hs_request_header(const wick_hs_request *r, const char *name, wick_str *value)

@@ -448,8 +448,10 @@ static wick_err http_scan_feed(wick__http_scan *s, const char *buf, size_t len,
     return WICK_NEED_MORE;
 }
 
-wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
-                       const wick__hs_out *o)
+/* The incremental part: WICK_ERR_ARG when len shrank, WICK_NEED_MORE, a
+ * syntax or limit error, or WICK_OK with *o filled. */
+static wick_err hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
+                        const wick__hs_out *o)
 {
     if (len < p->scanned) {
         return WICK_ERR_ARG; /* the buffer MUST only grow */
@@ -482,6 +484,27 @@ wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool reque
     wick__http_scan f = {0, 0, 0, s.max_bytes, s.max_headers, WICK__SCAN_START, request};
     e = http_scan_feed(&f, buf, s.scanned, o);
     *o->num_headers = f.count;
+    return e;
+}
+
+wick_err wick__hs_parse(wick__hs_priv *p, const char *buf, size_t len, size_t *consumed,
+                        const wick__hs_out *o, wick__hs_check_fn check, void *obj, wick_err also)
+{
+    if (!p->done) {
+        wick_err e = hs_feed(p, buf, len, o->method != NULL, o);
+        if (e == WICK_NEED_MORE || e == WICK_ERR_ARG) {
+            return e;
+        }
+        if (e == WICK_OK) {
+            e = check(obj, *o->minor);
+        }
+        p->done = true;
+        p->state = wick__hs_result_pack(e);
+    }
+    wick_err e = wick__hs_result_unpack(p->state);
+    if (consumed != NULL && (e == WICK_OK || e == also)) {
+        *consumed = p->scanned;
+    }
     return e;
 }
 

@@ -71,13 +71,18 @@ typedef struct wick__hs_out {
     size_t *num_headers; /* also the running line count while scanning */
 } wick__hs_out;
 
-/* The incremental part shared by wick_hs_server_parse() and
- * wick_hs_client_verify(): scans buf[p->scanned..len) and, once the block
- * is complete, fills *o from it. Returns WICK_ERR_ARG when len shrank,
- * WICK_NEED_MORE, a syntax or limit error, or WICK_OK (then the caller
- * checks the fields and records its result with wick__hs_finish()). */
-wick_err wick__hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool request,
-                       const wick__hs_out *o);
+/* Checks the fields of a complete, well-formed message (obj is the
+ * wick_hs_request or wick_hs_client; minor its HTTP minor version). */
+typedef wick_err (*wick__hs_check_fn)(void *obj, int minor);
+
+/* What wick_hs_server_parse() and wick_hs_client_verify() share: scans
+ * buf[p->scanned..len) (a request when o->method is set, else a
+ * response); once the block is complete, fills *o from it, runs check
+ * and remembers the result, which later calls return again. *consumed
+ * (may be NULL) is set to the block length for WICK_OK and for `also`.
+ * Returns WICK_ERR_ARG when len shrank, WICK_NEED_MORE, or the result. */
+wick_err wick__hs_parse(wick__hs_priv *p, const char *buf, size_t len, size_t *consumed,
+                        const wick__hs_out *o, wick__hs_check_fn check, void *obj, wick_err also);
 
 /* A finished parse remembers its result in a uint8_t priv_ field: 0 for
  * WICK_OK, 1 + (-200 - e) for a WICK_ERR_HS_* value. */
