@@ -739,7 +739,7 @@ typedef struct wick_conn_config {
     uint8_t *msg_buf; /* optional reassembly buffer */
     size_t msg_cap;
     const wick_allocator *allocator; /* optional reassembly allocator */
-    uint64_t max_frame;              /* 0: no limit */
+    uint64_t max_frame;              /* data frame payload limit (1009); 0: none */
     uint64_t max_message;            /* default WICK_DEFAULT_MAX_MESSAGE; 0: no limit */
     unsigned flags;                  /* WICK_CONF_* */
     const wick_extension *extension; /* optional */
