@@ -63,7 +63,7 @@ bool wick__http_value_ok(wick_str s);
  * lines: request-line (method, target, minor) or status-line (status,
  * reason, minor). */
 typedef struct wick__hs_out {
-    wick_str *method; /* request only */
+    wick_str *method; /* request only: set for a request, NULL for a response */
     wick_str *text;   /* request-target, or reason-phrase */
     int *status;      /* response only */
     int *minor;       /* HTTP minor version */
@@ -117,7 +117,7 @@ void wick__wr_str(wick__wr *w, wick_str s);
 
 /* Template codes of wick__wr_fmt(), spelled as string literals so that
  * templates read as the message they write. */
-#define WICK__F_ARG1 "\x01" /* writes args[0]; ARG2..ARG7 likewise */
+#define WICK__F_ARG1 "\x01" /* writes args[0]; ARG2..ARG5 likewise */
 #define WICK__F_ARG2 "\x02"
 #define WICK__F_ARG3 "\x03"
 #define WICK__F_ARG4 "\x04"
