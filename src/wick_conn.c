@@ -512,13 +512,13 @@ static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_
         return whole_bad_text(c, p, n);
     }
     const wick_callbacks *cb = c->priv_.cb;
-    const uint8_t *data = n != 0 ? p : empty_chunk;
     int rc = 0;
     c->priv_.in_callback = true;
+    /* p points into the input, so it is not NULL even for an empty message. */
     if (c->priv_.reasm_cfg) {
-        rc = cb->on_message(c, (uint8_t)op, data, n, c->priv_.user);
+        rc = cb->on_message(c, (uint8_t)op, p, n, c->priv_.user);
     } else if (cb->on_data != NULL) {
-        rc = cb->on_data(c, (uint8_t)op, data, n, WICK_DATA_FIRST | WICK_DATA_FIN, c->priv_.user);
+        rc = cb->on_data(c, (uint8_t)op, p, n, WICK_DATA_FIRST | WICK_DATA_FIN, c->priv_.user);
     }
     c->priv_.in_callback = false;
     return wick__likely(rc == 0) ? WICK_OK : cb_status(c, rc);
