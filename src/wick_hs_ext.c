@@ -13,11 +13,15 @@ static size_t ext_ows(const char *p, size_t len, size_t i)
     return i;
 }
 
-static size_t ext_token(const char *p, size_t len, size_t i)
+/* The token at p[i..]: stored in *t, returns its end (i when empty). */
+static size_t ext_token(const char *p, size_t len, size_t i, wick_str *t)
 {
+    size_t a = i;
     while (i < len && wick__http_tchar((unsigned char)p[i])) {
         i++;
     }
+    t->ptr = p + a;
+    t->len = i - a;
     return i;
 }
 
@@ -60,9 +64,9 @@ static size_t ext_params(const char *p, size_t len, size_t i, wick_ext *x, wick_
 {
     *err = WICK_ERR_HS_EXTENSION;
     while (i < len && p[i] == ';') {
-        i = ext_ows(p, len, i + 1);
-        size_t a = i;
-        i = ext_token(p, len, i);
+        wick_str name;
+        size_t a = ext_ows(p, len, i + 1);
+        i = ext_token(p, len, a, &name);
         if (i == a) {
             return 0;
         }
@@ -71,30 +75,20 @@ static size_t ext_params(const char *p, size_t len, size_t i, wick_ext *x, wick_
             return 0;
         }
         wick_ext_param *pr = &x->params[x->num_params++];
-        pr->name.ptr = p + a;
-        pr->name.len = i - a;
-        pr->value.ptr = NULL;
-        pr->value.len = 0;
-        pr->has_value = false;
-        pr->quoted = false;
+        const wick_ext_param none = {{NULL, 0}, {NULL, 0}, false, false};
+        *pr = none;
+        pr->name = name;
         i = ext_ows(p, len, i);
         if (i < len && p[i] == '=') {
-            i = ext_ows(p, len, i + 1);
-            if (i < len && p[i] == '"') {
-                i = ext_quoted(p, len, i, &pr->value);
-                if (i == 0) {
-                    return 0;
-                }
-                pr->quoted = true;
-            } else {
-                a = i;
-                i = ext_token(p, len, i);
-                if (i == a) {
-                    return 0;
-                }
-                pr->value.ptr = p + a;
-                pr->value.len = i - a;
+            a = ext_ows(p, len, i + 1);
+            bool quoted = a < len && p[a] == '"';
+            wick_str v;
+            i = quoted ? ext_quoted(p, len, a, &v) : ext_token(p, len, a, &v);
+            if (i == 0 || i == a) {
+                return 0;
             }
+            pr->value = v;
+            pr->quoted = quoted;
             pr->has_value = true;
             i = ext_ows(p, len, i);
         }
@@ -107,13 +101,9 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
     if (count == NULL || (buf == NULL && len > 0) || (out == NULL && cap > 0) || *count > cap) {
         return WICK_ERR_ARG;
     }
-    if (len == 0) {
-        return WICK_ERR_HS_EXTENSION; /* extension-list = 1#extension */
-    }
     size_t n = *count;
-    bool any = false;
     size_t i = 0;
-    for (;;) {
+    while (i < len) {
         i = ext_ows(buf, len, i);
         if (i == len) {
             break;
@@ -122,8 +112,9 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
             i++; /* RFC 9110 5.6.1: empty list elements are ignored. */
             continue;
         }
+        wick_str name;
         size_t a = i;
-        i = ext_token(buf, len, i);
+        i = ext_token(buf, len, a, &name);
         if (i == a) {
             return WICK_ERR_HS_EXTENSION;
         }
@@ -131,10 +122,8 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
             return WICK_ERR_HS_TOO_MANY_HEADERS;
         }
         wick_ext *x = &out[n++];
-        x->name.ptr = buf + a;
-        x->name.len = i - a;
+        x->name = name;
         x->num_params = 0;
-        any = true;
         wick_err err = WICK_OK;
         i = ext_params(buf, len, ext_ows(buf, len, i), x, &err);
         if (i == 0) {
@@ -144,8 +133,8 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
             return WICK_ERR_HS_EXTENSION;
         }
     }
-    /* extension-list = 1#extension */
-    if (!any) {
+    /* extension-list = 1#extension (also for an empty value) */
+    if (n == *count) {
         return WICK_ERR_HS_EXTENSION;
     }
     *count = n;
@@ -201,8 +190,8 @@ bool wick__hs_ext_offered(wick_str offer, wick_str name)
                 continue;
             }
             size_t a = i;
-            i = ext_token(p, len, i);
-            wick_str got = {p + a, i - a};
+            wick_str got;
+            i = ext_token(p, len, i, &got);
             if (got.len > 0 && wick__str_ieq2(got, name)) {
                 return true;
             }
