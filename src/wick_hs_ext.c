@@ -96,11 +96,13 @@ static size_t ext_params(const char *p, size_t len, size_t i, wick_ext *x, wick_
     return i;
 }
 
-wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, size_t *count)
+/* Walks an extension list. Normally each extension is stored in
+ * out[*count..cap) and *count advanced. With `find` set, every extension
+ * is parsed into out[0] (scratch) and the walk returns WICK_DONE at the
+ * first one named *find (ASCII case-insensitive). */
+static wick_err ext_list(const char *buf, size_t len, wick_ext *out, size_t cap, size_t *count,
+                         const wick_str *find)
 {
-    if (count == NULL || (buf == NULL && len > 0) || (out == NULL && cap > 0) || *count > cap) {
-        return WICK_ERR_ARG;
-    }
     size_t n = *count;
     size_t i = 0;
     while (i < len) {
@@ -118,10 +120,16 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
         if (i == a) {
             return WICK_ERR_HS_EXTENSION;
         }
-        if (n == cap) {
+        wick_ext *x = out;
+        if (find != NULL) {
+            if (wick__str_ieq2(name, *find)) {
+                return WICK_DONE;
+            }
+        } else if (n == cap) {
             return WICK_ERR_HS_TOO_MANY_HEADERS;
+        } else {
+            x = &out[n++];
         }
-        wick_ext *x = &out[n++];
         x->name = name;
         x->num_params = 0;
         wick_err err = WICK_OK;
@@ -139,6 +147,14 @@ wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, 
     }
     *count = n;
     return WICK_OK;
+}
+
+wick_err wick_ext_parse(const char *buf, size_t len, wick_ext *out, size_t cap, size_t *count)
+{
+    if (count == NULL || (buf == NULL && len > 0) || (out == NULL && cap > 0) || *count > cap) {
+        return WICK_ERR_ARG;
+    }
+    return ext_list(buf, len, out, cap, count, NULL);
 }
 
 wick_err wick_str_unquote(wick_str s, char *out, size_t cap, size_t *out_len)
@@ -178,40 +194,9 @@ wick_err wick__hs_ext_fields(const wick__hs_fields *f, const wick_header *h, siz
 
 bool wick__hs_ext_offered(wick_str offer, wick_str name)
 {
-    const char *p = offer.ptr;
-    size_t len = offer.len;
-    size_t i = 0;
-    bool at_name = true;
-    while (i < len) {
-        char c = p[i];
-        if (at_name) {
-            if (c == ' ' || c == '\t' || c == ',') {
-                i++;
-                continue;
-            }
-            size_t a = i;
-            wick_str got;
-            i = ext_token(p, len, i, &got);
-            if (got.len > 0 && wick__str_ieq2(got, name)) {
-                return true;
-            }
-            at_name = false;
-            if (i == a) {
-                i++; /* not a token: skip the byte */
-            }
-            continue;
-        }
-        if (c == '"') {
-            /* Skip a quoted-string so a comma inside it is not a separator. */
-            for (i++; i < len && p[i] != '"'; i++) {
-                if (p[i] == '\\') {
-                    i++;
-                }
-            }
-        } else if (c == ',') {
-            at_name = true;
-        }
-        i++;
-    }
-    return false;
+    /* The offer follows the grammar (wick_hs_client_request checked it),
+     * so its names are found by the same walk. */
+    wick_ext scratch;
+    size_t n = 0;
+    return ext_list(offer.ptr, offer.len, &scratch, 1, &n, &name) == WICK_DONE;
 }
