@@ -6,10 +6,9 @@
 
 static wick_err cl_check_opts(const wick_hs_client_opts *o)
 {
-    if ((o->target.ptr == NULL && o->target.len > 0) || (o->host.ptr == NULL) ||
-        (o->origin.ptr == NULL && o->origin.len > 0) ||
-        (o->extensions.ptr == NULL && o->extensions.len > 0) ||
-        (o->protocols == NULL && o->num_protocols > 0)) {
+    /* NULL with a length fails the checks below (target, origin,
+     * extensions, header fields, protocols). */
+    if (o->host.ptr == NULL || (o->protocols == NULL && o->num_protocols > 0)) {
         return WICK_ERR_ARG;
     }
     if (o->target.len > 0 && !wick__http_target_ok(o->target)) {

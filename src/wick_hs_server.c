@@ -177,8 +177,7 @@ wick_err wick_hs_server_accept(const wick_hs_request *r, const wick_hs_accept_op
     if (opts == NULL) {
         opts = &no_opts;
     }
-    if ((opts->protocol.ptr == NULL && opts->protocol.len > 0) ||
-        (opts->extensions.ptr == NULL && opts->extensions.len > 0)) {
+    if (opts->protocol.ptr == NULL && opts->protocol.len > 0) {
         return WICK_ERR_ARG;
     }
     /* RFC 6455 4.2.2 item 5.4: the selected subprotocol is one offered. */

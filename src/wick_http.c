@@ -69,7 +69,7 @@ bool wick__str_ieq2(wick_str a, wick_str b)
 
 bool wick__http_is_token(const char *p, size_t n)
 {
-    if (n == 0) {
+    if (n == 0 || p == NULL) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -82,6 +82,9 @@ bool wick__http_is_token(const char *p, size_t n)
 
 bool wick__http_value_ok(wick_str s)
 {
+    if (s.ptr == NULL) {
+        return s.len == 0; /* an absent value is fine */
+    }
     for (size_t i = 0; i < s.len; i++) {
         if (!wick__http_vchar((unsigned char)s.ptr[i])) {
             return false;
@@ -111,7 +114,7 @@ static size_t http_scheme_len(wick_str t)
 
 bool wick__http_target_ok(wick_str t)
 {
-    if (t.len == 0) {
+    if (t.len == 0 || t.ptr == NULL) {
         return false;
     }
     /* RFC 9112 3.2: no whitespace or CTL may appear; a fragment is never

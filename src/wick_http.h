@@ -49,14 +49,16 @@ static inline bool wick__http_vchar(unsigned char c)
 size_t wick__cstr_len(const char *s);
 /* True when `s` equals the NUL-terminated `lit`, ASCII case-insensitive. */
 bool wick__str_ieq(wick_str s, const char *lit);
-/* True when the n bytes at p are a non-empty token. */
+/* True when the n bytes at p are a non-empty token (false for NULL). */
 bool wick__http_is_token(const char *p, size_t n);
 /* True when `t` is a request-target we accept: origin-form ("/path?q") or
- * absolute-form ("scheme://..."), ASCII without CTL, SP or '#'. */
+ * absolute-form ("scheme://..."), ASCII without CTL, SP or '#' (false
+ * for NULL). */
 bool wick__http_target_ok(wick_str t);
 /* True when `h` is a plausible Host value: uri-host [":" port]. */
 bool wick__http_host_ok(wick_str h);
-/* True when every byte of `s` may appear in a field value. */
+/* True when every byte of `s` may appear in a field value; an absent
+ * value ({NULL, 0}) is fine, NULL with a length is not. */
 bool wick__http_value_ok(wick_str s);
 
 /* Where the handshake parsers want the start line's parts and the field

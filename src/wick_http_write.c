@@ -66,10 +66,6 @@ bool wick__http_fields_ok(const wick_header *h, size_t n)
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if ((h[i].name.ptr == NULL && h[i].name.len > 0) ||
-            (h[i].value.ptr == NULL && h[i].value.len > 0)) {
-            return false;
-        }
         if (!wick__http_is_token(h[i].name.ptr, h[i].name.len) ||
             !wick__http_value_ok(h[i].value)) {
             return false;
