@@ -101,40 +101,38 @@ wick_err wick_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap
     }
     size_t need = len / 4 * 3 - pad;
     /* Pass 0 validates everything, pass 1 writes: nothing is written for
-     * invalid input. */
+     * invalid input. Bits are collected 6 at a time and a byte goes out
+     * whenever 8 are there. */
     size_t o = 0;
     for (unsigned pass = 0; pass < 2; pass++) {
-        uint32_t v = 0;
-        int d = 0;
+        uint32_t acc = 0;
+        unsigned bits = 0;
         o = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (i < len - pad) {
-                d = b64_value(in[i]);
-                if (d < 0) {
-                    return WICK_ERR_ARG;
-                }
-                v = (v << 6) | (uint32_t)d;
-            } else {
-                v <<= 6;
+        for (size_t i = 0; i < len - pad; i++) {
+            int d = b64_value(in[i]);
+            if (d < 0) {
+                return WICK_ERR_ARG;
             }
-            for (unsigned k = 0; (i & 3U) == 3U && k < 3 && o < need; k++) {
+            acc = (acc << 6) | (uint32_t)d;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
                 if (pass == 1) {
-                    out[o] = (uint8_t)(v >> (16U - 8U * k));
+                    out[o] = (uint8_t)(acc >> bits);
                 }
                 o++;
             }
         }
-        if (pass == 1) {
-            break;
-        }
-        /* RFC 4648 3.5: the bits dropped by padding (the low 2 or 4 bits
-         * of the last character) must be zero for the encoding to be
-         * canonical. */
-        if (pad != 0 && (d & (pad == 1 ? 0x03 : 0x0F)) != 0) {
-            return WICK_ERR_ARG;
-        }
-        if (need > cap || (out == NULL && need > 0)) {
-            return WICK_ERR_BUFFER_TOO_SMALL;
+        if (pass == 0) {
+            /* RFC 4648 3.5: the bits left over by padding (the low 2 or 4
+             * bits of the last character) must be zero for the encoding
+             * to be canonical. */
+            if ((acc & ((1U << bits) - 1U)) != 0) {
+                return WICK_ERR_ARG;
+            }
+            if (need > cap || (out == NULL && need > 0)) {
+                return WICK_ERR_BUFFER_TOO_SMALL;
+            }
         }
     }
     *out_len = o;

@@ -484,9 +484,13 @@ static wick_err hs_feed(wick__hs_priv *p, const char *buf, size_t len, bool requ
     /* The block is complete and valid: scan it once more from the start,
      * now storing views into this buffer (it may have moved since the
      * earlier calls). */
-    wick__http_scan f = {0, 0, 0, s.max_bytes, s.max_headers, WICK__SCAN_START, request};
-    e = http_scan_feed(&f, buf, s.scanned, o);
-    *o->num_headers = f.count;
+    size_t end = s.scanned;
+    s.scanned = 0;
+    s.line_start = 0;
+    s.count = 0;
+    s.phase = WICK__SCAN_START;
+    e = http_scan_feed(&s, buf, end, o);
+    *o->num_headers = s.count;
     return e;
 }
 
