@@ -365,14 +365,15 @@ bool wick__mask_copy_path(int path, uint8_t *dst, const uint8_t *src, size_t len
 bool wick__mask_ascii(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t ph)
 {
     size_t i = 0;
-    unsigned high = 0;
+    uint64_t acc = 0; /* every masked byte ORed in: bit 7 of a lane says non-ASCII */
     uint64_t kw = key_word64(key_word(key, ph));
 #ifdef WICK_MASK_AVX2
     if (len >= WICK_MASK_AVX2_MIN && have_avx2()) {
+        unsigned high = 0;
         i = ascii_avx2(dst, src, len, kw, &high);
+        acc = high != 0 ? 0x80U : 0U;
     }
 #endif
-    uint64_t acc = 0;
     while (len - i >= 8) {
         uint64_t w;
         WICK_MASK_COPY(&w, src + i, 8);
@@ -381,12 +382,11 @@ bool wick__mask_ascii(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
         acc |= w;
         i += 8;
     }
-    unsigned tail = 0;
     for (; i < len; i++) {
         dst[i] = (uint8_t)(src[i] ^ key[(ph + i) & 3U]);
-        tail |= dst[i];
+        acc |= dst[i];
     }
-    return high == 0 && (acc & UINT64_C(0x8080808080808080)) == 0 && (tail & 0x80U) == 0;
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
 }
 #endif
 
