@@ -42,16 +42,20 @@ static void sha1_block(uint32_t h[5], const uint8_t *blk)
             wt = sha1_rol(w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15], 1);
             w[t & 15] = wt;
         }
-        /* Ch, Parity, Maj, Parity (FIPS 180-4 4.1.1), Ch and Maj in
-         * their equivalent forms with fewer operations. */
-        uint32_t f = b ^ c ^ d;
-        uint32_t k = (t < 40) ? 0x6ED9EBA1U : 0xCA62C1D6U;
+        uint32_t f;
+        uint32_t k;
         if (t < 20) {
-            f = d ^ (b & (c ^ d));
+            f = (b & c) | (~b & d);
             k = 0x5A827999U;
-        } else if (t >= 40 && t < 60) {
-            f = (b & c) | (d & (b | c));
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1U;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
             k = 0x8F1BBCDCU;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6U;
         }
         uint32_t tmp = sha1_rol(a, 5) + f + e + k + wt;
         e = d;
