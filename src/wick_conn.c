@@ -25,11 +25,14 @@ static const uint8_t empty_chunk[1] = {0};
 #define WICK_NO_FAST_PATH
 #endif
 
-/* Keeps rare paths out of the receive loop's registers. */
+/* Keeps rare paths out of the receive loop's registers, and the common
+ * delivery in it. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CONN_NOINLINE __attribute__((noinline))
+#define CONN_INLINE   inline __attribute__((always_inline))
 #else
 #define CONN_NOINLINE
+#define CONN_INLINE inline
 #endif
 
 void wick_conn_config_default(wick_conn_config *cfg, wick_role role)
@@ -505,7 +508,8 @@ static CONN_NOINLINE wick_err whole_bad_text(wick_conn *c, const uint8_t *p, siz
 /* A data message that is one frame, whole in the input, already unmasked
  * (`plain`: and found to be ASCII): checked and delivered in place.
  * Nothing of the connection's message state is touched. */
-static wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n, bool plain)
+static CONN_INLINE wick_err whole_message(wick_conn *c, unsigned op, const uint8_t *p, size_t n,
+                                          bool plain)
 {
     if (n != 0 && op == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0 && !plain &&
         !wick_utf8_valid(p, n)) {
