@@ -589,25 +589,20 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
             bool plain = false;
             if (mask_bit != 0 && n != 0) {
                 unsigned ph = c->priv_.phase;
-                bool copy = c->priv_.reasm && !c->priv_.ext_active;
-                /* Unmask straight into the reassembly buffer (room was
-                 * reserved at the header): one pass instead of two. */
-                uint8_t *dst = copy ? c->priv_.msg + c->priv_.msg_len : p;
+                /* Unmasked in place, or straight into the reassembly
+                 * buffer (room was reserved at the header): one pass. */
+                uint8_t *dst =
+                    c->priv_.reasm && !c->priv_.ext_active ? c->priv_.msg + c->priv_.msg_len : p;
 #ifdef WICK__MASK_ASCII
-                if (text_checked(c) && !c->priv_.ext_active && c->priv_.utf8.priv_.state == 0) {
-                    /* Unmasked and found plain ASCII in the same pass. */
+                if (text_checked(c) && !c->priv_.ext_active &&
+                    wick_utf8_finish(&c->priv_.utf8) == WICK_OK) {
+                    /* At a character boundary: unmasked and found plain
+                     * ASCII in the same pass. */
                     plain = wick__mask_ascii(dst, p, n, c->priv_.key, ph);
                 } else
 #endif
-                    if (copy) {
-                    uint8_t k[4];
-                    for (unsigned i = 0; i < 4; i++) {
-                        k[i] = c->priv_.key[(ph + i) & 3U];
-                    }
-                    wick__mask_copy(dst, p, n, k);
-                } else {
-                    size_t phase = ph;
-                    wick_mask_apply(p, n, c->priv_.key, &phase);
+                {
+                    wick__mask_copy(dst, p, n, c->priv_.key, ph);
                 }
                 p = dst;
                 c->priv_.phase = (uint8_t)((ph + n) & 3U);

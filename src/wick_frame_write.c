@@ -141,7 +141,7 @@ wick_err wick_frame_write(uint8_t opcode, bool fin, uint8_t rsv, const uint8_t *
         uintptr_t s = (uintptr_t)payload;
         if (mask != NULL && (s == d || s + len <= d || d + len <= s)) {
             /* In place or apart: copy and mask in one pass. */
-            wick__mask_copy(out + hn, payload, len, key);
+            wick__mask_copy(out + hn, payload, len, key, 0);
         } else {
             /* memmove first: the payload may overlap the destination. */
             memmove(out + hn, payload, len);

@@ -85,22 +85,19 @@ static size_t mask_words64(uint8_t *dst, const uint8_t *src, size_t len, uint64_
 }
 #endif
 
-/* 4 bytes per step, for dst 4-byte aligned. */
+/* 4 bytes per step, for dst 4-byte aligned. A core without unaligned
+ * access also needs src aligned (else it does nothing: the byte loop
+ * takes over); told so, the compiler emits single loads and stores. */
 static size_t mask_words32(uint8_t *dst, const uint8_t *src, size_t len, uint32_t kw)
 {
     size_t n = len & ~(size_t)3U;
-    if (((uintptr_t)src & 3U) == 0) {
-        uint8_t *d = (uint8_t *)WICK_MASK_ALIGNED4(dst);
-        const uint8_t *s = (const uint8_t *)WICK_MASK_ALIGNED4(src);
-        for (size_t i = 0; i < n; i += 4) {
-            uint32_t w;
-            WICK_MASK_COPY(&w, s + i, 4);
-            w ^= kw;
-            WICK_MASK_COPY(d + i, &w, 4);
-        }
-        return n;
+#ifndef WICK_MASK_UNALIGNED_OK
+    if (((uintptr_t)src & 3U) != 0) {
+        return 0;
     }
-#ifdef WICK_MASK_UNALIGNED_OK
+    dst = (uint8_t *)WICK_MASK_ALIGNED4(dst);
+    src = (const uint8_t *)WICK_MASK_ALIGNED4(src);
+#endif
     for (size_t i = 0; i < n; i += 4) {
         uint32_t w;
         WICK_MASK_COPY(&w, src + i, 4);
@@ -108,9 +105,6 @@ static size_t mask_words32(uint8_t *dst, const uint8_t *src, size_t len, uint32_
         WICK_MASK_COPY(dst + i, &w, 4);
     }
     return n;
-#else
-    return 0;
-#endif
 }
 
 #ifdef WICK_MASK_SSE2
@@ -390,43 +384,57 @@ bool wick__mask_ascii(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 }
 #endif
 
-void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4])
-{
-    mask_run(best_path(len), dst, src, len, key, 0);
-}
-
 #if defined(WICK_MASK_WORD64) && defined(WICK_MASK_UNALIGNED_OK)
-/* 4..16 bytes in place with two overlapping words, both loaded before
- * either is stored, so the bytes they share are masked once. The second
- * word starts at len - w, a multiple of 4 before the end, so its key is
- * the one for position len. Returns false for other lengths. */
-static bool mask_short(uint8_t *buf, size_t len, const uint8_t key[4], size_t ph)
+/* 4..16 bytes with two overlapping words, both loaded before either is
+ * stored, so the bytes they share are masked once (and dst == src works).
+ * The second word starts at len - w, a multiple of 4 before the end, so
+ * its key is the one for position len. Returns false for other lengths. */
+static bool mask_short(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4],
+                       size_t ph)
 {
     if (len >= 8 && len <= 16) {
         uint64_t a;
         uint64_t b;
-        __builtin_memcpy(&a, buf, 8);
-        __builtin_memcpy(&b, buf + len - 8, 8);
+        __builtin_memcpy(&a, src, 8);
+        __builtin_memcpy(&b, src + len - 8, 8);
         a ^= key_word64(key_word(key, ph));
         b ^= key_word64(key_word(key, ph + len));
-        __builtin_memcpy(buf, &a, 8);
-        __builtin_memcpy(buf + len - 8, &b, 8);
+        __builtin_memcpy(dst, &a, 8);
+        __builtin_memcpy(dst + len - 8, &b, 8);
         return true;
     }
     if (len >= 4 && len < 8) {
         uint32_t a;
         uint32_t b;
-        __builtin_memcpy(&a, buf, 4);
-        __builtin_memcpy(&b, buf + len - 4, 4);
+        __builtin_memcpy(&a, src, 4);
+        __builtin_memcpy(&b, src + len - 4, 4);
         a ^= key_word(key, ph);
         b ^= key_word(key, ph + len);
-        __builtin_memcpy(buf, &a, 4);
-        __builtin_memcpy(buf + len - 4, &b, 4);
+        __builtin_memcpy(dst, &a, 4);
+        __builtin_memcpy(dst + len - 4, &b, 4);
         return true;
     }
     return false;
 }
 #endif
+
+/* The masking behind both entry points: small payloads (the common case
+ * of chat traffic) with the overlapping words, the rest through the best
+ * path for their length. */
+static void mask_best(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t ph)
+{
+#if defined(WICK_MASK_WORD64) && defined(WICK_MASK_UNALIGNED_OK)
+    if (mask_short(dst, src, len, key, ph)) {
+        return;
+    }
+#endif
+    mask_run(best_path(len), dst, src, len, key, ph);
+}
+
+void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t ph)
+{
+    mask_best(dst, src, len, key, ph & 3U);
+}
 
 void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase)
 {
@@ -434,11 +442,5 @@ void wick_mask_apply(uint8_t *buf, size_t len, const uint8_t key[4], size_t *pha
     if (phase != NULL) {
         *phase = (ph + len) & 3U;
     }
-#if defined(WICK_MASK_WORD64) && defined(WICK_MASK_UNALIGNED_OK)
-    /* Small frames are the common case of chat traffic. */
-    if (mask_short(buf, len, key, ph)) {
-        return;
-    }
-#endif
-    mask_run(best_path(len), buf, buf, len, key, ph);
+    mask_best(buf, buf, len, key, ph);
 }

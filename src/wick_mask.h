@@ -22,9 +22,9 @@ enum {
  * is not compiled in or the CPU lacks it. */
 bool wick__mask_apply_path(int path, uint8_t *buf, size_t len, const uint8_t key[4], size_t *phase);
 
-/* dst[0..len) = src[0..len) masked with key from key byte 0, in one pass.
- * dst and src must be equal or not overlap at all. */
-void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]);
+/* dst[0..len) = src[0..len) masked with key from key byte ph (0..3), in
+ * one pass. dst and src must be equal or not overlap at all. */
+void wick__mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t ph);
 
 /* Where a fused pass is cheap (64-bit words with unaligned access: x86-64,
  * AArch64): dst[0..len) = src[0..len) masked with the key from byte ph

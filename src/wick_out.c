@@ -46,7 +46,7 @@ static wick_err encode(wick_conn *c, uint8_t *dst, uint8_t opcode, bool fin, con
                                        masked ? key : NULL);
     if (len != 0) {
         if (masked) {
-            wick__mask_copy(dst + hl, payload, len, key); /* copy and mask in one pass */
+            wick__mask_copy(dst + hl, payload, len, key, 0); /* copy and mask in one pass */
         } else {
             memcpy(dst + hl, payload, len);
         }

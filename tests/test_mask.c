@@ -196,7 +196,7 @@ static void test_copy_paths(void **state)
     assert_non_null(b);
     fill(&rng, a, big);
     static const uint8_t k2[4] = {0x11, 0x22, 0x33, 0x44};
-    wick__mask_copy(b, a, big, k2);
+    wick__mask_copy(b, a, big, k2, 0);
     mask_ref(a, big, k2, 0);
     assert_memory_equal(a, b, big);
     free(a);
