@@ -408,30 +408,6 @@ static bool pending_pump(client *cl)
     return true;
 }
 
-/* Writes the header of an unmasked final frame (RFC 6455 5.2: a server
- * does not mask) with the shortest length encoding; returns its size. */
-static size_t echo_header(uint8_t *p, uint8_t opcode, size_t len)
-{
-    p[0] = (uint8_t)(0x80u | opcode);
-    if (len < 126) {
-        p[1] = (uint8_t)len;
-        return 2;
-    }
-    if (len <= 0xFFFFu) {
-        p[1] = 126;
-        p[2] = (uint8_t)(len >> 8);
-        p[3] = (uint8_t)len;
-        return 4;
-    }
-    p[1] = 127;
-    uint64_t v = len;
-    for (int i = 9; i >= 2; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-    return 10;
-}
-
 /* Where the message at `data` lies in the input being fed, or NULL when it
  * is not there (wick delivers a message that came as one frame inside one
  * wick_conn_recv() input in place; a reassembled one from its own storage)
@@ -451,37 +427,35 @@ static uint8_t *in_input(const server *srv, const uint8_t *data, size_t len)
  * room left (flush first). */
 static bool echo_add(server *srv, uint8_t opcode, const uint8_t *data, size_t len)
 {
-    uint8_t hdr[ECHO_HDR_MAX];
-    size_t hl = echo_header(hdr, opcode, len);
     uint8_t *p = len >= ZERO_COPY_MIN ? in_input(srv, data, len) : NULL;
     struct iovec *last = srv->niov > 0 ? &srv->iov[srv->niov - 1] : NULL;
+    size_t n = 0;
     if (p != NULL) {
-        if (srv->niov == ECHO_IOV_MAX) {
+        /* A server frame header (RFC 6455 5.2: unmasked, FIN). */
+        wick_frame_header h = {true, 0, opcode, false, {0, 0, 0, 0}, len};
+        uint8_t hdr[ECHO_HDR_MAX];
+        if (srv->niov == ECHO_IOV_MAX || wick_frame_header_write(&h, hdr, sizeof hdr, &n) != WICK_OK) {
             return false;
         }
-        memcpy(p - hl, hdr, hl);
-        srv->iov[srv->niov].iov_base = p - hl;
-        srv->iov[srv->niov].iov_len = hl + len;
+        memcpy(p - n, hdr, n);
+        srv->iov[srv->niov].iov_base = p - n;
+        srv->iov[srv->niov].iov_len = n + len;
         srv->niov++;
         return true;
     }
-    size_t room = ECHO_BUF_SIZE - srv->echo_len;
-    if (room < hl || len > room - hl) {
-        return false;
-    }
     uint8_t *q = srv->echo_buf + srv->echo_len;
     bool extend = last != NULL && (uint8_t *)last->iov_base + last->iov_len == q;
-    if (!extend && srv->niov == ECHO_IOV_MAX) {
-        return false;
+    if ((!extend && srv->niov == ECHO_IOV_MAX) ||
+        wick_frame_write(opcode, true, 0, NULL, data, len, q, ECHO_BUF_SIZE - srv->echo_len, &n) !=
+            WICK_OK) {
+        return false; /* no room left */
     }
-    memcpy(q, hdr, hl);
-    memcpy(q + hl, data, len);
-    srv->echo_len += hl + len;
+    srv->echo_len += n;
     if (extend) {
-        last->iov_len += hl + len;
+        last->iov_len += n;
     } else {
         srv->iov[srv->niov].iov_base = q;
-        srv->iov[srv->niov].iov_len = hl + len;
+        srv->iov[srv->niov].iov_len = n;
         srv->niov++;
     }
     return true;
