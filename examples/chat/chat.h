@@ -24,6 +24,7 @@
 
 #define CHAT_MAX_NAME         50 /* room and user names */
 #define CHAT_MAX_CARRY        (256 * 1024) /* unfed input kept per client (see carry) */
+#define CHAT_RECV_HEAD        WICK_RECV_MIN /* room before received bytes (see part) */
 #define CHAT_MAX_ID           64 /* client-chosen message ids */
 #define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
@@ -96,12 +97,14 @@ struct client {
     /* WebSocket phase */
     wick_conn conn;
     uint8_t *out;
-    /* Input the engine left unconsumed: an incomplete frame (WICK_NEED_MORE,
-     * at most WICK_RECV_MIN bytes) or, while a pong waits for output room
-     * (WICK_BLOCKED), the rest of a read; bounded by CHAT_MAX_CARRY. */
+    /* Input the engine left unconsumed: an incomplete frame header or
+     * control frame (WICK_NEED_MORE, at most WICK_RECV_MIN bytes, put back
+     * in front of the next read), or, while a pong waits for output room
+     * (WICK_BLOCKED, rare), the rest of the input, bounded by CHAT_MAX_CARRY. */
+    uint8_t part[WICK_RECV_MIN];
+    size_t part_len;
     uint8_t *carry;
     size_t carry_len;
-    bool in_blocked;
     struct frame **q; /* ring of max_queue frames */
     unsigned q_head, q_len;
     struct room *rooms[CHAT_ROOMS_PER_CLIENT];
@@ -158,6 +161,7 @@ void client_free(struct client *c);
 struct client *client_find_id(const char *id);
 struct client *client_first(void);
 bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len);
+/* buf has WICK_RECV_MIN bytes of room in front of it (CHAT_RECV_HEAD). */
 void client_on_readable(struct client *c, uint8_t *buf, size_t len);
 void client_flush(struct client *c);
 void client_close(struct client *c, uint16_t code, const char *reason);

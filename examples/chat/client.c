@@ -272,27 +272,30 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
              c->name[0] ? c->name : "-");
     proto_connected(c);
     if (rest_len > 0) {
-        uint8_t *copy = malloc(rest_len);
+        uint8_t *copy = malloc(CHAT_RECV_HEAD + rest_len);
         if (copy == NULL) {
             return false;
         }
-        memcpy(copy, rest, rest_len);
-        client_on_readable(c, copy, rest_len);
+        memcpy(copy + CHAT_RECV_HEAD, rest, rest_len);
+        client_on_readable(c, copy + CHAT_RECV_HEAD, rest_len);
         free(copy);
     }
     loop_mark_dirty(c);
     return true;
 }
 
-/* Feeds in[0..len) to the engine and keeps what it leaves (see carry in
- * chat.h). in may be c->carry itself. */
+/* Feeds in[0..len) to the engine and keeps what it leaves (see part and
+ * carry in chat.h). in may be c->carry itself. */
 static void feed(struct client *c, uint8_t *in, size_t len)
 {
     size_t consumed = 0;
     wick_err e = wick_conn_recv(&c->conn, in, len, &consumed);
-    c->in_blocked = e == WICK_BLOCKED;
-    if (e == WICK_NEED_MORE || e == WICK_BLOCKED) {
-        size_t rest = len - consumed;
+    size_t rest = len - consumed;
+    if (e == WICK_NEED_MORE) {
+        memcpy(c->part, in + consumed, rest); /* rest <= WICK_RECV_MIN */
+        c->part_len = rest;
+    }
+    if (e == WICK_BLOCKED) {
         if (in != c->carry) {
             uint8_t *p = realloc(c->carry, rest);
             if (p == NULL) {
@@ -318,11 +321,17 @@ static void feed(struct client *c, uint8_t *in, size_t len)
 void client_on_readable(struct client *c, uint8_t *buf, size_t len)
 {
     if (c->carry_len == 0) {
-        feed(c, buf, len);
+        /* An incomplete frame kept from the last read goes back in front
+         * of this one, into the room the caller leaves there. */
+        memcpy(buf - c->part_len, c->part, c->part_len);
+        size_t n = c->part_len + len;
+        c->part_len = 0;
+        feed(c, buf - (n - len), n);
         return;
     }
-    /* Bytes kept from the last read go first. A peer that keeps sending
-     * pings while never reading our pongs is cut off. */
+    /* A pong is waiting for output room: the input queues behind it. A
+     * peer that keeps sending pings while never reading our pongs is cut
+     * off. */
     if (c->carry_len + len > CHAT_MAX_CARRY) {
         client_kill(c, "input backlog");
         return;
@@ -474,7 +483,7 @@ void client_flush(struct client *c)
             wick_conn_out_consume(&c->conn, (size_t)n);
             continue;
         }
-        if (c->in_blocked && c->carry_len > 0) {
+        if (c->carry_len > 0) {
             feed(c, c->carry, c->carry_len); /* output drained: the pong fits now */
             if (c->phase != PH_WS) {
                 return;

@@ -38,7 +38,9 @@ static struct client *dirty_head;
 static struct client *free_head;
 static const char listen_tag = 'L';
 static const char signal_tag = 'S';
-static uint8_t rbuf[64 * 1024];
+static uint8_t rbuf_all[CHAT_RECV_HEAD + 64 * 1024];
+static uint8_t *const rbuf = rbuf_all + CHAT_RECV_HEAD; /* reads land here */
+#define RBUF_SIZE (sizeof rbuf_all - CHAT_RECV_HEAD)
 
 void loop_want_write(struct client *c, bool on)
 {
@@ -152,7 +154,7 @@ static void do_accept(void)
 static void do_read(struct client *c)
 {
     for (int i = 0; i < 4 && c->phase != PH_DEAD; i++) {
-        ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
+        ssize_t n = recv(c->fd, rbuf, RBUF_SIZE, 0);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -179,7 +181,7 @@ static void do_read(struct client *c)
         default:
             break; /* discarded */
         }
-        if ((size_t)n < sizeof rbuf) {
+        if ((size_t)n < RBUF_SIZE) {
             return;
         }
     }
