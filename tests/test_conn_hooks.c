@@ -28,16 +28,35 @@ static void reset_harness(wick_role role)
 
 /* --- Allocator hook ------------------------------------------------------ */
 
-static void feed_hex_all(const char *hex, const char *want)
+/* The bytes of `hex` as the peer of the harness's role sends them (masked
+ * for a server) into in[0..cap); returns their length. */
+static size_t wire_input(const char *hex, uint8_t *in, size_t cap)
 {
-    uint8_t raw[2048], in[2100];
+    uint8_t raw[2048];
     size_t n = trace_hex(hex, raw, sizeof raw);
-    assert_true(n != (size_t)-1);
+    assert_true(n != (size_t)-1 && n <= cap);
     if (H.cfg.role == WICK_ROLE_SERVER) {
-        n = trace_mask_frames(raw, n, in, sizeof in);
+        n = trace_mask_frames(raw, n, in, cap);
+        assert_true(n != (size_t)-1);
     } else {
         memcpy(in, raw, n);
     }
+    return n;
+}
+
+/* One run with the whole input in one call; the result (caller frees). */
+static char *run_whole(const uint8_t *in, size_t n)
+{
+    char *got = NULL;
+    size_t whole = n;
+    assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+    return got;
+}
+
+static void feed_hex_all(const char *hex, const char *want)
+{
+    uint8_t in[2100];
+    size_t n = wire_input(hex, in, sizeof in);
     assert_int_equal(split_run_all(&harness_ops, &H, in, n, want, NULL), 0);
 }
 
@@ -93,12 +112,8 @@ static void test_conn_alloc_counting(void **state)
         for (int i = 0; i < 200; i++) {
             o += (size_t)snprintf(one + o, sizeof one - o, "7a");
         }
-        uint8_t raw[400], in[450];
-        size_t n = trace_hex(one, raw, sizeof raw);
-        n = trace_mask_frames(raw, n, in, sizeof in);
-        size_t whole = n;
-        char *got = NULL;
-        assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+        uint8_t in[450];
+        char *got = run_whole(in, wire_input(one, in, sizeof in));
         assert_string_equal(got, "message text \"hi\" | message binary \"\" | message binary "
                                  "<200 bytes be294485> => WICK_OK || -");
         free(got);
@@ -111,12 +126,9 @@ static void test_conn_alloc_counting(void **state)
     reset_harness(WICK_ROLE_SERVER);
     failalloc_init(&fa, 0);
     H.cfg.allocator = &fa.a;
-    char *got = NULL;
-    uint8_t raw[1100], in[1200];
-    size_t n = trace_hex(hex, raw, sizeof raw);
-    n = trace_mask_frames(raw, n, in, sizeof in);
-    size_t whole = n;
-    assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+    uint8_t in[1200];
+    size_t n = wire_input(hex, in, sizeof in);
+    char *got = run_whole(in, n);
     assert_string_equal(got, want);
     free(got);
     assert_int_equal(fa.allocs, 3);
@@ -137,7 +149,7 @@ static void test_conn_alloc_counting(void **state)
     H.cfg.allocator = &fa.a;
     H.cfg.max_message = 50;
     H.cfg.flags = WICK_CONF_OVERSIZE_STREAM;
-    assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+    got = run_whole(in, n);
     assert_string_equal(got, "begin binary | data fin=1 <1010 bytes c2a1222d> => WICK_OK || -");
     free(got);
     assert_int_equal(fa.allocs, 1);
@@ -191,12 +203,9 @@ static void test_conn_alloc_failing(void **state)
         H.cfg.allocator = &fa.a;
         /* Every run allocates afresh: fail the kth attempt of each run by
          * restarting the counter in a hook-free way: one run at a time. */
-        uint8_t raw[1100], in[1200];
-        size_t n = trace_hex(hex, raw, sizeof raw);
-        n = trace_mask_frames(raw, n, in, sizeof in);
-        size_t whole = n;
-        char *got = NULL;
-        assert_int_equal(split_run_sizes(&harness_ops, &H, in, n, &whole, 1, &got), 0);
+        uint8_t in[1200];
+        size_t n = wire_input(hex, in, sizeof in);
+        char *got = run_whole(in, n);
         if (strcmp(got, want[k - 1]) != 0) {
             fail_msg("fail_at %u: %s", k, got);
         }
