@@ -69,6 +69,20 @@ static const char *u_result(void *ctx)
 
 static const split_ops utf8_ops = {u_begin, u_feed, u_end, u_result};
 
+/* Every split of in[0..len) plus `runs` random chunkings from `seed` must
+ * give `want` (see split.h); returns 0 when they all do. */
+static int check_splits(const uint8_t *in, size_t len, const char *want, unsigned runs,
+                        uint64_t seed)
+{
+    uctx c;
+    memset(&c, 0, sizeof(c));
+    split_opts o;
+    memset(&o, 0, sizeof(o));
+    o.random_runs = runs;
+    o.seed = seed;
+    return split_run_all(&utf8_ops, &c, in, len, want, &o);
+}
+
 /* What the reference says, in the same words. */
 static void ref_result(const uint8_t *buf, size_t len, char *out, size_t cap)
 {
@@ -374,13 +388,7 @@ static void test_differential(void **state)
         ok_seen += want_res == RES_OK;
         if (iter % 40 == 1 || iter % 1000 == 0) {
             ref_result(buf, n, want, sizeof(want));
-            uctx c;
-            memset(&c, 0, sizeof(c));
-            split_opts o;
-            memset(&o, 0, sizeof(o));
-            o.random_runs = 4;
-            o.seed = (uint64_t)iter + 1;
-            if (split_run_all(&utf8_ops, &c, buf, n, want, &o) != 0) {
+            if (check_splits(buf, n, want, 4, (uint64_t)iter + 1) != 0) {
                 fail_msg("iteration %d: splits", iter);
             }
         }
@@ -696,13 +704,7 @@ static void test_every_split(void **state)
                     memcpy(b, text, len);
                     apply_patch(b, len, pos, &patches[some[si]]);
                     ref_result(b, len, want, sizeof(want));
-                    uctx c;
-                    memset(&c, 0, sizeof(c));
-                    split_opts o;
-                    memset(&o, 0, sizeof(o));
-                    o.random_runs = 2;
-                    o.seed = (uint64_t)(pos + 1);
-                    if (split_run_all(&utf8_ops, &c, b, len, want, &o) != 0) {
+                    if (check_splits(b, len, want, 2, (uint64_t)(pos + 1)) != 0) {
                         fail_msg("len %zu kind %d pos %zu patch %zu", len, kinds[ki], pos,
                                  some[si]);
                     }
