@@ -62,16 +62,28 @@ static size_t frame_size(const wick_conn *c, size_t len)
     return len <= SIZE_MAX - hs ? hs + len : 0;
 }
 
-/* Queues a frame in the output buffer. Returns WICK_OK,
- * WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_WOULD_BLOCK or WICK_ERR_RANDOM. */
+/* Output space that data frames, pings and pongs may use: all but the
+ * close reserve, so a close frame (RFC 6455 5.5.1), ours or the engine's
+ * answer or failure, always fits. */
+static size_t out_free(const wick_conn *c)
+{
+    size_t busy = out_used(c) + WICK_OUT_RESERVE;
+    return busy < c->priv_.out_cap ? c->priv_.out_cap - busy : 0;
+}
+
+/* Queues a frame in the output buffer, keeping `reserve` bytes free after
+ * it (WICK_OUT_RESERVE for every frame but the close frame). Returns
+ * WICK_OK, WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_WOULD_BLOCK or
+ * WICK_ERR_RANDOM. */
 static wick_err put_frame(wick_conn *c, uint8_t opcode, bool fin, const uint8_t *payload,
-                          size_t len)
+                          size_t len, size_t reserve)
 {
     size_t total = frame_size(c, len);
-    if (total == 0 || total > c->priv_.out_cap) {
+    size_t cap = c->priv_.out_cap - reserve; /* out_cap >= WICK_OUT_MIN > reserve */
+    if (total == 0 || total > cap) {
         return WICK_ERR_BUFFER_TOO_SMALL;
     }
-    uint8_t *dst = out_room(c, total);
+    uint8_t *dst = out_used(c) <= cap - total ? out_room(c, total) : NULL;
     if (dst == NULL) {
         return WICK_ERR_WOULD_BLOCK;
     }
@@ -83,29 +95,6 @@ static wick_err put_frame(wick_conn *c, uint8_t opcode, bool fin, const uint8_t 
     return err;
 }
 
-/* Output space that data frames, pings and pongs may use: all but the
- * close reserve, so a close frame (RFC 6455 5.5.1), ours or the engine's
- * answer or failure, always fits. */
-static size_t out_free(const wick_conn *c)
-{
-    size_t busy = out_used(c) + WICK_OUT_RESERVE;
-    return busy < c->priv_.out_cap ? c->priv_.out_cap - busy : 0;
-}
-
-/* Queues a frame other than the close frame within out_free(). */
-static wick_err put_limited(wick_conn *c, uint8_t opcode, bool fin, const uint8_t *payload,
-                            size_t len)
-{
-    size_t total = frame_size(c, len);
-    if (total == 0 || total > c->priv_.out_cap - WICK_OUT_RESERVE) {
-        return WICK_ERR_BUFFER_TOO_SMALL;
-    }
-    if (total > out_free(c)) {
-        return WICK_ERR_WOULD_BLOCK;
-    }
-    return put_frame(c, opcode, fin, payload, len);
-}
-
 bool wick__out_pong_fits(const wick_conn *c, size_t len)
 {
     return frame_size(c, len) <= out_free(c);
@@ -113,7 +102,7 @@ bool wick__out_pong_fits(const wick_conn *c, size_t len)
 
 wick_err wick__out_pong(wick_conn *c, const uint8_t *payload, size_t len)
 {
-    return put_limited(c, WICK_OP_PONG, true, payload, len);
+    return put_frame(c, WICK_OP_PONG, true, payload, len, WICK_OUT_RESERVE);
 }
 
 wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, size_t len)
@@ -128,7 +117,7 @@ wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, siz
             n += len;
         }
     }
-    wick_err err = put_frame(c, WICK_OP_CLOSE, true, payload, n);
+    wick_err err = put_frame(c, WICK_OP_CLOSE, true, payload, n, 0);
     if (err == WICK_OK) {
         c->priv_.sent_close = true; /* RFC 6455 5.5.1: no data after this */
     }
@@ -185,7 +174,7 @@ wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t l
 {
     wick_err err = data_check(c, opcode, data, len);
     if (err == WICK_OK) {
-        err = put_limited(c, opcode, fin, (const uint8_t *)data, len);
+        err = put_frame(c, opcode, fin, (const uint8_t *)data, len, WICK_OUT_RESERVE);
     }
     if (err == WICK_OK) {
         c->priv_.out_in_message = !fin;
@@ -216,7 +205,7 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
         return WICK_ERR_WOULD_BLOCK;
     }
     bool last = fin && n == len;
-    err = put_limited(c, opcode, last, (const uint8_t *)data, n);
+    err = put_frame(c, opcode, last, (const uint8_t *)data, n, WICK_OUT_RESERVE);
     if (err == WICK_OK) {
         c->priv_.out_in_message = !last;
         *accepted = n;
@@ -232,7 +221,7 @@ wick_err wick_conn_ping(wick_conn *c, const void *data, size_t len)
     if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
         return WICK_ERR_CLOSED;
     }
-    return put_limited(c, WICK_OP_PING, true, (const uint8_t *)data, len);
+    return put_frame(c, WICK_OP_PING, true, (const uint8_t *)data, len, WICK_OUT_RESERVE);
 }
 
 wick_err wick_conn_close(wick_conn *c, uint16_t code, const char *reason, size_t len)
