@@ -504,6 +504,39 @@ static void hs_seeds(void)
     }
 }
 
+/* permessage-deflate offers and answers (RFC 7692 7.1.3 examples,
+ * browsers and libraries, invalid ones) for fuzz_pmd_neg. Its prefix:
+ * server config, client config (budget index in bits 0-3, flags in 4-6;
+ * bit 7 of the first splices the client's own offer in), capacity. */
+static const char *const pmd_values[] = {
+    "permessage-deflate",
+    "permessage-deflate; client_max_window_bits",
+    "permessage-deflate; client_max_window_bits; server_max_window_bits=10",
+    ("permessage-deflate; client_max_window_bits; server_max_window_bits=10, "
+     "permessage-deflate; client_max_window_bits"),
+    "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    "permessage-deflate; client_no_context_takeover; client_max_window_bits",
+    ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+     "server_max_window_bits=8; client_max_window_bits=\"9\""),
+    "permessage-deflate; server_max_window_bits=13; client_max_window_bits=13",
+    "permessage-deflate; server_max_window_bits=016, permessage-deflate; foo",
+    "x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=15",
+    "PerMessage-Deflate; Server_Max_Window_Bits=\"\\1\\2\"; client_max_window_bits",
+};
+
+static void pmd_seeds(void)
+{
+    static const uint8_t confs[][3] = {{0x0F, 0x0F, 128}, {0x00, 0x00, 40}, {0x17, 0x27, 90},
+                                       {0x8D, 0x0D, 128}, {0x87, 0xF0, 60}, {0x60, 0x4B, 20}};
+    for (size_t i = 0; i < sizeof(pmd_values) / sizeof(pmd_values[0]); i++) {
+        for (size_t c = 0; c < sizeof(confs) / sizeof(confs[0]); c++) {
+            char name[64];
+            snprintf(name, sizeof(name), "pmd-%zu-%zu", i, c);
+            seed("pmd_neg", name, confs[c], 3, pmd_values[i], strlen(pmd_values[i]));
+        }
+    }
+}
+
 /* Seeds from the files in tests/vectors: each RFC 6455 5.7 frame for the frame
  * parser and the engine of the receiving role; the RFC 6455 1.2 handshake
  * for both handshake targets. */
@@ -556,6 +589,7 @@ int main(int argc, char **argv)
     frame_seeds();
     conn_seeds();
     hs_seeds();
+    pmd_seeds();
     vector_seeds();
     printf("gen_corpus: %u seeds in %s\n", written, root);
     return 0;

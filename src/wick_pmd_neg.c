@@ -157,6 +157,9 @@ static bool pmd_put_param(char *out, size_t cap, size_t *len, unsigned k, unsign
  * At most 128 bytes (all four parameters, two-digit windows). */
 static wick_err pmd_write(const pmd_terms *t, char *out, size_t cap, size_t *out_len)
 {
+    if (out == NULL) {
+        return WICK_ERR_BUFFER_TOO_SMALL; /* cap is 0 then */
+    }
     size_t len = 0;
     bool ok = pmd_put(out, cap, &len, pmd_name) &&
               (!t->snct || pmd_put_param(out, cap, &len, PMD_SNCT, 0)) &&
@@ -250,7 +253,8 @@ wick_err wick_pmd_accept(const wick_pmd_config *cfg, const wick_ext *exts, size_
     /* RFC 6455 9.1: the offers are in the client's order of preference;
      * RFC 7692 5: accept at most one, declining invalid ones (7.1). */
     for (size_t i = 0; i < n; i++) {
-        pmd_terms o, a;
+        pmd_terms o;
+        pmd_terms a;
         wick_pmd_params p;
         if (!wick__str_ieq(exts[i].name, pmd_name) || !pmd_read(&exts[i], false, &o) ||
             !pmd_answer(cfg, &o, &a, &p)) {
@@ -357,7 +361,8 @@ wick_err wick_pmd_verify(const wick_pmd_config *cfg, const wick_ext *exts, size_
     }
     /* RFC 7692 7.1: without a backend, or with a budget too small to
      * offer, we made no offer this answer could be to. */
-    pmd_terms o, r;
+    pmd_terms o;
+    pmd_terms r;
     wick_pmd_params p;
     wick__pmd_plan plan;
     if (pmd_offer_terms(cfg, &o) != WICK_OK || !pmd_read(x, true, &r) ||
