@@ -3,7 +3,7 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
+# INCLUDEDIR BUILD V WICK_OPENSSL WICK_ZLIB WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
 
 CC      ?= cc
 AR      ?= ar
@@ -49,10 +49,18 @@ CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)
 endif
 
+# LIBCRYPTO: the libraries a build of wick links (libcrypto, zlib).
 DEFS :=
 ifeq ($(WICK_OPENSSL),1)
 DEFS += -DWICK_OPENSSL
-LIBCRYPTO := -lcrypto
+LIBCRYPTO += -lcrypto
+endif
+# permessage-deflate's backend (issue 11): zlib, on by default here; the
+# library builds and passes its tests without it (WICK_ZLIB=0).
+WICK_ZLIB ?= 1
+ifeq ($(WICK_ZLIB),1)
+DEFS += -DWICK_ZLIB
+LIBCRYPTO += -lz
 endif
 ifeq ($(WICK_NO_SIMD),1)
 DEFS += -DWICK_NO_SIMD
@@ -212,7 +220,7 @@ install: lib
 	ln -sf libwick.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwick.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@REQUIRES_PRIVATE@|$(if $(LIBCRYPTO),Requires.private: libcrypto,)|' \
+	    -e 's|@REQUIRES_PRIVATE@|$(if $(strip $(LIBCRYPTO)),Requires.private:$(if $(filter -lcrypto,$(LIBCRYPTO)), libcrypto)$(if $(filter -lz,$(LIBCRYPTO)), zlib),)|' \
 	    wick.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/wick.pc
 
 uninstall:

@@ -1441,7 +1441,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c[0] & 0x20) {
         x->eng.cfg.allocator = &alloc;
     }
-    wick_extension ext = {WICK_RSV1, ext_decode, x};
+    wick_extension ext = {WICK_RSV1, ext_decode, x, NULL, NULL};
     if (c[0] & 0x40) {
         x->eng.cfg.extension = &ext;
     }

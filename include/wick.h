@@ -145,6 +145,8 @@ WICK_API unsigned long wick_version(void);
     X(ERR_HS_EXTENSION, -214, 0, "extension header malformed or not one that was offered")         \
     X(ERR_HS_NOT_UPGRADE, -215, 0, "request is plain HTTP, not a WebSocket upgrade")               \
     X(ERR_HS_TARGET, -216, 0, "request target invalid")                                            \
+    X(ERR_HS_DEFLATE, -217, 0,                                                                     \
+      "permessage-deflate answer has a parameter the offer did not allow")                         \
     X(ERR_PROTO_RSV, -300, 1002, "reserved bit set without a negotiated extension")                \
     X(ERR_PROTO_OPCODE, -301, 1002, "reserved opcode")                                             \
     X(ERR_PROTO_CONTROL_FRAGMENTED, -302, 1002, "control frame without FIN")                       \
@@ -158,6 +160,8 @@ WICK_API unsigned long wick_version(void);
     X(ERR_UTF8, -400, 1007, "invalid UTF-8 in a text message or close reason")                     \
     X(ERR_TOO_BIG, -401, 1009, "message exceeds the size limit")                                   \
     X(ERR_FRAME_TOO_BIG, -402, 1009, "frame exceeds the size limit")                               \
+    X(ERR_INFLATE, -403, 1007, "invalid compressed data in a permessage-deflate message")          \
+    X(ERR_INFLATE_RATIO, -404, 1009, "decompressed message exceeds the expansion ratio limit")     \
     X(ERR_CALLBACK, -500, 1011, "a callback returned an error")                                    \
     X(ERR_NOMEM, -501, 1011, "the allocator hook failed")                                          \
     X(ERR_RANDOM, -502, 1011, "the random source failed")                                          \
@@ -689,23 +693,45 @@ typedef struct wick_callbacks {
     int (*random)(void *user, uint8_t *out, size_t n);
 } wick_callbacks;
 
-/* Receive-side extension hook (e.g. permessage-deflate, RFC 7692). When a
- * data message starts with any of `rsv_mask` set in its first frame, the
- * message's payload goes through `decode` (with fin set on the last call),
- * which passes the decoded bytes on with emit(emit_ctx, ...) in as many
- * pieces as it likes; decoded bytes then get the usual UTF-8 check, size
- * limit and delivery (copied into the reassembly storage for whole-message
- * delivery). decode returns 0, or a negative wick_err to fail the
- * connection (a value that is not a known error becomes
- * WICK_ERR_EXTENSION). emit returns 0 or a negative wick_err, which decode
- * should return at once. A send-side hook will be added later. */
+/* Extension hooks (e.g. permessage-deflate, RFC 7692; wick_pmd_* below
+ * fills one in).
+ *
+ * Receive side: when a data message starts with any of `rsv_mask` set in
+ * its first frame, the message's payload goes through `decode` (with fin
+ * set on the last call), which passes the decoded bytes on with
+ * emit(emit_ctx, ...) in as many pieces as it likes; decoded bytes then
+ * get the usual UTF-8 check, size limit and delivery (copied into the
+ * reassembly storage for whole-message delivery). decode returns 0, or a
+ * negative wick_err to fail the connection (a value that is not a known
+ * error becomes WICK_ERR_EXTENSION). emit returns 0 or a negative
+ * wick_err, which decode should return at once.
+ *
+ * Send side (optional, encode and encode_bound both set or both NULL):
+ * each data frame sent with wick_conn_send() or wick_conn_send_some() is
+ * passed through encode(), which writes the frame's encoded payload into
+ * out[0..cap) and sets *out_len; cap is encode_bound(len) for the frame's
+ * `len` input bytes, so encode must never need more than its own bound.
+ * `first` marks the message's first frame and `fin` its last. On the
+ * first frame encode may return 1 ("send this message as it is"): the
+ * message then goes out unencoded, with no RSV bit. Otherwise the first
+ * frame carries rsv_mask (RFC 7692 6: RSV1 on the first frame only).
+ * encode returns 0, 1 as above, or a negative wick_err, which fails the
+ * connection (WICK_ERR_EXTENSION when not a known error). */
 typedef int (*wick_emit_fn)(void *emit_ctx, const uint8_t *data, size_t len);
 typedef struct wick_extension {
     uint8_t rsv_mask;
     int (*decode)(void *state, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
                   void *emit_ctx);
     void *state;
+    int (*encode)(void *state, const uint8_t *in, size_t len, bool first, bool fin, uint8_t *out,
+                  size_t cap, size_t *out_len);
+    size_t (*encode_bound)(void *state, size_t len);
 } wick_extension;
+
+/* OR into the opcode of wick_conn_send() / wick_conn_send_some() when
+ * starting a message that must not go through the extension's encoder
+ * (e.g. already-compressed data): it is sent as it is, RSV bits clear. */
+#define WICK_SEND_PLAIN 0x80U
 
 /* Connection options. Start from wick_conn_config_default(). */
 enum {
@@ -782,7 +808,7 @@ struct wick_conn {
         uint8_t key[4]; /* masking key of the current data frame */
         uint8_t msg_opcode, phase;
         bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
-        bool ext_active, end_pending, pause_req, in_callback, out_in_message;
+        bool ext_active, end_pending, pause_req, in_callback, out_in_message, out_encoded;
         bool sent_close, recv_close;
     } priv_;
 };
@@ -908,6 +934,162 @@ WICK_API wick_err wick_conn_error(const wick_conn *c);
 /* The role and user pointer given at init. */
 WICK_API wick_role wick_conn_role(const wick_conn *c);
 WICK_API void *wick_conn_user(const wick_conn *c);
+
+/* === permessage-deflate (RFC 7692) ===
+ *
+ * Negotiation (both roles) needs no compression library. Compressing and
+ * decompressing need a backend: zlib when the library is built with
+ * WICK_ZLIB (Makefile: WICK_ZLIB=1, the default there); without one,
+ * wick_pmd_available() is false, wick_pmd_accept() declines every offer
+ * and wick_pmd_init() returns WICK_ERR_STATE.
+ *
+ * Memory: no allocation. Each connection gets an arena of the caller's
+ * (any memory, e.g. a slice of its own per-connection block); the
+ * backend's state, windows and buffers are carved from it. The caller
+ * states a byte budget per connection, and negotiation picks window sizes
+ * that fit it (asking the peer for a smaller window where the RFC lets it,
+ * compressing with a smaller window of its own, or not compressing at
+ * all), and declines an offer that cannot fit. wick_pmd_arena_size() says
+ * how much arena the agreed parameters need (at most the budget).
+ *
+ * Using it (server): wick_pmd_accept() on the request's extensions,
+ * put the answer in wick_hs_accept_opts.extensions; after the handshake,
+ * wick_pmd_init() with an arena, and set wick_conn_config.extension to
+ * wick_pmd_extension(). Client: wick_pmd_offer() into
+ * wick_hs_client_opts.extensions; wick_pmd_verify() on the response's
+ * extensions; then as the server. */
+
+#ifndef WICK_PMD_DEFAULT_BUDGET
+#define WICK_PMD_DEFAULT_BUDGET (64U * 1024U)
+#endif
+
+/* wick_pmd_config.flags */
+enum {
+    /* Never compress what we send (RFC 7692 allows uncompressed messages
+     * on a connection that agreed the extension): only an inflater is
+     * needed, for small devices. */
+    WICK_PMD_DECOMPRESS_ONLY = 1U << 0,
+    /* Do not keep our compressor's LZ77 window between messages (and say
+     * so: server_no_context_takeover / client_no_context_takeover for our
+     * role). Needed to send one wick_pmd_prepare()d frame to many. */
+    WICK_PMD_NO_CONTEXT_TAKEOVER = 1U << 1,
+    /* Ask the peer not to keep its window between messages. */
+    WICK_PMD_PEER_NO_CONTEXT_TAKEOVER = 1U << 2
+};
+
+typedef struct wick_pmd_config {
+    size_t budget;      /* arena bytes per connection; 0: WICK_PMD_DEFAULT_BUDGET */
+    unsigned flags;     /* WICK_PMD_* */
+    int level;          /* compression level 1-9; 0: 6 */
+    size_t min_size;    /* messages shorter than this go out uncompressed; 0: all compressed */
+    uint32_t max_ratio; /* bomb guard: fail (1009) when a message inflates to more than
+                           max_ratio times its compressed size plus 1 KiB; 0: off */
+} wick_pmd_config;
+
+/* Fills cfg with the defaults (budget WICK_PMD_DEFAULT_BUDGET, level 6,
+ * min_size 0, max_ratio 0). */
+WICK_API void wick_pmd_config_default(wick_pmd_config *cfg);
+
+/* The agreed parameters (RFC 7692 7.1). Window bits are 8-15, 15 when
+ * the parameter was not part of the agreement. */
+typedef struct wick_pmd_params {
+    bool enabled; /* false: not agreed (declined, or not offered) */
+    bool server_no_context_takeover;
+    bool client_no_context_takeover;
+    uint8_t server_max_window_bits;
+    uint8_t client_max_window_bits;
+} wick_pmd_params;
+
+/* True when the library was built with a compression backend. */
+WICK_API bool wick_pmd_available(void);
+
+/* Server: goes through the offers in exts[0..n) (wick_hs_request's
+ * extensions, in the client's order of preference) and accepts the first
+ * permessage-deflate offer that is valid (RFC 7692 7.1: no unknown or
+ * repeated parameter, values in range, no value on a flag) and fits
+ * cfg's budget. Returns WICK_OK with *agreed filled and the
+ * Sec-WebSocket-Extensions value to answer with in out[0..*out_len);
+ * when nothing is acceptable, also WICK_OK, with agreed->enabled false
+ * and *out_len 0 (answer with no header: declining is not an error).
+ * WICK_ERR_BUFFER_TOO_SMALL when out cannot hold the answer (64 bytes
+ * always can), WICK_ERR_ARG for NULL pointers. cfg may be NULL. */
+WICK_API wick_err wick_pmd_accept(const wick_pmd_config *cfg, const wick_ext *exts, size_t n,
+                                  wick_pmd_params *agreed, char *out, size_t cap, size_t *out_len);
+
+/* Client: writes the offer for cfg (a Sec-WebSocket-Extensions value for
+ * wick_hs_client_opts.extensions) into out[0..*out_len). Returns WICK_OK,
+ * WICK_ERR_BUFFER_TOO_SMALL (64 bytes always suffice), WICK_ERR_STATE (no
+ * backend), or WICK_ERR_ARG. cfg may be NULL. */
+WICK_API wick_err wick_pmd_offer(const wick_pmd_config *cfg, char *out, size_t cap,
+                                 size_t *out_len);
+
+/* Client: checks the server's answer (wick_hs_client's extensions) against
+ * the offer wick_pmd_offer() made for the same cfg. Returns WICK_OK with
+ * *agreed (enabled false when the server did not accept the extension),
+ * or WICK_ERR_HS_DEFLATE: permessage-deflate answered twice, an unknown or
+ * repeated parameter, a value out of range or on a flag,
+ * client_max_window_bits that was not offered, or a window larger than
+ * offered (RFC 7692 7.1: the client then fails the connection). */
+WICK_API wick_err wick_pmd_verify(const wick_pmd_config *cfg, const wick_ext *exts, size_t n,
+                                  wick_pmd_params *agreed);
+
+/* Per-connection compression state. */
+typedef struct wick_pmd {
+    struct { /* private: may change in any release */
+        wick_extension ext;
+        wick_pmd_params params;
+        uint8_t *arena;
+        size_t arena_cap, arena_used;
+        void *inflater, *deflater; /* backend state, in the arena */
+        uint8_t *chunk;            /* inflate output piece, in the arena */
+        size_t chunk_cap, min_size;
+        uint64_t msg_in, msg_out; /* compressed / inflated bytes of this message */
+        uint32_t max_ratio;
+        uint8_t role, level, mem_level, inflate_bits, deflate_bits;
+        bool inflate_reset, deflate_reset, msg_done, send_open;
+    } priv_;
+} wick_pmd;
+
+/* Arena bytes wick_pmd_init() needs for these agreed parameters in this
+ * role under cfg (at most cfg's budget when the parameters came from
+ * wick_pmd_accept() or wick_pmd_verify() with the same cfg); 0 when not
+ * enabled or no backend. */
+WICK_API size_t wick_pmd_arena_size(const wick_pmd_config *cfg, const wick_pmd_params *agreed,
+                                    wick_role role);
+
+/* Sets up compression for one connection in `role` with the agreed
+ * parameters, in arena[0..arena_len) (which MUST outlive it). Returns
+ * WICK_OK, WICK_ERR_BUFFER_TOO_SMALL (arena smaller than
+ * wick_pmd_arena_size()), WICK_ERR_STATE (no backend, or agreed not
+ * enabled) or WICK_ERR_ARG. Then set wick_conn_config.extension to
+ * wick_pmd_extension(pmd); pmd MUST outlive the connection. */
+WICK_API wick_err wick_pmd_init(wick_pmd *pmd, const wick_pmd_config *cfg,
+                                const wick_pmd_params *agreed, wick_role role, void *arena,
+                                size_t arena_len);
+
+/* The extension hook to put in wick_conn_config.extension. */
+WICK_API const wick_extension *wick_pmd_extension(const wick_pmd *pmd);
+
+/* Ends the backend's streams (the arena stays the caller's). Idempotent;
+ * safe on a zeroed struct. */
+WICK_API void wick_pmd_release(wick_pmd *pmd);
+
+/* Arena bytes in use (the high-water mark: the arena is never given back). */
+WICK_API size_t wick_pmd_arena_used(const wick_pmd *pmd);
+
+/* Compress once, send to many: compresses a whole message into a
+ * prepared frame (RSV1 set, unmasked: server role) in out[0..cap), with
+ * pmd's compressor and a fresh LZ77 context. pmd must be a server-role
+ * state with WICK_PMD_NO_CONTEXT_TAKEOVER (it may be a state of its own,
+ * used only for this). The frame may go with wick_conn_send_prepared() to
+ * every connection that agreed permessage-deflate with
+ * server_no_context_takeover and a server_max_window_bits at least pmd's:
+ * their peers expect no context from earlier messages, and our
+ * compressor on those connections keeps none that the frame would break.
+ * Returns WICK_OK, WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_STATE (pmd not as
+ * above) or WICK_ERR_ARG. */
+WICK_API wick_err wick_pmd_prepare(wick_pmd *pmd, uint8_t opcode, const void *data, size_t len,
+                                   uint8_t *out, size_t cap, wick_prepared *p);
 
 #ifdef __cplusplus
 }

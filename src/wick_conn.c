@@ -97,7 +97,9 @@ wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_ca
     if (cfg->allocator != NULL && (cfg->allocator->alloc == NULL || cfg->allocator->free == NULL)) {
         return WICK_ERR_ARG;
     }
-    if (cfg->extension != NULL && cfg->extension->decode == NULL) {
+    if (cfg->extension != NULL &&
+        (cfg->extension->decode == NULL ||
+         (cfg->extension->encode == NULL) != (cfg->extension->encode_bound == NULL))) {
         return WICK_ERR_ARG;
     }
     if (cfg->out_cap < WICK_OUT_MIN) {
@@ -176,6 +178,11 @@ static wick_err conn_fail(wick_conn *c, wick_err err)
         c->priv_.in_callback = was;
     }
     return err;
+}
+
+wick_err wick__conn_fail(wick_conn *c, wick_err err)
+{
+    return conn_fail(c, err);
 }
 
 /* Maps a callback's return value to OK, PAUSED or a failure. */

@@ -22,4 +22,8 @@ wick_err wick__out_pong(wick_conn *c, const uint8_t *payload, size_t len);
  * WICK_OK or WICK_ERR_RANDOM (nothing queued). */
 wick_err wick__out_close(wick_conn *c, uint16_t code, const uint8_t *reason, size_t len);
 
+/* Fails the connection with err (RFC 6455 7.1.7): the close frame is
+ * queued, on_error called; returns err (or the earlier error). */
+wick_err wick__conn_fail(wick_conn *c, wick_err err);
+
 #endif /* WICK_CONN_H */

@@ -154,32 +154,138 @@ size_t wick_conn_send_space(const wick_conn *c)
     return payload_room(out_free(c), c->priv_.role == WICK_ROLE_CLIENT);
 }
 
-/* Shared checks of the data-frame senders. */
-static wick_err data_check(wick_conn *c, uint8_t opcode, const void *data, size_t len)
+/* Shared checks of the data-frame senders; strips WICK_SEND_PLAIN from
+ * *opcode and decides whether the frame goes through the extension's
+ * encoder (the first frame decides for the whole message). */
+static wick_err data_check(wick_conn *c, uint8_t *opcode, const void *data, size_t len)
 {
     if (c == NULL || (data == NULL && len != 0)) {
         return WICK_ERR_ARG;
     }
-    if (opcode != WICK_OP_CONT && opcode != WICK_OP_TEXT && opcode != WICK_OP_BINARY) {
+    bool plain = (*opcode & WICK_SEND_PLAIN) != 0;
+    uint8_t op = (uint8_t)(*opcode & ~WICK_SEND_PLAIN);
+    if (op != WICK_OP_TEXT && op != WICK_OP_BINARY && (op != WICK_OP_CONT || plain)) {
         return WICK_ERR_ARG;
     }
     if (c->priv_.sent_close || c->priv_.error != WICK_OK) {
         return WICK_ERR_CLOSED;
     }
     /* RFC 6455 5.4: one message at a time, continued by CONT frames. */
-    return (opcode == WICK_OP_CONT) != c->priv_.out_in_message ? WICK_ERR_STATE : WICK_OK;
+    if ((op == WICK_OP_CONT) != c->priv_.out_in_message) {
+        return WICK_ERR_STATE;
+    }
+    if (op != WICK_OP_CONT) {
+        c->priv_.out_encoded = !plain && c->priv_.ext != NULL && c->priv_.ext->encode != NULL;
+    }
+    *opcode = op;
+    return WICK_OK;
+}
+
+/* Bytes an encoded frame of `len` input bytes may take: header + bound. */
+static size_t encoded_size(const wick_conn *c, size_t len, size_t *bound)
+{
+    *bound = c->priv_.ext->encode_bound(c->priv_.ext->state, len);
+    size_t hs = wick_frame_header_size(*bound, c->priv_.role == WICK_ROLE_CLIENT);
+    return *bound >= len && *bound <= SIZE_MAX - hs ? hs + *bound : 0;
+}
+
+/* Queues one data frame through the extension's encoder (e.g. RFC 7692
+ * compression): room for encode_bound() is taken first, the payload is
+ * encoded after the largest header it could need, then the header goes
+ * in front (the payload moved down when the real one is shorter) and a
+ * client masks in place. Returns as put_frame(), or WICK_DONE when the
+ * encoder wants the message sent as it is (first frame only). An encoder
+ * failure fails the connection: its state no longer matches the peer's. */
+static wick_err put_encoded(wick_conn *c, uint8_t opcode, bool fin, const uint8_t *data, size_t len)
+{
+    const wick_extension *x = c->priv_.ext;
+    bool masked = c->priv_.role == WICK_ROLE_CLIENT;
+    bool first = opcode != WICK_OP_CONT;
+    size_t bound = 0;
+    size_t total = encoded_size(c, len, &bound);
+    size_t cap = c->priv_.out_cap - WICK_OUT_RESERVE;
+    if (total == 0 || total > cap) {
+        return WICK_ERR_BUFFER_TOO_SMALL;
+    }
+    uint8_t *dst = out_used(c) <= cap - total ? out_room(c, total) : NULL;
+    if (dst == NULL) {
+        return WICK_ERR_WOULD_BLOCK;
+    }
+    uint8_t key[4];
+    if (masked && c->priv_.cb->random(c->priv_.user, key, sizeof(key)) != 0) {
+        return WICK_ERR_RANDOM; /* before encoding: nothing changed yet */
+    }
+    size_t hmax = total - bound;
+    size_t n = 0;
+    int rc = x->encode(x->state, data, len, first, fin, dst + hmax, bound, &n);
+    if (rc == 1 && first) {
+        return WICK_DONE;
+    }
+    if (rc != 0 || n > bound) {
+        wick_err err =
+            rc < 0 && wick_err_close_code((wick_err)rc) != 0 ? (wick_err)rc : WICK_ERR_EXTENSION;
+        return wick__conn_fail(c, err);
+    }
+    size_t hl = wick_frame_header_size(n, masked);
+    if (hl != hmax && n != 0) {
+        memmove(dst + hl, dst + hmax, n);
+    }
+    uint8_t b0 = (uint8_t)((fin ? 0x80U : 0U) | (first ? x->rsv_mask : 0U) | opcode);
+    (void)wick__frame_put_header(dst, b0, n, masked ? key : NULL);
+    if (masked && n != 0) {
+        wick__mask_copy(dst + hl, dst + hl, n, key, 0);
+    }
+    c->priv_.out_tail += hl + n;
+    return WICK_OK;
 }
 
 wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin)
 {
-    wick_err err = data_check(c, opcode, data, len);
-    if (err == WICK_OK) {
+    wick_err err = data_check(c, &opcode, data, len);
+    if (err == WICK_OK && c->priv_.out_encoded) {
+        err = put_encoded(c, opcode, fin, (const uint8_t *)data, len);
+        if (err == WICK_DONE) {
+            c->priv_.out_encoded = false; /* sent as it is, below */
+            err = WICK_OK;
+        }
+    }
+    if (err == WICK_OK && !c->priv_.out_encoded) {
         err = put_frame(c, opcode, fin, (const uint8_t *)data, len, WICK_OUT_RESERVE);
     }
     if (err == WICK_OK) {
         c->priv_.out_in_message = !fin;
     }
     return err;
+}
+
+/* The most input bytes (up to len) whose encoded frame fits in room;
+ * *fits is false when not even an empty one does. A binary search: the
+ * bound is the encoder's, so nothing is assumed of its shape but that it
+ * does not shrink as the input grows. */
+static size_t encoded_fit(const wick_conn *c, size_t len, size_t room, bool *fits)
+{
+    size_t bound = 0;
+    size_t need = encoded_size(c, 0, &bound);
+    *fits = need != 0 && need <= room;
+    if (!*fits) {
+        return 0;
+    }
+    size_t lo = 0; /* fits */
+    size_t hi = len;
+    need = encoded_size(c, hi, &bound);
+    if (need != 0 && need <= room) {
+        return len;
+    }
+    while (hi - lo > 1) { /* lo fits, hi does not */
+        size_t mid = lo + (hi - lo) / 2;
+        need = encoded_size(c, mid, &bound);
+        if (need != 0 && need <= room) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
 }
 
 wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin,
@@ -189,15 +295,35 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
         return WICK_ERR_ARG;
     }
     *accepted = 0;
-    wick_err err = data_check(c, opcode, data, len);
+    wick_err err = data_check(c, &opcode, data, len);
     if (err != WICK_OK) {
         return err;
     }
     size_t room = out_free(c);
+    bool masked = c->priv_.role == WICK_ROLE_CLIENT;
+    size_t n = 0;
+    if (c->priv_.out_encoded) {
+        bool fits = false;
+        n = encoded_fit(c, len, room, &fits);
+        if (!fits || (n == 0 && len != 0)) {
+            return WICK_ERR_WOULD_BLOCK;
+        }
+        bool last = fin && n == len;
+        err = put_encoded(c, opcode, last, (const uint8_t *)data, n);
+        if (err == WICK_DONE) {
+            c->priv_.out_encoded = false; /* sent as it is, below */
+        } else {
+            if (err == WICK_OK) {
+                c->priv_.out_in_message = !last;
+                *accepted = n;
+            }
+            return err;
+        }
+    }
     if (room < frame_size(c, 0)) {
         return WICK_ERR_WOULD_BLOCK;
     }
-    size_t n = payload_room(room, c->priv_.role == WICK_ROLE_CLIENT);
+    n = payload_room(room, masked);
     if (n > len) {
         n = len;
     }
@@ -273,6 +399,11 @@ wick_err wick_conn_send_prepared(wick_conn *c, const wick_prepared *p)
         return WICK_ERR_CLOSED;
     }
     if (c->priv_.out_in_message) {
+        return WICK_ERR_STATE;
+    }
+    /* A compressed prepared frame (wick_pmd_prepare) only where the
+     * extension was agreed: RSV bits are otherwise a protocol error. */
+    if (p->len != 0 && (p->frame[0] & 0x70U & ~(unsigned)c->priv_.rsv_allowed) != 0) {
         return WICK_ERR_STATE;
     }
     if (p->len > c->priv_.out_cap - WICK_OUT_RESERVE) {

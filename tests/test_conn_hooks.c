@@ -289,7 +289,7 @@ static int xor_decode(void *st, const uint8_t *in, size_t len, bool fin, wick_em
 }
 
 static unsigned xor_calls;
-static const wick_extension xor_ext = {WICK_RSV1, xor_decode, &xor_calls};
+static const wick_extension xor_ext = {WICK_RSV1, xor_decode, &xor_calls, NULL, NULL};
 
 struct ext_case {
     const char *name;
