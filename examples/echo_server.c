@@ -3,6 +3,7 @@
  * with epoll and non-blocking sockets.
  *
  *   echo_server [PORT] [--host ADDR] [--timeout SECS] [--idle SECS] [-v]
+ *               [--no-deflate] [--deflate-* ...]
  *
  * PORT defaults to 8080; 0 picks an ephemeral port. The server listens on
  * 127.0.0.1 unless --host says otherwise, and prints "listening on PORT"
@@ -34,8 +35,8 @@
  * the echoes that cannot take the fast path (see on_message()); it is sent
  * after the echo bytes, which keeps the order of the stream: the engine
  * writes a close frame only after the last message it delivered, and once
- * it has queued a pong the echoes that follow go after it (on_ping()). epoll interest is only changed when it changes, and
- * the clock is read once per loop iteration.
+ * it has queued a pong the echoes that follow go after it (on_ping()). epoll interest is only
+ * changed when it changes, and the clock is read once per loop iteration.
  *
  * Memory stays bounded: what the socket did not take of a send() of the
  * echo buffer is kept per connection (spill, at most one buffer), and
@@ -47,6 +48,13 @@
  * pending message that is pumped out with wick_conn_send_some() as the
  * socket drains, and reading stops (the callback returns WICK_PAUSE) until
  * it has all gone out.
+ *
+ * permessage-deflate (RFC 7692) is accepted when a client offers it
+ * (--no-deflate: declined). A connection that agreed it gets an arena of
+ * wick_pmd_arena_size() bytes, malloc'd at the upgrade and freed at close,
+ * and echoes through wick_conn_send_some() (the encoder compresses into
+ * wick's output buffer), never through the fast path below: the echo
+ * buffer and the in-place frames carry plain payloads only.
  *
  * SIGINT/SIGTERM: every WebSocket client gets a close frame with 1001
  * (going away), the server waits up to two seconds for them to finish,
@@ -71,9 +79,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HS_BUF_SIZE   8192u         /* the request header block */
-#define HTTP_OUT_SIZE 2048u         /* our HTTP answer (101, 200, 4xx) */
-#define OUT_BUF_SIZE  (64u * 1024u) /* wick's output buffer, per connection */
+#define HS_BUF_SIZE   8192u          /* the request header block */
+#define HTTP_OUT_SIZE 2048u          /* our HTTP answer (101, 200, 4xx) */
+#define OUT_BUF_SIZE  (64u * 1024u)  /* wick's output buffer, per connection */
 #define RECV_BUF_SIZE (128u * 1024u) /* one recv() worth of frames (shared) */
 #define ECHO_BUF_SIZE (128u * 1024u) /* their echoes, sent with one send() (shared) */
 #define ECHO_HDR_MAX  10u            /* largest server frame header (RFC 6455 5.2) */
@@ -87,8 +95,8 @@
 
 /* Where a connection is in its life (see the top of the file). */
 enum phase {
-    PH_HTTP,  /* reading the opening handshake */
-    PH_WS,    /* WebSocket open or closing */
+    PH_HTTP,   /* reading the opening handshake */
+    PH_WS,     /* WebSocket open or closing */
     PH_LINGER, /* write side shut down; waiting for the peer's FIN */
     PH_CLOSED  /* socket closed; freed at the end of the loop iteration */
 };
@@ -102,14 +110,15 @@ typedef struct client {
     unsigned events; /* epoll interest currently registered */
     bool conn_ready; /* wick_conn_init() succeeded */
     bool direct;     /* on_message may echo into the shared echo buffer */
+    bool deflate;    /* permessage-deflate agreed: pmd and arena are set up */
     uint8_t pend_op; /* TEXT/BINARY before its first byte, then CONT */
     struct server *srv;
     size_t http_len, http_off; /* our HTTP answer, written before any WebSocket byte */
     size_t carry_len;          /* bytes in carry */
     uint8_t *stash;            /* input not yet fed after a pause or WICK_BLOCKED */
-    uint8_t *spill; /* echo bytes the socket did not take (sent before wick's output) */
-    uint8_t *pend;  /* the rest of a message being echoed */
-    int64_t deadline; /* CLOCK_MONOTONIC ms; 0: none */
+    uint8_t *spill;            /* echo bytes the socket did not take (sent before wick's output) */
+    uint8_t *pend;             /* the rest of a message being echoed */
+    int64_t deadline;          /* CLOCK_MONOTONIC ms; 0: none */
     size_t stash_off, stash_len;
     size_t spill_off, spill_len;
     size_t pend_off, pend_len;
@@ -117,6 +126,9 @@ typedef struct client {
 
     /* PH_WS */
     wick_conn conn;
+    wick_pmd pmd;                 /* when deflate: MUST outlive conn (it is its extension) */
+    uint8_t *arena;               /* pmd's memory, wick_pmd_arena_size() bytes */
+    wick_pmd_params pmd_params;   /* what wick_pmd_accept() agreed */
     uint8_t carry[WICK_RECV_MIN]; /* an incomplete frame header or control frame */
 
     /* PH_HTTP */
@@ -142,14 +154,16 @@ typedef struct server {
     int64_t now;           /* CLOCK_MONOTONIC ms, read once per loop iteration */
     bool stopping;         /* SIGINT/SIGTERM seen */
     bool verbose;
-    uint8_t *recv_buf;     /* RECV_BUF_SIZE: the input of the connection being handled */
-    uint8_t *echo_buf;     /* ECHO_BUF_SIZE: its small echoes */
+    bool deflate;            /* accept permessage-deflate offers */
+    wick_pmd_config pmd_cfg; /* budget, flags, level, min size, ratio */
+    uint8_t *recv_buf;       /* RECV_BUF_SIZE: the input of the connection being handled */
+    uint8_t *echo_buf;       /* ECHO_BUF_SIZE: its small echoes */
     size_t echo_len;
     struct iovec iov[ECHO_IOV_MAX]; /* the echoes of the input being fed, in order */
     int niov;
-    uint8_t *in;       /* the input being fed (see on_message()) */
+    uint8_t *in; /* the input being fed (see on_message()) */
     size_t in_len;
-    bool io_error;     /* a send() failed while feeding */
+    bool io_error; /* a send() failed while feeding */
 } server;
 
 /* epoll tags for the two non-client descriptors (their addresses are used). */
@@ -434,7 +448,8 @@ static bool echo_add(server *srv, uint8_t opcode, const uint8_t *data, size_t le
         /* A server frame header (RFC 6455 5.2: unmasked, FIN). */
         wick_frame_header h = {true, 0, opcode, false, {0, 0, 0, 0}, len};
         uint8_t hdr[ECHO_HDR_MAX];
-        if (srv->niov == ECHO_IOV_MAX || wick_frame_header_write(&h, hdr, sizeof hdr, &n) != WICK_OK) {
+        if (srv->niov == ECHO_IOV_MAX ||
+            wick_frame_header_write(&h, hdr, sizeof hdr, &n) != WICK_OK) {
             return false;
         }
         memcpy(p - n, hdr, n);
@@ -561,7 +576,7 @@ static int feed(client *cl, uint8_t *in, size_t len, size_t *consumed, wick_err 
 {
     server *srv = cl->srv;
     *consumed = 0;
-    cl->direct = cl->spill == NULL && cl->http_off == cl->http_len &&
+    cl->direct = !cl->deflate && cl->spill == NULL && cl->http_off == cl->http_len &&
                  wick_conn_out_pending(&cl->conn) == 0 &&
                  (wick_conn_state(&cl->conn) & WICK_CLOSING) == 0;
     srv->niov = 0;
@@ -665,8 +680,7 @@ static int read_and_feed(client *cl)
  * send, or to be fed) and the engine still reads. */
 static bool can_read(const client *cl, unsigned st)
 {
-    return cl->pend == NULL && cl->spill == NULL && cl->stash == NULL &&
-           (st & WICK_WANT_READ) != 0;
+    return cl->pend == NULL && cl->spill == NULL && cl->stash == NULL && (st & WICK_WANT_READ) != 0;
 }
 
 /* Moves a WebSocket connection forward as far as it can without blocking:
@@ -759,6 +773,38 @@ static void serve_plain_http(client *cl)
     }
 }
 
+/* Logs the agreed permessage-deflate parameters (one line, with -v). */
+static void log_deflate(const client *cl, size_t arena_len)
+{
+    const wick_pmd_params *p = &cl->pmd_params;
+    vlog(cl->srv,
+         "fd %d: permessage-deflate: server_max_window_bits=%u client_max_window_bits=%u "
+         "takeover server=%s client=%s, arena %zu bytes",
+         cl->fd, (unsigned)p->server_max_window_bits, (unsigned)p->client_max_window_bits,
+         p->server_no_context_takeover ? "no" : "yes", p->client_no_context_takeover ? "no" : "yes",
+         arena_len);
+}
+
+/* Sets up permessage-deflate for a connection that agreed it: the arena
+ * is sized for the agreed windows (at most the budget), so a client that
+ * asks for small windows costs less. Returns false when out of memory. */
+static bool start_deflate(client *cl, wick_conn_config *cfg)
+{
+    const wick_pmd_config *pc = &cl->srv->pmd_cfg;
+    size_t need = wick_pmd_arena_size(pc, &cl->pmd_params, WICK_ROLE_SERVER);
+    cl->arena = malloc(need > 0 ? need : 1);
+    if (cl->arena == NULL || wick_pmd_init(&cl->pmd, pc, &cl->pmd_params, WICK_ROLE_SERVER,
+                                           cl->arena, need) != WICK_OK) {
+        free(cl->arena);
+        cl->arena = NULL;
+        return false;
+    }
+    cl->deflate = true;
+    cfg->extension = wick_pmd_extension(&cl->pmd);
+    log_deflate(cl, need);
+    return true;
+}
+
 /* Switches an accepted connection to the WebSocket phase: sets up the
  * engine and hands it the bytes that followed the header block. */
 static bool start_websocket(client *cl, size_t header_len)
@@ -769,6 +815,9 @@ static bool start_websocket(client *cl, size_t header_len)
     cfg.out_cap = sizeof(cl->out);
     cfg.allocator = &heap_allocator;
     cfg.max_message = MAX_MESSAGE;
+    if (cl->pmd_params.enabled && !start_deflate(cl, &cfg)) {
+        return false;
+    }
     if (wick_conn_init(&cl->conn, &cfg, &echo_callbacks, cl) != WICK_OK) {
         return false;
     }
@@ -788,6 +837,25 @@ static bool start_websocket(client *cl, size_t header_len)
     return true;
 }
 
+/* Answers the client's permessage-deflate offers (if any, and unless
+ * --no-deflate): *answer gets the Sec-WebSocket-Extensions value, empty
+ * when every offer is declined, and cl->pmd_params what was agreed. */
+static wick_err accept_deflate(client *cl, char *buf, size_t cap, wick_str *answer)
+{
+    memset(&cl->pmd_params, 0, sizeof(cl->pmd_params));
+    *answer = (wick_str){NULL, 0};
+    if (!cl->srv->deflate || cl->req.num_extensions == 0) {
+        return WICK_OK;
+    }
+    size_t len = 0;
+    wick_err e = wick_pmd_accept(&cl->srv->pmd_cfg, cl->req.extensions, cl->req.num_extensions,
+                                 &cl->pmd_params, buf, cap, &len);
+    if (e == WICK_OK && len > 0) {
+        *answer = (wick_str){buf, len};
+    }
+    return e;
+}
+
 /* Parses what has arrived of the request and answers it once complete. */
 static void handle_request(client *cl)
 {
@@ -801,9 +869,13 @@ static void handle_request(client *cl)
         return;
     }
     if (e == WICK_OK) {
-        static const wick_hs_accept_opts opts = {{NULL, 0}, {NULL, 0}, NULL, 0};
-        e = wick_hs_server_accept(&cl->req, &opts, cl->http_out, sizeof(cl->http_out),
-                                  &cl->http_len);
+        wick_hs_accept_opts opts = {{NULL, 0}, {NULL, 0}, NULL, 0};
+        char ext[64]; /* wick_pmd_accept(): 64 bytes always hold the answer */
+        e = accept_deflate(cl, ext, sizeof(ext), &opts.extensions);
+        if (e == WICK_OK) {
+            e = wick_hs_server_accept(&cl->req, &opts, cl->http_out, sizeof(cl->http_out),
+                                      &cl->http_len);
+        }
         if (e == WICK_OK && start_websocket(cl, header_len)) {
             vlog(cl->srv, "fd %d: upgraded (%.*s)", cl->fd, (int)cl->req.target.len,
                  cl->req.target.ptr);
@@ -957,6 +1029,12 @@ static void client_close(client *cl)
     if (cl->conn_ready) {
         wick_conn_release(&cl->conn);
     }
+    if (cl->deflate) {
+        wick_pmd_release(&cl->pmd);
+        cl->deflate = false;
+    }
+    free(cl->arena);
+    cl->arena = NULL;
     pending_free(cl);
     spill_free(cl);
     free(cl->stash);
@@ -1191,8 +1269,85 @@ static void usage(void)
           "  --host ADDR   address to listen on (default 127.0.0.1)\n"
           "  --timeout S   opening handshake timeout in seconds (default 30)\n"
           "  --idle S      close WebSocket connections idle for S seconds (default: never)\n"
-          "  -v            log connection events to stderr\n",
+          "  -v            log connection events to stderr\n"
+          "permessage-deflate (RFC 7692), accepted when offered unless --no-deflate:\n"
+          "  --no-deflate                   decline every offer\n"
+          "  --deflate-budget BYTES         memory per connection (default 65536)\n"
+          "  --deflate-decompress-only      never compress what we send\n"
+          "  --deflate-no-context-takeover  reset our compressor after each message\n"
+          "  --deflate-peer-no-context-takeover  ask the client to reset its own\n"
+          "  --deflate-min-size BYTES       send shorter messages uncompressed (default 0)\n"
+          "  --deflate-level N              compression level 1-9 (default 6)\n"
+          "  --deflate-max-ratio N          fail (1009) a message inflating over N times\n"
+          "                                 its compressed size (default 0: off)\n",
           stderr);
+}
+
+/* Parses a non-negative integer no larger than max; returns false when
+ * invalid. */
+static bool parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || s[0] == '-' || errno != 0 || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Handles a --no-deflate / --deflate-* option at argv[*i] (consuming its
+ * value). Returns 1 when handled, 0 when not a deflate option, -1 when its
+ * value is missing or invalid. */
+static int parse_deflate_opt(server *srv, int argc, char **argv, int *i)
+{
+    static const char *const flags[] = {"--deflate-decompress-only",
+                                        "--deflate-no-context-takeover",
+                                        "--deflate-peer-no-context-takeover"};
+    static const unsigned bits[] = {WICK_PMD_DECOMPRESS_ONLY, WICK_PMD_NO_CONTEXT_TAKEOVER,
+                                    WICK_PMD_PEER_NO_CONTEXT_TAKEOVER};
+    const char *a = argv[*i];
+    wick_pmd_config *pc = &srv->pmd_cfg;
+    if (strcmp(a, "--no-deflate") == 0) {
+        srv->deflate = false;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+        if (strcmp(a, flags[k]) == 0) {
+            pc->flags |= bits[k];
+            return 1;
+        }
+    }
+    static const char *const valued[] = {"--deflate-budget", "--deflate-min-size",
+                                         "--deflate-level", "--deflate-max-ratio"};
+    static const unsigned long long max[] = {1ULL << 30, 1ULL << 40, 9, 1U << 30};
+    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+        if (strcmp(a, valued[k]) != 0) {
+            continue;
+        }
+        unsigned long long v = 0;
+        if (*i + 1 >= argc || !parse_size(argv[*i + 1], max[k], &v)) {
+            return -1;
+        }
+        ++*i;
+        switch (k) {
+        case 0:
+            pc->budget = (size_t)v;
+            break;
+        case 1:
+            pc->min_size = (size_t)v;
+            break;
+        case 2:
+            pc->level = (int)v;
+            break;
+        default:
+            pc->max_ratio = (uint32_t)v;
+            break;
+        }
+        return 1;
+    }
+    return 0;
 }
 
 /* Parses a non-negative number of seconds; returns -1 when invalid. */
@@ -1208,11 +1363,20 @@ static int64_t parse_seconds(const char *s)
 
 int main(int argc, char **argv)
 {
-    server srv = {.ep = -1, .lfd = -1, .sfd = -1, .hs_timeout_ms = 30000};
+    server srv = {.ep = -1, .lfd = -1, .sfd = -1, .hs_timeout_ms = 30000, .deflate = true};
+    wick_pmd_config_default(&srv.pmd_cfg);
     const char *host = "127.0.0.1";
     const char *port = "8080";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int d = parse_deflate_opt(&srv, argc, argv, &i);
+        if (d != 0) {
+            if (d < 0) {
+                usage();
+                return 2;
+            }
+            continue;
+        }
         if (strcmp(a, "--host") == 0 && i + 1 < argc) {
             host = argv[++i];
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
