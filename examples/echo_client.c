@@ -13,6 +13,11 @@
  *   --ping         send a ping first and print "pong PAYLOAD" when the
  *                  pong comes back
  *   --timeout S    give up after S seconds without progress (default 30)
+ *   --no-deflate   do not offer permessage-deflate (RFC 7692; offered by
+ *                  default, see usage() for the --deflate-* options)
+ *
+ * When the server agrees permessage-deflate, one line on stderr says with
+ * which parameters; an answer that breaks RFC 7692 7.1 fails the handshake.
  *
  * Exit status: 0 when every message came back and the closing handshake
  * completed, 1 otherwise, 2 for bad usage.
@@ -56,6 +61,8 @@ typedef struct options {
     size_t fragment; /* 0: one frame per message */
     bool ping;
     int timeout_ms;
+    bool deflate;            /* offer permessage-deflate */
+    wick_pmd_config pmd_cfg; /* what to offer, and the memory budget */
 } options;
 
 /* A parsed ws:// URL. */
@@ -289,7 +296,8 @@ static bool write_all(int fd, const char *buf, size_t len)
 /* Performs the opening handshake on a blocking socket. On success the
  * bytes the server sent after its header block (already frames) are
  * copied to extra[0..*extra_len). */
-static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap, size_t *extra_len)
+static bool handshake(int fd, const ws_url *u, const options *o, wick_pmd_params *agreed,
+                      uint8_t *extra, size_t extra_cap, size_t *extra_len)
 {
     uint8_t nonce[16];
     if (fill_random(nonce, sizeof(nonce)) != 0) {
@@ -300,6 +308,19 @@ static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap,
     memset(&opts, 0, sizeof(opts));
     opts.target = (wick_str){u->target, strlen(u->target)};
     opts.host = (wick_str){u->host_hdr, strlen(u->host_hdr)};
+    /* wick.h says 64 bytes hold any offer, but the default one is 72
+     * (reported); 256 holds one with every parameter. */
+    char offer[256];
+    size_t offer_len = 0;
+    memset(agreed, 0, sizeof(*agreed));
+    if (o->deflate) {
+        wick_err oe = wick_pmd_offer(&o->pmd_cfg, offer, sizeof(offer), &offer_len);
+        if (oe != WICK_OK) {
+            fprintf(stderr, "echo_client: permessage-deflate offer: %s\n", wick_strerror(oe));
+            return false;
+        }
+        opts.extensions = (wick_str){offer, offer_len};
+    }
     static wick_hs_client hs; /* static: the parsed response is a few KiB */
     char buf[HS_BUF_SIZE];
     size_t len = 0;
@@ -333,6 +354,15 @@ static bool handshake(int fd, const ws_url *u, uint8_t *extra, size_t extra_cap,
     if (e != WICK_OK) {
         fprintf(stderr, "echo_client: handshake failed: %s\n", wick_strerror(e));
         return false;
+    }
+    if (offer_len > 0) {
+        /* RFC 7692 7.1: a client fails the connection on an answer its
+         * offer did not allow. */
+        e = wick_pmd_verify(&o->pmd_cfg, hs.extensions, hs.num_extensions, agreed);
+        if (e != WICK_OK) {
+            fprintf(stderr, "echo_client: handshake failed: %s\n", wick_strerror(e));
+            return false;
+        }
     }
     *extra_len = len - header_len;
     if (*extra_len > extra_cap) {
@@ -630,8 +660,7 @@ static bool run(client *cl)
         if ((st & WICK_SHOULD_CLOSE_TCP) != 0) {
             return false; /* only after a failure, for a client */
         }
-        struct pollfd pf[2] = {{.fd = cl->fd, .events = cl->in_blocked ? 0 : POLLIN},
-                               {.fd = -1}};
+        struct pollfd pf[2] = {{.fd = cl->fd, .events = cl->in_blocked ? 0 : POLLIN}, {.fd = -1}};
         /* POLLOUT also while a message is unfinished: the output buffer was
          * full when it was queued, so wake up once there is room again. */
         if (wick_conn_out_pending(&cl->conn) > 0 || cl->cur_active) {
@@ -684,9 +713,91 @@ static bool run(client *cl)
 static void usage(void)
 {
     fputs("usage: echo_client [--binary] [--fragment N] [--ping] [--timeout S]\n"
+          "                   [--no-deflate] [--deflate-* ...]\n"
           "                   ws://HOST[:PORT][/PATH] [MESSAGE ...]\n"
-          "  sends each MESSAGE (or each line of stdin) and prints what comes back\n",
+          "  sends each MESSAGE (or each line of stdin) and prints what comes back\n"
+          "permessage-deflate (RFC 7692), offered unless --no-deflate:\n"
+          "  --deflate-budget BYTES         memory for it (default 65536)\n"
+          "  --deflate-decompress-only      never compress what we send\n"
+          "  --deflate-no-context-takeover  reset our compressor after each message\n"
+          "  --deflate-peer-no-context-takeover  ask the server to reset its own\n"
+          "  --deflate-min-size BYTES       send shorter messages uncompressed\n"
+          "  --deflate-level N              compression level 1-9 (default 6)\n"
+          "  --deflate-max-ratio N          fail (1009) a message inflating over N times\n"
+          "                                 its compressed size (default 0: off)\n",
           stderr);
+}
+
+/* Parses a non-negative integer no larger than max; returns false when
+ * invalid. */
+static bool parse_size(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || s[0] == '-' || errno != 0 || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Sets a valued --deflate-* option (k: its index in the table below). */
+static void set_deflate_value(wick_pmd_config *pc, size_t k, unsigned long long v)
+{
+    switch (k) {
+    case 0:
+        pc->budget = (size_t)v;
+        break;
+    case 1:
+        pc->min_size = (size_t)v;
+        break;
+    case 2:
+        pc->level = (int)v;
+        break;
+    default:
+        pc->max_ratio = (uint32_t)v;
+        break;
+    }
+}
+
+/* Handles a --no-deflate / --deflate-* option at argv[*i] (consuming its
+ * value). Returns 1 when handled, 0 when not a deflate option, -1 when its
+ * value is missing or invalid. */
+static int parse_deflate_opt(options *o, int argc, char **argv, int *i)
+{
+    static const char *const flags[] = {"--deflate-decompress-only",
+                                        "--deflate-no-context-takeover",
+                                        "--deflate-peer-no-context-takeover"};
+    static const unsigned bits[] = {WICK_PMD_DECOMPRESS_ONLY, WICK_PMD_NO_CONTEXT_TAKEOVER,
+                                    WICK_PMD_PEER_NO_CONTEXT_TAKEOVER};
+    static const char *const valued[] = {"--deflate-budget", "--deflate-min-size",
+                                         "--deflate-level", "--deflate-max-ratio"};
+    static const unsigned long long max[] = {1ULL << 30, 1ULL << 40, 9, 1U << 30};
+    const char *a = argv[*i];
+    if (strcmp(a, "--no-deflate") == 0) {
+        o->deflate = false;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+        if (strcmp(a, flags[k]) == 0) {
+            o->pmd_cfg.flags |= bits[k];
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+        unsigned long long v = 0;
+        if (strcmp(a, valued[k]) != 0) {
+            continue;
+        }
+        if (*i + 1 >= argc || !parse_size(argv[*i + 1], max[k], &v)) {
+            return -1;
+        }
+        ++*i;
+        set_deflate_value(&o->pmd_cfg, k, v);
+        return 1;
+    }
+    return 0;
 }
 
 /* Parses the command line. Options come before the first message (before
@@ -699,6 +810,13 @@ static bool parse_args(int argc, char **argv, options *o)
         if (strcmp(a, "--") == 0) {
             i++;
             break;
+        }
+        int d = parse_deflate_opt(o, argc, argv, &i);
+        if (d != 0) {
+            if (d < 0) {
+                return false;
+            }
+            continue;
         }
         if (strcmp(a, "--binary") == 0) {
             o->binary = true;
@@ -737,9 +855,35 @@ static bool parse_args(int argc, char **argv, options *o)
     return true;
 }
 
+/* Sets up permessage-deflate after the handshake agreed it: an arena of
+ * exactly what the agreed windows need, and the engine's extension hook.
+ * Returns false (with a message) when that fails. */
+static bool start_deflate(const options *o, const wick_pmd_params *p, wick_pmd *pmd,
+                          uint8_t **arena, wick_conn_config *cfg)
+{
+    size_t need = wick_pmd_arena_size(&o->pmd_cfg, p, WICK_ROLE_CLIENT);
+    *arena = malloc(need > 0 ? need : 1);
+    wick_err e = *arena == NULL
+                     ? WICK_ERR_NOMEM
+                     : wick_pmd_init(pmd, &o->pmd_cfg, p, WICK_ROLE_CLIENT, *arena, need);
+    if (e != WICK_OK) {
+        fprintf(stderr, "echo_client: permessage-deflate: %s\n", wick_strerror(e));
+        return false;
+    }
+    cfg->extension = wick_pmd_extension(pmd);
+    fprintf(stderr,
+            "echo_client: permessage-deflate: server_max_window_bits=%u client_max_window_bits=%u "
+            "takeover server=%s client=%s, arena %zu bytes\n",
+            (unsigned)p->server_max_window_bits, (unsigned)p->client_max_window_bits,
+            p->server_no_context_takeover ? "no" : "yes",
+            p->client_no_context_takeover ? "no" : "yes", need);
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    options opt = {.timeout_ms = 30000};
+    options opt = {.timeout_ms = 30000, .deflate = true};
+    wick_pmd_config_default(&opt.pmd_cfg);
     if (!parse_args(argc, argv, &opt)) {
         usage();
         return 2;
@@ -757,7 +901,10 @@ int main(int argc, char **argv)
     cl.fd = fd;
     cl.opt = &opt;
     size_t extra = 0;
-    if (!handshake(fd, &url, cl.in, sizeof(cl.in), &extra)) {
+    wick_pmd_params agreed;
+    static wick_pmd pmd; /* MUST outlive the connection: it is its extension */
+    uint8_t *arena = NULL;
+    if (!handshake(fd, &url, &opt, &agreed, cl.in, sizeof(cl.in), &extra)) {
         close(fd);
         return 1;
     }
@@ -767,9 +914,16 @@ int main(int argc, char **argv)
     cfg.out_cap = sizeof(cl.out);
     cfg.allocator = &heap_allocator;
     cfg.max_message = MAX_MESSAGE;
+    if (agreed.enabled && !start_deflate(&opt, &agreed, &pmd, &arena, &cfg)) {
+        free(arena);
+        close(fd);
+        return 1;
+    }
     wick_err e = wick_conn_init(&cl.conn, &cfg, &client_callbacks, &cl);
     if (e != WICK_OK) {
         fprintf(stderr, "echo_client: %s\n", wick_strerror(e));
+        wick_pmd_release(&pmd);
+        free(arena);
         close(fd);
         return 1;
     }
@@ -783,6 +937,8 @@ int main(int argc, char **argv)
     }
     bool ok = e == WICK_OK && run(&cl);
     wick_conn_release(&cl.conn);
+    wick_pmd_release(&pmd);
+    free(arena);
     free(cl.cur_owned);
     free(cl.line_buf);
     close(fd);

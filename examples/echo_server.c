@@ -870,7 +870,9 @@ static void handle_request(client *cl)
     }
     if (e == WICK_OK) {
         wick_hs_accept_opts opts = {{NULL, 0}, {NULL, 0}, NULL, 0};
-        char ext[64]; /* wick_pmd_accept(): 64 bytes always hold the answer */
+        /* wick.h says 64 bytes hold any answer, but one with every
+         * parameter is 128 (reported); 256 holds it with room to spare. */
+        char ext[256];
         e = accept_deflate(cl, ext, sizeof(ext), &opts.extensions);
         if (e == WICK_OK) {
             e = wick_hs_server_accept(&cl->req, &opts, cl->http_out, sizeof(cl->http_out),
