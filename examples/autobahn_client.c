@@ -1,7 +1,7 @@
 /*
  * autobahn_client: the standard Autobahn|Testsuite test client, built on wick.
  *
- *   autobahn_client ws://HOST:PORT [AGENT]
+ *   autobahn_client [--no-deflate] [--deflate-* ...] ws://HOST:PORT [AGENT]
  *
  * It asks the fuzzing server GET /getCaseCount (the answer is one text
  * message holding the count), then for each case N connects to
@@ -15,6 +15,12 @@
  * messages reassembled through the malloc allocator hook. Exits 0 when the
  * case count and the report update worked (the server grades the cases;
  * some of them answer the handshake wrongly on purpose), 1 otherwise.
+ *
+ * Every connection offers permessage-deflate (RFC 7692) unless
+ * --no-deflate; the --deflate-* options (see usage()) shape the offer. An
+ * answer the offer did not allow fails that case's handshake. With
+ * AUTOBAHN_CLIENT_VERBOSE set, each connection that agreed compression
+ * logs its parameters on stderr.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -52,7 +58,14 @@ typedef struct session {
     long count;    /* MODE_COUNT: the number received, -1 before */
     bool io_error; /* writing to the socket failed */
     wick_conn conn;
+    wick_pmd_params agreed; /* permessage-deflate, as the server answered */
+    wick_pmd pmd;           /* MUST outlive conn when it is its extension */
+    uint8_t *arena;         /* pmd's memory (malloc'd per connection) */
 } session;
+
+/* permessage-deflate options, from the command line. */
+static bool deflate_on = true;
+static wick_pmd_config pmd_cfg;
 
 static uint8_t io_buf[IO_BUF_SIZE];
 static uint8_t out_buf[OUT_BUF_SIZE];
@@ -275,7 +288,19 @@ static int handshake(session *s, const char *hostport, const char *target, size_
     opts.target.len = strlen(target);
     opts.host.ptr = hostport;
     opts.host.len = strlen(hostport);
+    /* wick.h says 64 bytes hold any offer; the default one is 72
+     * (reported), and 256 holds one with every parameter. */
+    char offer[256];
     size_t len = 0;
+    memset(&s->agreed, 0, sizeof(s->agreed));
+    if (deflate_on) {
+        wick_err oe = wick_pmd_offer(&pmd_cfg, offer, sizeof(offer), &len);
+        if (oe != WICK_OK) {
+            fprintf(stderr, "autobahn_client: permessage-deflate offer: %s\n", wick_err_name(oe));
+            return -1;
+        }
+        opts.extensions = (wick_str){offer, len};
+    }
     wick_err e = wick_hs_client_request(&hs, &opts, nonce, NULL, buf, sizeof(buf), &len);
     if (e != WICK_OK) {
         fprintf(stderr, "autobahn_client: request: %s\n", wick_err_name(e));
@@ -314,6 +339,13 @@ static int handshake(session *s, const char *hostport, const char *target, size_
                     wick_err_name(e), hs.status);
             return -1;
         }
+        /* RFC 7692 7.1: an answer the offer did not allow fails it. */
+        e = deflate_on ? wick_pmd_verify(&pmd_cfg, hs.extensions, hs.num_extensions, &s->agreed)
+                       : WICK_OK;
+        if (e != WICK_OK) {
+            fprintf(stderr, "autobahn_client: handshake for %s: %s\n", target, wick_strerror(e));
+            return -1;
+        }
         *extra = len - used;
         memcpy(io_buf, buf + used, *extra);
         return 0;
@@ -332,6 +364,46 @@ static void linger_close(int fd)
         }
     }
     close(fd);
+}
+
+/* Sets up permessage-deflate when the handshake agreed it. Returns 0, or
+ * -1 (with a message). */
+static int start_deflate(session *s, wick_conn_config *cfg)
+{
+    if (!s->agreed.enabled) {
+        return 0;
+    }
+    const wick_pmd_params *p = &s->agreed;
+    size_t need = wick_pmd_arena_size(&pmd_cfg, p, WICK_ROLE_CLIENT);
+    s->arena = malloc(need > 0 ? need : 1);
+    wick_err e = s->arena == NULL
+                     ? WICK_ERR_NOMEM
+                     : wick_pmd_init(&s->pmd, &pmd_cfg, p, WICK_ROLE_CLIENT, s->arena, need);
+    if (e != WICK_OK) {
+        fprintf(stderr, "autobahn_client: permessage-deflate: %s\n", wick_err_name(e));
+        free(s->arena);
+        s->arena = NULL;
+        return -1;
+    }
+    cfg->extension = wick_pmd_extension(&s->pmd);
+    if (getenv("AUTOBAHN_CLIENT_VERBOSE") != NULL) {
+        fprintf(stderr,
+                "autobahn_client: permessage-deflate: server_max_window_bits=%u "
+                "client_max_window_bits=%u takeover server=%s client=%s, arena %zu bytes\n",
+                (unsigned)p->server_max_window_bits, (unsigned)p->client_max_window_bits,
+                p->server_no_context_takeover ? "no" : "yes",
+                p->client_no_context_takeover ? "no" : "yes", need);
+    }
+    return 0;
+}
+
+/* Frees what start_deflate() set up (safe when it set up nothing). */
+static void stop_deflate(session *s)
+{
+    wick_pmd_release(&s->pmd);
+    memset(&s->pmd, 0, sizeof(s->pmd));
+    free(s->arena);
+    s->arena = NULL;
 }
 
 /* One WebSocket connection to target, driven until the server closes it.
@@ -355,9 +427,14 @@ static int run_session(session *s, const char *host, const char *port, const cha
     cfg.out_cap = sizeof(out_buf);
     cfg.allocator = &allocator;
     cfg.max_message = MAX_MESSAGE;
+    if (start_deflate(s, &cfg) != 0) {
+        close(s->fd);
+        return -1;
+    }
     wick_err e = wick_conn_init(&s->conn, &cfg, &callbacks, s);
     if (e != WICK_OK) {
         fprintf(stderr, "autobahn_client: wick_conn_init: %s\n", wick_err_name(e));
+        stop_deflate(s);
         close(s->fd);
         return -1;
     }
@@ -399,6 +476,7 @@ static int run_session(session *s, const char *host, const char *port, const cha
         s->fd = -1;
     }
     wick_conn_release(&s->conn);
+    stop_deflate(s);
     return 0;
 }
 
@@ -447,14 +525,96 @@ static int parse_url(const char *url, char *host, size_t host_cap, char *port, s
     return 0;
 }
 
+static void usage(void)
+{
+    fputs("usage: autobahn_client [--no-deflate] [--deflate-* ...] ws://HOST:PORT [AGENT]\n"
+          "permessage-deflate (RFC 7692), offered unless --no-deflate:\n"
+          "  --deflate-budget BYTES         memory per connection (default 65536)\n"
+          "  --deflate-decompress-only      never compress what we send\n"
+          "  --deflate-no-context-takeover  reset our compressor after each message\n"
+          "  --deflate-peer-no-context-takeover  ask the server to reset its own\n"
+          "  --deflate-min-size BYTES       send shorter messages uncompressed\n"
+          "  --deflate-level N              compression level 1-9 (default 6)\n",
+          stderr);
+}
+
+/* Parses a non-negative integer no larger than max into *out. Returns 0,
+ * or -1 when invalid. */
+static int parse_size(const char *str, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(str, &end, 10);
+    if (end == str || *end != '\0' || str[0] == '-' || errno != 0 || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Handles a --no-deflate / --deflate-* option at argv[*i] (consuming its
+ * value). Returns 1 when handled, 0 when not such an option, -1 when its
+ * value is missing or invalid. */
+static int parse_deflate_opt(int argc, char **argv, int *i)
+{
+    static const char *const flags[] = {"--deflate-decompress-only",
+                                        "--deflate-no-context-takeover",
+                                        "--deflate-peer-no-context-takeover"};
+    static const unsigned bits[] = {WICK_PMD_DECOMPRESS_ONLY, WICK_PMD_NO_CONTEXT_TAKEOVER,
+                                    WICK_PMD_PEER_NO_CONTEXT_TAKEOVER};
+    const char *a = argv[*i];
+    if (strcmp(a, "--no-deflate") == 0) {
+        deflate_on = false;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+        if (strcmp(a, flags[k]) == 0) {
+            pmd_cfg.flags |= bits[k];
+            return 1;
+        }
+    }
+    bool budget = strcmp(a, "--deflate-budget") == 0;
+    bool min_size = strcmp(a, "--deflate-min-size") == 0;
+    bool level = strcmp(a, "--deflate-level") == 0;
+    if (!budget && !min_size && !level) {
+        return 0;
+    }
+    unsigned long v = 0;
+    if (*i + 1 >= argc || parse_size(argv[*i + 1], level ? 9UL : 1UL << 30, &v) != 0) {
+        return -1;
+    }
+    ++*i;
+    if (budget) {
+        pmd_cfg.budget = (size_t)v;
+    } else if (min_size) {
+        pmd_cfg.min_size = (size_t)v;
+    } else {
+        pmd_cfg.level = (int)v;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     char host[256], port[16], target[512];
-    if (argc < 2 || argc > 3 || parse_url(argv[1], host, sizeof(host), port, sizeof(port)) != 0) {
-        fputs("usage: autobahn_client ws://HOST:PORT [AGENT]\n", stderr);
+    const char *pos[2] = {NULL, NULL};
+    int npos = 0;
+    wick_pmd_config_default(&pmd_cfg);
+    for (int i = 1; i < argc; i++) {
+        int d = parse_deflate_opt(argc, argv, &i);
+        if (d < 0 || (d == 0 && (argv[i][0] == '-' || npos == 2))) {
+            usage();
+            return 2;
+        }
+        if (d == 0) {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos == 0 || parse_url(pos[0], host, sizeof(host), port, sizeof(port)) != 0) {
+        usage();
         return 2;
     }
-    const char *agent = argc == 3 ? argv[2] : "wick";
+    const char *agent = pos[1] != NULL ? pos[1] : "wick";
     session s;
     memset(&s, 0, sizeof(s));
 
