@@ -237,8 +237,8 @@ check-symbols: $(STATIC)
 
 lint:
 	cppcheck --std=c99 --enable=warning,style,performance,portability --inline-suppr \
-		--error-exitcode=1 --suppress=missingIncludeSystem -UWICK_CONFIG_FILE -Iinclude -Isrc -q src
-	clang-tidy --quiet $(LIB_SRC) -- -std=c99 -Iinclude -Isrc
+		--error-exitcode=1 --suppress=missingIncludeSystem -UWICK_CONFIG_FILE -Iinclude -Isrc $(DEFS) -q src
+	clang-tidy --quiet $(LIB_SRC) -- -std=c99 -Iinclude -Isrc $(DEFS)
 
 format:
 	clang-format -i include/*.h src/*.c src/*.h

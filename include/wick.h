@@ -959,8 +959,12 @@ WICK_API void *wick_conn_user(const wick_conn *c);
  * wick_hs_client_opts.extensions; wick_pmd_verify() on the response's
  * extensions; then as the server. */
 
+/* The longest Sec-WebSocket-Extensions value wick_pmd_accept() and
+ * wick_pmd_offer() write (all four parameters). */
+#define WICK_PMD_HEADER_MAX 128U
+
 #ifndef WICK_PMD_DEFAULT_BUDGET
-#define WICK_PMD_DEFAULT_BUDGET (64U * 1024U)
+#define WICK_PMD_DEFAULT_BUDGET 65536U /* 64 KiB */
 #endif
 
 /* wick_pmd_config.flags */
@@ -1011,15 +1015,17 @@ WICK_API bool wick_pmd_available(void);
  * Sec-WebSocket-Extensions value to answer with in out[0..*out_len);
  * when nothing is acceptable, also WICK_OK, with agreed->enabled false
  * and *out_len 0 (answer with no header: declining is not an error).
- * WICK_ERR_BUFFER_TOO_SMALL when out cannot hold the answer (64 bytes
- * always can), WICK_ERR_ARG for NULL pointers. cfg may be NULL. */
+ * WICK_ERR_BUFFER_TOO_SMALL when out cannot hold the answer
+ * (WICK_PMD_HEADER_MAX bytes always can), WICK_ERR_ARG for NULL pointers.
+ * cfg may be NULL. */
 WICK_API wick_err wick_pmd_accept(const wick_pmd_config *cfg, const wick_ext *exts, size_t n,
                                   wick_pmd_params *agreed, char *out, size_t cap, size_t *out_len);
 
 /* Client: writes the offer for cfg (a Sec-WebSocket-Extensions value for
  * wick_hs_client_opts.extensions) into out[0..*out_len). Returns WICK_OK,
- * WICK_ERR_BUFFER_TOO_SMALL (64 bytes always suffice), WICK_ERR_STATE (no
- * backend), or WICK_ERR_ARG. cfg may be NULL. */
+ * WICK_ERR_BUFFER_TOO_SMALL (WICK_PMD_HEADER_MAX bytes always suffice),
+ * WICK_ERR_STATE (no backend), or WICK_ERR_ARG (also when the budget
+ * cannot hold even an inflater). cfg may be NULL. */
 WICK_API wick_err wick_pmd_offer(const wick_pmd_config *cfg, char *out, size_t cap,
                                  size_t *out_len);
 
@@ -1028,8 +1034,12 @@ WICK_API wick_err wick_pmd_offer(const wick_pmd_config *cfg, char *out, size_t c
  * *agreed (enabled false when the server did not accept the extension),
  * or WICK_ERR_HS_DEFLATE: permessage-deflate answered twice, an unknown or
  * repeated parameter, a value out of range or on a flag,
- * client_max_window_bits that was not offered, or a window larger than
- * offered (RFC 7692 7.1: the client then fails the connection). */
+ * client_max_window_bits that was not offered or without a value, a
+ * window larger than offered, server_max_window_bits or
+ * server_no_context_takeover offered but not answered (7.1.1.1, 7.1.2.1:
+ * the server accepts them only by answering them), or a cfg that could
+ * not have made an offer (no backend, budget too small). RFC 7692 7.1:
+ * the client then fails the connection. */
 WICK_API wick_err wick_pmd_verify(const wick_pmd_config *cfg, const wick_ext *exts, size_t n,
                                   wick_pmd_params *agreed);
 
@@ -1083,7 +1093,9 @@ WICK_API size_t wick_pmd_arena_used(const wick_pmd *pmd);
  * state with WICK_PMD_NO_CONTEXT_TAKEOVER (it may be a state of its own,
  * used only for this). The frame may go with wick_conn_send_prepared() to
  * every connection that agreed permessage-deflate with
- * server_no_context_takeover and a server_max_window_bits at least pmd's:
+ * server_no_context_takeover and a server_max_window_bits at least pmd's
+ * (where 8 counts as 9: zlib deflates with 9 bits at least, and then
+ * never refers back further than 250 bytes, inside a 256-byte window):
  * their peers expect no context from earlier messages, and our
  * compressor on those connections keeps none that the frame would break.
  * Returns WICK_OK, WICK_ERR_BUFFER_TOO_SMALL, WICK_ERR_STATE (pmd not as

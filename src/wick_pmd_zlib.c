@@ -7,6 +7,7 @@
 #include "wick_pmd.h"
 
 #ifdef WICK_ZLIB
+#define ZLIB_CONST /* next_in is const: no cast needed for our const input */
 #include <zlib.h>
 
 /* zlib's own state besides the window and hash arrays (deflate_state is
@@ -15,7 +16,7 @@
  * of each allocation. */
 #define ZLIB_DEFLATE_STATE 6656U
 #define ZLIB_INFLATE_STATE 7680U
-#define ZLIB_ALIGN_SLACK   (6U * 16U)
+#define ZLIB_ALIGN_SLACK   96U /* 16 bytes for each of 6 allocations */
 
 bool wick__pmd_be_present(void)
 {
@@ -96,7 +97,7 @@ wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, 
 {
     z_stream *z = (z_stream *)pmd->priv_.inflater;
     size_t n = *in_len < ZLIB_MAX_IN ? *in_len : ZLIB_MAX_IN;
-    z->next_in = (Bytef *)(uintptr_t)in; /* zlib does not write through next_in */
+    z->next_in = in;
     z->avail_in = (uInt)n;
     z->next_out = out;
     z->avail_out = (uInt)*out_len;
@@ -128,24 +129,24 @@ wick_err wick__pmd_be_deflate(wick_pmd *pmd, const uint8_t *in, size_t len, uint
     z_stream *z = (z_stream *)pmd->priv_.deflater;
     z->next_out = out;
     z->avail_out = (uInt)(cap < ZLIB_MAX_IN ? cap : ZLIB_MAX_IN);
-    for (;;) {
-        size_t n = len < ZLIB_MAX_IN ? len : ZLIB_MAX_IN;
-        z->next_in = (Bytef *)(uintptr_t)in;
+    size_t left = len;
+    int flush;
+    do {
+        size_t n = left < ZLIB_MAX_IN ? left : ZLIB_MAX_IN;
+        left -= n;
+        flush = left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        z->next_in = in;
         z->avail_in = (uInt)n;
-        bool last = n == len;
-        int rc = deflate(z, last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            return WICK_ERR_EXTENSION;
-        }
-        /* The bound guarantees room; anything left means it did not hold. */
-        if (z->avail_in != 0 || (last && z->avail_out == 0)) {
-            return WICK_ERR_EXTENSION;
-        }
         in += n;
-        len -= n;
-        if (last) {
-            break;
+        int rc = deflate(z, flush);
+        /* The bound guarantees room: input left over, or a flush that
+         * filled the output to the last byte, means it did not hold. */
+        if ((rc != Z_OK && rc != Z_BUF_ERROR) || z->avail_in != 0) {
+            return WICK_ERR_EXTENSION;
         }
+    } while (flush != Z_SYNC_FLUSH);
+    if (z->avail_out == 0) {
+        return WICK_ERR_EXTENSION;
     }
     *out_len = (size_t)(z->next_out - out);
     if (*out_len == 0 && cap >= 5) {
