@@ -3,6 +3,7 @@
 import fnmatch
 
 import cases_close
+import cases_deflate
 import cases_extra
 import cases_framing
 import cases_limits
@@ -11,7 +12,7 @@ import cases_utf8
 
 def catalogue():
     cases = cases_framing.CASES + cases_utf8.CASES + cases_close.CASES + cases_limits.CASES + \
-        cases_extra.CASES
+        cases_extra.CASES + cases_deflate.CASES
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "duplicate case ids"
     return cases

@@ -278,7 +278,9 @@ def _response(key, status="HTTP/1.1 101 Switching Protocols", drop=(), headers=N
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def _client_rejects(cid, desc, make):
+def _client_rejects(cid, desc, make, into=None, with_offer=False):
+    """into: the case list (default this module's); with_offer: make(key,
+    offer) gets the client's Sec-WebSocket-Extensions offer too."""
     def run(p):
         p.send_frame(OP_TEXT, b"must not be echoed")
         p.at(3 * engine.TIME_SCALE, p.drop)
@@ -301,9 +303,10 @@ def _client_rejects(cid, desc, make):
             p.result = "The client closed the connection without a frame."
         p.behavior_close = engine.OK if p.behavior != engine.FAILED else engine.FAILED
         p.result_close = p.result
-    CASES.append(CaseDef(cid, desc, "The client fails the opening handshake: it closes TCP "
-                         "and sends no frame.", run, post=post, roles={"client"},
-                         hs_response=make))
+    case = CaseDef(cid, desc, "The client fails the opening handshake: it closes TCP "
+                   "and sends no frame.", run, post=post, roles={"client"}, hs_response=make)
+    case.hs_response_offer = with_offer
+    (CASES if into is None else into).append(case)
 
 
 _client_rejects("C.1.1", "101 with a Sec-WebSocket-Accept computed from another key.",
@@ -316,8 +319,9 @@ _client_rejects("C.1.3", "200 OK with otherwise valid upgrade headers.",
 _client_rejects("C.1.4", "101 without Upgrade.", lambda k: _response(k, drop=("upgrade",)))
 _client_rejects("C.1.5", "101 with Upgrade: h2c.", lambda k: _response(k, headers={"Upgrade": "h2c"}))
 _client_rejects("C.1.6", "101 without Connection.", lambda k: _response(k, drop=("connection",)))
-_client_rejects("C.1.7", "101 selecting an extension that was not offered (permessage-deflate).",
-                lambda k: _response(k, headers={"Sec-WebSocket-Extensions": "permessage-deflate"}))
+_client_rejects("C.1.7", "101 selecting an extension that was not offered (x-webkit-deflate-frame).",
+                lambda k: _response(k, headers={"Sec-WebSocket-Extensions":
+                                                "x-webkit-deflate-frame"}))
 _client_rejects("C.1.8", "101 selecting a subprotocol that was not offered (chat).",
                 lambda k: _response(k, headers={"Sec-WebSocket-Protocol": "chat"}))
 _client_rejects("C.1.9", "Status line HTTP/1.0 101.",

@@ -14,6 +14,7 @@ UNCLEAN, FAILED.
 
 import collections
 import os
+import zlib
 import select
 import socket
 import time
@@ -114,6 +115,15 @@ class Session:
         self.started = time.monotonic()
         self.ended = None
         self.wirelog = []
+        # permessage-deflate: a wsproto.Deflate once agreed (set by the
+        # runner after the handshake), the raw answer (fuzzing client),
+        # and how many messages the peer sent compressed / plain.
+        self.pmd = None
+        self.pmd_answer = None
+        self.pmd_offer = None
+        self.msg_compressed = False
+        self.rx_compressed = 0
+        self.rx_plain = 0
 
     # --- state ---------------------------------------------------------
     def is_open(self):
@@ -151,22 +161,31 @@ class Session:
             opcode, fin, rsv, len(payload), " chop=%d" % chopsize if chopsize else ""))
         self._queue(wsproto.encode_frame(opcode, payload, fin, rsv, m), chopsize, sync)
 
-    def send_message(self, payload, binary=False, fragment_size=None):
+    def send_message(self, payload, binary=False, fragment_size=None, compress=None,
+                     reset=False):
+        """compress: None (when permessage-deflate was agreed), True or
+        False; the fragments are of the compressed payload, RSV1 on the
+        first (RFC 7692 6). reset: compress without earlier context."""
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         op = OP_BINARY if binary else OP_TEXT
+        rsv = 0
+        if compress or (compress is None and self.pmd is not None):
+            payload = self.pmd.compress(payload, reset)
+            rsv = 4
         if not fragment_size or fragment_size >= len(payload):
-            self.send_frame(op, payload)
+            self.send_frame(op, payload, rsv=rsv)
             return
         i = 0
         n = len(payload)
         while i < n:
             part = payload[i:i + fragment_size]
-            self.send_frame(op if i == 0 else OP_CONT, part, fin=(i + fragment_size >= n))
+            self.send_frame(op if i == 0 else OP_CONT, part, fin=(i + fragment_size >= n),
+                            rsv=rsv if i == 0 else 0)
             i += fragment_size
 
-    def send_raw(self, data, chopsize=None):
-        self._queue(data, chopsize)
+    def send_raw(self, data, chopsize=None, sync=False):
+        self._queue(data, chopsize, sync)
 
     def send_close(self, code=None, reason=b"", raw=False, payload=None):
         """Starts (or answers) the closing handshake. raw=True sends the
@@ -263,8 +282,13 @@ class Session:
         self.log("RX frame op=%d fin=%d rsv=%d len=%d" % (f.opcode, f.fin, f.rsv, len(f.payload)))
         if self.got_close:
             return  # nothing may follow a close frame; ignore it
-        if f.rsv:
-            return self.fail(1002, "peer sent RSV bits %d" % f.rsv)
+        # RSV1 is permessage-deflate's, on the first frame of a data
+        # message only (RFC 7692 6); anything else is a violation.
+        first_data = f.opcode in (OP_TEXT, OP_BINARY)
+        if f.rsv and not (f.rsv == 4 and self.pmd is not None and first_data):
+            return self.fail(1002, "peer sent RSV bits %d on opcode %d" % (f.rsv, f.opcode))
+        if first_data:
+            self.msg_compressed = f.rsv == 4
         if f.masked != self.is_server:
             if self.is_server:
                 return self.fail(1002, "client sent an unmasked frame")
@@ -299,6 +323,14 @@ class Session:
             data = b"".join(self.msg_parts)
             binary = self.msg_opcode == OP_BINARY
             self.msg_opcode, self.msg_parts = None, []
+            if self.msg_compressed:
+                self.rx_compressed += 1
+                try:
+                    data = self.pmd.decompress(data)
+                except zlib.error as e:
+                    return self.fail(1007, "peer sent invalid compressed data: %s" % e)
+            else:
+                self.rx_plain += 1
             if not binary and not wsproto.utf8_valid(data):
                 return self.fail(1007, "peer sent invalid UTF-8")
             if self.on_message_hook:

@@ -71,9 +71,15 @@ class Target:
 
 
 def run_case(target, case, agent):
+    offer = getattr(case, "offer", None)
+    answer = None
     try:
         sock = target.connect()
-        rest = wsproto.client_handshake(sock, "%s:%d" % (target.host, target.port), target.path)
+        hp = "%s:%d" % (target.host, target.port)
+        if offer is None:
+            rest = wsproto.client_handshake(sock, hp, target.path)
+        else:
+            rest, answer = wsproto.client_handshake_ext(sock, hp, target.path, offer)
     except OSError as e:
         p = engine.Session(None, False, casedef=case)
         p.ended = time.monotonic()
@@ -81,6 +87,10 @@ def run_case(target, case, agent):
         p.result_close = "The WebSocket opening handshake was never completed!"
         return engine.result_dict(p, case, "server", agent)
     p = engine.Session(sock, False, rest, case, mask_fn=lambda: os.urandom(4))
+    p.pmd_offer, p.pmd_answer = offer, answer
+    exts = wsproto.parse_extensions(answer)
+    if len(exts) == 1 and exts[0][0] == wsproto.PMD:
+        p.pmd = wsproto.Deflate(False, exts[0][1])
     case.run(p)
     p.loop(case.timeout)
     engine.grade(p, case)

@@ -74,9 +74,19 @@ class FuzzingServer:
                 n = 0
             if 1 <= n <= len(self.cases):
                 case = self.cases[n - 1]
+        offer = ", ".join(headers.get("sec-websocket-extensions", [])) or None
+        answer = None
         try:
             if case is not None and case.hs_response is not None:
-                sock.sendall(case.hs_response(key))
+                if getattr(case, "hs_response_offer", False):
+                    sock.sendall(case.hs_response(key, offer))
+                else:
+                    sock.sendall(case.hs_response(key))
+            elif case is not None and getattr(case, "answer", None) is not None:
+                # permessage-deflate cases: the answer to the client's offer.
+                answer = case.answer(offer)
+                sock.sendall(wsproto.accept_response_ext(key, answer) if answer
+                             else wsproto.accept_response(key))
             else:
                 sock.sendall(wsproto.accept_response(key))
         except OSError:
@@ -93,6 +103,10 @@ class FuzzingServer:
                 return True
             self.agent = agent
             p = engine.Session(sock, True, rest, case)
+            p.pmd_offer, p.pmd_answer = offer, answer
+            exts = wsproto.parse_extensions(answer)
+            if len(exts) == 1 and exts[0][0] == wsproto.PMD:
+                p.pmd = wsproto.Deflate(True, exts[0][1])
             case.run(p)
             p.loop(case.timeout)
             engine.grade(p, case)

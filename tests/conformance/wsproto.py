@@ -240,3 +240,124 @@ def server_handshake(sock, timeout=5.0):
                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
                   % accept_key(key)).encode("latin-1"))
     return start[1], rest
+
+
+# --- permessage-deflate (RFC 7692), the peer's side -------------------------
+
+import zlib  # noqa: E402
+
+PMD = "permessage-deflate"
+PMD_TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.1: removed by the sender
+
+
+def parse_extensions(value):
+    """A Sec-WebSocket-Extensions value as [(name, [(param, value or None)])];
+    quoted values are unquoted. Good enough for what the suite sends and
+    what a correct peer answers; not a validator."""
+    out = []
+    for ext in (value or "").split(","):
+        parts = [x.strip() for x in ext.split(";")]
+        if not parts[0]:
+            continue
+        params = []
+        for p in parts[1:]:
+            name, eq, val = p.partition("=")
+            val = val.strip()
+            if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+                val = val[1:-1]
+            params.append((name.strip(), val if eq else None))
+        out.append((parts[0], params))
+    return out
+
+
+def pmd_check_answer(offer, answer):
+    """Checks a server's answer against the offer it accepted (RFC 7692
+    7.1), both as parse_extensions() lists of one entry's params. Returns
+    None when valid, else what is wrong."""
+    o = dict(offer)
+    names = [n for n, _ in answer]
+    if len(names) != len(set(names)):
+        return "a parameter is repeated"
+    for name, val in answer:
+        if name in ("server_no_context_takeover", "client_no_context_takeover"):
+            if val is not None:
+                return "%s has a value" % name
+        elif name in ("server_max_window_bits", "client_max_window_bits"):
+            if val is None or not val.isdigit() or val[0] == "0" or not 8 <= int(val) <= 15:
+                return "%s=%s is not 8-15" % (name, val)
+        else:
+            return "unknown parameter %s" % name
+    a = dict(answer)
+    if "server_no_context_takeover" in o and "server_no_context_takeover" not in a:
+        return "server_no_context_takeover was offered but not answered"
+    if "server_max_window_bits" in o:
+        if "server_max_window_bits" not in a:
+            return "server_max_window_bits was offered but not answered"
+        if int(a["server_max_window_bits"]) > int(o["server_max_window_bits"]):
+            return "server_max_window_bits above the offer"
+    if "client_max_window_bits" in a:
+        if "client_max_window_bits" not in o:
+            return "client_max_window_bits answered but not offered"
+        ov = o["client_max_window_bits"]
+        if ov is not None and int(a["client_max_window_bits"]) > int(ov):
+            return "client_max_window_bits above the offer"
+    return None
+
+
+class Deflate:
+    """One endpoint's permessage-deflate state for the agreed parameters
+    (a dict of the answer's params). The compressor uses at least 9 bits
+    (zlib cannot deflate with 8; a 9-bit zlib window never reaches back
+    more than 256 bytes, so a peer with 8 bits is safe)."""
+
+    def __init__(self, is_server, params):
+        p = dict(params)
+        ours, theirs = ("server", "client") if is_server else ("client", "server")
+        self.send_bits = int(p.get(ours + "_max_window_bits") or 15)
+        self.recv_bits = int(p.get(theirs + "_max_window_bits") or 15)
+        self.send_reset = (ours + "_no_context_takeover") in p
+        self.recv_reset = (theirs + "_no_context_takeover") in p
+        self.comp = None
+        self.decomp = None
+
+    def compress(self, data, reset=False):
+        """One message's compressed payload; reset: start from an empty
+        window (always allowed for the sender)."""
+        if self.comp is None or self.send_reset or reset:
+            self.comp = zlib.compressobj(6, zlib.DEFLATED, -max(9, self.send_bits))
+        out = self.comp.compress(data) + self.comp.flush(zlib.Z_SYNC_FLUSH)
+        return out[:-4] if out.endswith(PMD_TAIL) else out
+
+    def decompress(self, data):
+        """One message's payload. A window of exactly the agreed size, and a
+        fresh one per message when the peer said it resets: a peer that
+        breaks either fails here (zlib.error)."""
+        if self.decomp is None or self.recv_reset:
+            self.decomp = zlib.decompressobj(-self.recv_bits)
+        return self.decomp.decompress(data + PMD_TAIL)
+
+
+def client_handshake_ext(sock, host, path, extensions, timeout=5.0):
+    """client_handshake() offering `extensions`. Returns (rest, the
+    Sec-WebSocket-Extensions values of the answer joined with ", ", or
+    None when absent)."""
+    req, key = client_request(host, path, extra=["Sec-WebSocket-Extensions: %s" % extensions])
+    sock.sendall(req)
+    head, rest = read_http_head(sock, timeout=timeout)
+    if head is None:
+        raise OSError("no handshake response")
+    start, headers = parse_http_head(head)
+    if len(start) < 2 or start[1] != "101":
+        raise OSError("handshake refused: %s" % " ".join(start))
+    if headers.get("sec-websocket-accept", [""])[0] != accept_key(key):
+        raise OSError("bad Sec-WebSocket-Accept")
+    ext = headers.get("sec-websocket-extensions")
+    return rest, (", ".join(ext) if ext else None)
+
+
+def accept_response_ext(key, extensions):
+    """accept_response() with a Sec-WebSocket-Extensions answer."""
+    return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+            "Sec-WebSocket-Extensions: %s\r\n\r\n" % (accept_key(key), extensions)
+            ).encode("latin-1")
