@@ -59,6 +59,23 @@ static size_t pmd_setup(wick_pmd *pmd, wick_role role, const wick_pmd_params *p,
 
 #ifdef WICK_ZLIB
 
+/* A server connection with pmd set up for p and cfg (its extension),
+ * writing into a 4 KiB static output buffer. */
+static void server_conn(wick_conn *c, wick_pmd *pmd, const wick_pmd_params *p,
+                        const wick_pmd_config *cfg, uint64_t max_message, const wick_callbacks *cb,
+                        void *user)
+{
+    pmd_setup(pmd, WICK_ROLE_SERVER, p, arena_a, cfg);
+    wick_conn_config cc;
+    wick_conn_config_default(&cc, WICK_ROLE_SERVER);
+    static uint8_t out[4096];
+    cc.out_buf = out;
+    cc.out_cap = sizeof out;
+    cc.extension = wick_pmd_extension(pmd);
+    cc.max_message = max_message;
+    assert_int_equal(wick_conn_init(c, &cc, cb, user), WICK_OK);
+}
+
 /* --- The examples of RFC 7692 7.2.3, at every split ---------------------- */
 
 struct rfc_case {
@@ -434,16 +451,9 @@ static void test_pmd_send_frames(void **state)
     wick_pmd_config_default(&cfg);
     cfg.min_size = 8;
     wick_pmd pmd;
-    pmd_setup(&pmd, WICK_ROLE_SERVER, &p, arena_a, &cfg);
     wick_conn c;
-    wick_conn_config cc;
-    wick_conn_config_default(&cc, WICK_ROLE_SERVER);
-    static uint8_t out[4096];
-    cc.out_buf = out;
-    cc.out_cap = sizeof out;
-    cc.extension = wick_pmd_extension(&pmd);
     static const wick_callbacks cb = {0};
-    assert_int_equal(wick_conn_init(&c, &cc, &cb, NULL), WICK_OK);
+    server_conn(&c, &pmd, &p, &cfg, 0, &cb, NULL);
     size_t n = 0;
     /* "Hello" is under min_size: as it is. */
     assert_int_equal(wick_conn_send(&c, WICK_OP_TEXT, "Hello", 5, true), WICK_OK);
@@ -546,17 +556,9 @@ static void run_bomb(uint64_t max_message, uint32_t max_ratio, wick_err want, ui
     wick_pmd_config_default(&cfg);
     cfg.max_ratio = max_ratio;
     wick_pmd pmd;
-    pmd_setup(&pmd, WICK_ROLE_SERVER, &p, arena_a, &cfg);
     wick_conn c;
-    wick_conn_config cc;
-    wick_conn_config_default(&cc, WICK_ROLE_SERVER);
-    static uint8_t out[4096];
-    cc.out_buf = out;
-    cc.out_cap = sizeof out;
-    cc.extension = wick_pmd_extension(&pmd);
-    cc.max_message = max_message;
     struct bomb b = {0, 0, WICK_OK};
-    assert_int_equal(wick_conn_init(&c, &cc, &bomb_cb, &b), WICK_OK);
+    server_conn(&c, &pmd, &p, &cfg, max_message, &bomb_cb, &b);
     size_t used = 0;
     assert_int_equal(wick_conn_recv(&c, wire, 14 + n, &used), want);
     assert_int_equal(b.errors, want == WICK_OK ? 0 : 1);
