@@ -35,7 +35,7 @@ for src in tests/interop/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
     ${CC:-cc} -std=c99 -O2 -g -D_GNU_SOURCE -Iinclude ${INTEROP_CFLAGS:-} "$src" \
-        "$BUILD/libwick.a" -o "$BUILD/interop/$name"
+        "$BUILD/libwick.a" -lz -o "$BUILD/interop/$name"
 done
 
 # 3. The tests.
