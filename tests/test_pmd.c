@@ -689,6 +689,31 @@ static void test_pmd_arena(void **state)
     assert_true(wick_pmd_available());
 }
 
+/* WICK_PMD_HEADER_MAX holds the longest offer and answer wick writes. */
+static void test_pmd_header_max(void **state)
+{
+    (void)state;
+    static const char offer[] = "permessage-deflate; server_no_context_takeover; "
+                                "client_no_context_takeover; server_max_window_bits=10; "
+                                "client_max_window_bits";
+    wick_ext ext[2];
+    size_t n = 0;
+    assert_int_equal(wick_ext_parse(offer, sizeof offer - 1, ext, 2, &n), WICK_OK);
+    wick_pmd_config cfg;
+    wick_pmd_config_default(&cfg);
+    cfg.flags = WICK_PMD_NO_CONTEXT_TAKEOVER | WICK_PMD_PEER_NO_CONTEXT_TAKEOVER;
+    char out[WICK_PMD_HEADER_MAX];
+    size_t len = 0;
+    wick_pmd_params agreed;
+    assert_int_equal(wick_pmd_accept(&cfg, ext, n, &agreed, out, sizeof out, &len), WICK_OK);
+    assert_true(agreed.enabled && len > 100 && len <= sizeof out);
+    for (size_t budget = 4096; budget <= 512U * 1024U; budget *= 2) {
+        cfg.budget = budget;
+        wick_err e = wick_pmd_offer(&cfg, out, sizeof out, &len);
+        assert_true(e == WICK_OK || (e == WICK_ERR_ARG && budget < 16384));
+    }
+}
+
 #else /* built without a backend */
 
 static void test_pmd_no_backend(void **state)
@@ -733,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_pmd_bomb_guard),
         cmocka_unit_test(test_pmd_prepare),
         cmocka_unit_test(test_pmd_arena),
+        cmocka_unit_test(test_pmd_header_max),
 #else
         cmocka_unit_test(test_pmd_no_backend),
 #endif
