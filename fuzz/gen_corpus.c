@@ -152,7 +152,10 @@ static void frame_seeds(void)
         b.len = 0;
         frame(&b, 0x9, 1, 0, m, "Hello", 5);
         frame(&b, 0xA, 1, 0, m, "Hello", 5);
-        frame(&b, 0x8, 1, 0, m, "\x03\xe8" "bye", 5);
+        frame(&b, 0x8, 1, 0, m,
+              "\x03\xe8"
+              "bye",
+              5);
         snprintf(name, sizeof(name), "%s-control", roles[r].name);
         seed("frame", name, pre, 2, b.p, b.len);
         b.len = 0;
@@ -176,7 +179,9 @@ static void frame_seeds(void)
             const char *name;
             unsigned op, fin;
             uint64_t len;
-        } bad[] = {{"opcode3", 0x3, 1, 1}, {"opcodeB", 0xB, 1, 1}, {"ping-nofin", 0x9, 0, 1},
+        } bad[] = {{"opcode3", 0x3, 1, 1},
+                   {"opcodeB", 0xB, 1, 1},
+                   {"ping-nofin", 0x9, 0, 1},
                    {"ping-126", 0x9, 1, 126}};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             b.len = 0;
@@ -209,14 +214,14 @@ static void frame_seeds(void)
 
     /* Round trip scripts: [conf, seed] then per frame ctl, len, (mask),
      * payload. */
-    static const uint8_t rt1[] = {0x01, 0x07, 0x09, 5,   1,   2,    3,   4,   'H', 'e', 'l', 'l',
-                                  'o',  0x01, 3,    9,   9,   9,    9,   'H', 'e', 'l', 0x08, 2,
-                                  5,    5,    5,    5,   'l', 'o',  0x0c, 2,  0,   0,   0,   0,
-                                  'h',  'i',  0x8a, 201, 0,   0,    0,   0};
+    static const uint8_t rt1[] = {0x01, 0x07, 0x09, 5,   1,   2,    3,   4,   'H',  'e', 'l',
+                                  'l',  'o',  0x01, 3,   9,   9,    9,   9,   'H',  'e', 'l',
+                                  0x08, 2,    5,    5,   5,   5,    'l', 'o', 0x0c, 2,   0,
+                                  0,    0,    0,    'h', 'i', 0x8a, 201, 0,   0,    0,   0};
     seed("roundtrip", "client-rfc", NULL, 0, rt1, sizeof(rt1));
-    static const uint8_t rt2[] = {0x00, 0x03, 0x09, 5,   'H', 'e', 'l', 'l',  'o', 0x01, 3,
-                                  'H',  'e',  'l',  0x08, 2,   'l', 'o', 0x0b, 1,   'p',  0x8a,
-                                  200,  0x82, 250,  0x0d, 0,   0x0b, 4,  'p',  'o', 'n',  'g'};
+    static const uint8_t rt2[] = {0x00, 0x03, 0x09, 5,    'H', 'e',  'l', 'l',  'o', 0x01, 3,
+                                  'H',  'e',  'l',  0x08, 2,   'l',  'o', 0x0b, 1,   'p',  0x8a,
+                                  200,  0x82, 250,  0x0d, 0,   0x0b, 4,   'p',  'o', 'n',  'g'};
     seed("roundtrip", "server-rfc", NULL, 0, rt2, sizeof(rt2));
     static const uint8_t rt3[] = {0x0f, 0x55, 0x7a, 203, 0x12, 0x34, 0x56, 0x78, 0x9a,
                                   0x59, 7,    1,    2,   3,    4,    5,    6,    7};
@@ -304,7 +309,10 @@ static void conn_seeds(void)
             put8(&s, 8); /* drain */
             put8(&s, 50);
             w.len = 0;
-            frame(&w, 0x8, 1, 0, m, "\x03\xe8" "done", 6);
+            frame(&w, 0x8, 1, 0, m,
+                  "\x03\xe8"
+                  "done",
+                  6);
             op_raw(&s, &w);
             put8(&s, 11);
             put8(&s, 8);
@@ -314,18 +322,30 @@ static void conn_seeds(void)
 
             /* Script-built frames (op 2), sends, a close from our side. */
             s.len = 0;
-            op_built(&s, 0x49, 12, NULL, client);   /* text from the pattern, FIN */
-            op_built(&s, 0x41, 5, NULL, client);    /* text fragment, no FIN */
-            op_built(&s, 0x08, 3, "abc", client);   /* continuation, FIN */
-            op_built(&s, 0x04, 4, "ping", client);  /* ping */
-            static const uint8_t ops[] = {
-                5, 0x1d, 0x01, 0x00, /* send_some binary, u16 length, FIN */
-                'b', 'i', 'n', 'a', 'r', 'y', '-', 'p', 'a', 'y', 'l', 'o', 'a', 'd', '!', '!',
-                9, 0xff,             /* drain */
-                7, 0x00 | (2 << 3), 'b', 'y', 'e', '!', '!', 'x', 'x', 'x', 'x', 'x',
-                9, 0xff};
+            op_built(&s, 0x49, 12, NULL, client);  /* text from the pattern, FIN */
+            op_built(&s, 0x41, 5, NULL, client);   /* text fragment, no FIN */
+            op_built(&s, 0x08, 3, "abc", client);  /* continuation, FIN */
+            op_built(&s, 0x04, 4, "ping", client); /* ping */
+            static const uint8_t ops[] = {5,    0x1d,
+                                          0x01, 0x00, /* send_some binary, u16 length, FIN */
+                                          'b',  'i',
+                                          'n',  'a',
+                                          'r',  'y',
+                                          '-',  'p',
+                                          'a',  'y',
+                                          'l',  'o',
+                                          'a',  'd',
+                                          '!',  '!',
+                                          9,    0xff, /* drain */
+                                          7,    0x00 | (2 << 3),
+                                          'b',  'y',
+                                          'e',  '!',
+                                          '!',  'x',
+                                          'x',  'x',
+                                          'x',  'x',
+                                          9,    0xff};
             put(&s, ops, sizeof(ops));
-            op_built(&s, 0x13, 2, NULL, client);    /* close 1000 from the peer */
+            op_built(&s, 0x13, 2, NULL, client); /* close 1000 from the peer */
             put8(&s, 9);
             put8(&s, 0xff);
             snprintf(name, sizeof(name), "%s-script-%d", rn, v);
@@ -338,7 +358,7 @@ static void conn_seeds(void)
             op_built(&s, 0x42, 100, NULL, client); /* binary, no FIN */
             op_built(&s, 0x00, 100, NULL, client); /* continuation */
             op_built(&s, 0x00, 100, NULL, client);
-            op_built(&s, 0x08, 100, NULL, client); /* continuation, FIN */
+            op_built(&s, 0x08, 100, NULL, client);       /* continuation, FIN */
             s.p[s.len - (client ? 0 : 4) - 100 - 3] = 3; /* fed whole */
             op_built(&s, 0x49, 24, NULL, client);
             s.p[s.len - (client ? 0 : 4) - 24 - 3] = 3;
@@ -381,33 +401,28 @@ static void conn_seeds(void)
 /* --- handshake seeds -------------------------------------------------------- */
 
 static const char *const requests[][2] = {
-    {"rfc",
-     "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
-     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-     "Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n"},
-    {"ext",
-     "GET /a/b?c=d HTTP/1.1\r\nhost: localhost:8080\r\nupgrade: WebSocket\r\n"
-     "connection: keep-alive, Upgrade\r\nsec-websocket-key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
-     "sec-websocket-version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; "
-     "client_max_window_bits, x-foo; a=\"b\\\"c\"\r\n"
-     "Sec-WebSocket-Extensions: x-bar\r\n\r\n\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"},
+    {"rfc", "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"},
+    {"ext", "GET /a/b?c=d HTTP/1.1\r\nhost: localhost:8080\r\nupgrade: WebSocket\r\n"
+            "connection: keep-alive, Upgrade\r\nsec-websocket-key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
+            "sec-websocket-version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; "
+            "client_max_window_bits, x-foo; a=\"b\\\"c\"\r\n"
+            "Sec-WebSocket-Extensions: x-bar\r\n\r\n\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"},
     {"plain-http", "GET /index.html HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"},
     {"version-8",
      "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"},
-    {"dup-key",
-     "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: "
-     "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"},
+    {"dup-key", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: "
+                "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"},
     {"post", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"},
     {"http10", "GET / HTTP/1.0\r\nHost: h\r\n\r\n"},
-    {"bare-lf",
-     "GET / HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\n"
-     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\n"},
-    {"ows",
-     "GET  /  HTTP/1.1\r\nHost:\th \t\r\nUpgrade : websocket\r\n Connection: Upgrade\r\n"
-     "Sec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ=\r\nSec-WebSocket-Version: 13, 13\r\n\r\n"},
+    {"bare-lf", "GET / HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\n"},
+    {"ows", "GET  /  HTTP/1.1\r\nHost:\th \t\r\nUpgrade : websocket\r\n Connection: Upgrade\r\n"
+            "Sec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ=\r\nSec-WebSocket-Version: 13, 13\r\n\r\n"},
     {"absolute",
      "GET http://h/x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -415,17 +430,15 @@ static const char *const requests[][2] = {
 };
 
 static const char *const responses[][2] = {
-    {"rfc",
-     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"},
+    {"rfc", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"},
     {"proto",
      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n"
      "\r\n\x81\x05Hello"},
-    {"ext",
-     "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: upgrade\r\n"
-     "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-     "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n"},
+    {"ext", "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: upgrade\r\n"
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n"},
     {"404", "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!"},
     {"bad-accept",
      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -467,7 +480,8 @@ static const char *const utf8_samples[][2] = {
     {"lone-cont", "\x80\xbf"},
     {"ff", "a\xff"},
     {"f5", "\xf5\x80\x80\x80"},
-    {"cut-then-ascii", "\xe2\x82" "A"},
+    {"cut-then-ascii", "\xe2\x82"
+                       "A"},
     {"autobahn-6.4.1", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"},
 };
 
@@ -537,6 +551,59 @@ static void pmd_seeds(void)
     }
 }
 
+/* fuzz_inflate: connection settings (flags, window bits and generator
+ * settings, max_message choice, split seed), then messages: control byte
+ * (kind, text, content, frames), u16 length, mutation byte, bytes. */
+static void inflate_seeds(void)
+{
+    static const uint8_t confs[][4] = {
+        {0x00, 0xFF, 0x00, 1}, {0x03, 0x07, 0x05, 2}, {0x2A, 0x5E, 0x03, 3}, {0x19, 0xF9, 0x1E, 4}};
+    static const char text[] =
+        "{\"type\":\"message\",\"room\":\"lobby\",\"text\":\"hello, world\"}";
+    /* RFC 7692 7.2.3.1: "Hello" compressed, sent raw. */
+    static const uint8_t hello[] = {0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00};
+    for (size_t c = 0; c < sizeof(confs) / sizeof(confs[0]); c++) {
+        char name[64];
+        bytes b = {0};
+        /* Generated text in 3 frames, then the same again (context). */
+        for (int k = 0; k < 2; k++) {
+            put8(&b, 0x4D); /* generated, text, ASCII, 3 frames */
+            put8(&b, 0);
+            put8(&b, (unsigned)(sizeof(text) - 1));
+            put8(&b, 0);
+            put(&b, text, sizeof(text) - 1);
+        }
+        snprintf(name, sizeof(name), "inflate-text-%zu", c);
+        seed("inflate", name, confs[c], 4, b.p, b.len);
+        b.len = 0;
+        /* Raw RFC example, a one-byte bomb (64 KiB), a final block. */
+        put8(&b, 0x04);
+        put8(&b, 0);
+        put8(&b, sizeof(hello));
+        put8(&b, 0);
+        put(&b, hello, sizeof(hello));
+        put8(&b, 0xF1); /* generated, binary, bomb, 8 frames */
+        put8(&b, 0x40);
+        put8(&b, 0x00);
+        put8(&b, 0);
+        put8(&b, 'z');
+        put8(&b, 0x2F); /* final block, text, ASCII, 2 frames */
+        put8(&b, 0);
+        put8(&b, 40);
+        put8(&b, 0);
+        put(&b, text, 40);
+        put8(&b, 0x1E); /* uncompressed text, pattern */
+        put8(&b, 0x01);
+        put8(&b, 0x00);
+        put8(&b, 0);
+        put8(&b, 3);
+        put(&b, "abc", 3);
+        snprintf(name, sizeof(name), "inflate-mix-%zu", c);
+        seed("inflate", name, confs[c], 4, b.p, b.len);
+        free(b.p);
+    }
+}
+
 /* Seeds from the files in tests/vectors: each RFC 6455 5.7 frame for the frame
  * parser and the engine of the receiving role; the RFC 6455 1.2 handshake
  * for both handshake targets. */
@@ -590,6 +657,7 @@ int main(int argc, char **argv)
     conn_seeds();
     hs_seeds();
     pmd_seeds();
+    inflate_seeds();
     vector_seeds();
     printf("gen_corpus: %u seeds in %s\n", written, root);
     return 0;
