@@ -203,6 +203,28 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | $(BUILD)/examples
 
 examples: $(EX_BIN)
 
+# Examples on the shared I/O layer (examples/io, issue 14): its objects are
+# linked into each; TLS (wss) through OpenSSL's libssl.
+EXIO_SRC := $(wildcard examples/io/*.c)
+EXIO_OBJ := $(EXIO_SRC:examples/io/%.c=$(BUILD)/examples/io/%.o)
+EXIO_PROGS := echo_server echo_client autobahn_client
+EXIO_LIBS := -lssl -lcrypto
+
+$(BUILD)/examples/io:
+	$(Q)mkdir -p $@
+
+$(BUILD)/examples/io/%.o: examples/io/%.c | $(BUILD)/examples/io
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+
+$(EXIO_PROGS:%=$(BUILD)/examples/%): $(BUILD)/examples/%: examples/%.c $(EXIO_OBJ) $(STATIC) \
+		| $(BUILD)/examples
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP $< $(EXIO_OBJ) \
+		$(STATIC) $(LDFLAGS) $(LIBCRYPTO) $(EXIO_LIBS) -o $@
+
+-include $(wildcard $(BUILD)/examples/io/*.d)
+
 # The main job: the chat server (examples/chat) on 127.0.0.1:8080.
 run: lib
 	@sh examples/chat/deps.sh
@@ -384,12 +406,12 @@ $(BUILD)/examples/chat/%.o: examples/chat/%.c | $(BUILD)/examples/chat
 
 $(BUILD)/examples/chat_server: $(CHAT_OBJ) $(STATIC) | $(BUILD)/examples
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(STATIC) $(LDFLAGS) -ljansson -lcrypto -o $@
+	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(STATIC) $(LDFLAGS) -ljansson -lcrypto $(LIBCRYPTO) -o $@
 
 # The load generator for bench-chat (wick's client role, epoll).
 $(BUILD)/tests/chat_load: tests/chat/chat_load.c $(STATIC) | $(BUILD)/tests
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE $< $(STATIC) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE $< $(STATIC) $(LDFLAGS) $(LIBCRYPTO) -o $@
 
 .PHONY: chat test-chat bench-chat
 chat: $(BUILD)/examples/chat_server

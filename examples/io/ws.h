@@ -1,0 +1,78 @@
+/*
+ * ws: a WebSocket connection on an io_stream, both roles. It does the
+ * opening handshake (wick_hs_*), then feeds wick_conn and moves its output
+ * to the stream; the application sees whole messages and sends whole
+ * messages. See ws.c for how input, output and closing are handled.
+ */
+#ifndef EXAMPLES_WS_H
+#define EXAMPLES_WS_H
+
+#include "deflate.h"
+#include "io.h"
+
+typedef struct ws_conn ws_conn;
+
+/* The application's callbacks. Every member may be NULL. */
+typedef struct ws_callbacks {
+    /* Server: an upgrade request. May fill opts (subprotocol, headers).
+     * Returns 0 to accept, or an HTTP status (>= 400) to refuse. */
+    int (*on_upgrade)(ws_conn *c, const wick_hs_request *r, wick_hs_accept_opts *opts);
+    /* Server: a request that is not an upgrade; answer with
+     * ws_http_answer() (unanswered: 404). */
+    void (*on_http)(ws_conn *c, const wick_hs_request *r);
+    void (*on_open)(ws_conn *c); /* the WebSocket is open */
+    /* A whole message. Returns 0, or -1 to fail the connection (1011). */
+    int (*on_message)(ws_conn *c, uint8_t opcode, const uint8_t *data, size_t len);
+    int (*on_pong)(ws_conn *c, const uint8_t *data, size_t len);
+    /* The connection is gone (clean: the closing handshake completed).
+     * The last call for c; its memory is freed after the current batch. */
+    void (*on_close)(ws_conn *c, bool clean);
+} ws_callbacks;
+
+typedef struct ws_config {
+    const ws_callbacks *cb;
+    const io_deflate *deflate; /* NULL: no permessage-deflate */
+    int64_t hs_timeout_ms;     /* handshake (TCP connect and TLS included) */
+    int64_t idle_ms;           /* server: close after this long without input; 0: never */
+    uint64_t max_message;      /* 0: wick's default */
+    size_t high_water;         /* stop reading while this much output waits; 0: 256 KiB */
+} ws_config;
+
+#define WS_OUT_SIZE   4096u /* wick's own output buffer (pongs, close, compressed frames) */
+#define WS_CLOSE_WAIT 5000  /* ms for the closing handshake and the FIN after it */
+
+typedef struct ws_hs ws_hs; /* handshake state, freed once open */
+
+struct ws_conn {
+    io_stream *s;
+    const ws_config *cfg;
+    void *user; /* the application's */
+    bool open;  /* the handshake is done and conn is initialized */
+    bool client;
+    bool told; /* on_close was called */
+    ws_hs *hs;
+    wick_conn conn;
+    io_deflate_conn dc;
+    uint8_t *stash; /* input not fed yet (after a pause), malloc'd */
+    size_t stash_off, stash_len;
+    size_t carry_len;
+    uint8_t carry[WICK_RECV_MIN]; /* an incomplete frame header or control frame */
+    uint8_t out[WS_OUT_SIZE];
+};
+
+bool ws_listen(io_loop *loop, const char *host, const char *port, io_tls_ctx *tls,
+               const ws_config *cfg);
+ws_conn *ws_connect(io_loop *loop, const io_url *u, io_tls_ctx *tls, const ws_config *cfg,
+                    void *user);
+/* Sends a whole message as one frame (fragmented only when compressed
+ * and larger than WS_OUT_SIZE). Returns 0, or -1 when the connection is
+ * closing or failed. */
+int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len);
+/* Sends one frame of a message (opcode TEXT/BINARY first, then CONT). */
+int ws_send_part(ws_conn *c, uint8_t opcode, const void *data, size_t len, bool fin);
+int ws_ping(ws_conn *c, const void *data, size_t len);
+void ws_close(ws_conn *c, uint16_t code, const char *reason);
+/* Server, from on_http: answers the request and closes. */
+void ws_http_answer(ws_conn *c, int status, const char *content_type, const void *body, size_t len);
+
+#endif
