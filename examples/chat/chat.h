@@ -22,10 +22,10 @@
 
 #include <wick.h>
 
-#define CHAT_MAX_NAME         50 /* room and user names */
-#define CHAT_MAX_CARRY        (256 * 1024) /* unfed input kept per client (see carry) */
+#define CHAT_MAX_NAME         50            /* room and user names */
+#define CHAT_MAX_CARRY        (256 * 1024)  /* unfed input kept per client (see carry) */
 #define CHAT_RECV_HEAD        WICK_RECV_MIN /* room before received bytes (see part) */
-#define CHAT_MAX_ID           64 /* client-chosen message ids */
+#define CHAT_MAX_ID           64            /* client-chosen message ids */
 #define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
 #define CHAT_RATE_GRACE       5 /* over-limit messages answered with an error before closing */
@@ -51,12 +51,23 @@ struct config {
     unsigned close_ms;     /* closing-handshake deadline */
     unsigned max_clients;
     int log_level; /* 0 error, 1 info, 2 debug */
+    /* permessage-deflate (RFC 7692, docs/chat.md "Compression") */
+    bool deflate;          /* negotiate it (--no-deflate: off) */
+    size_t deflate_budget; /* arena bytes per connection */
+    bool deflate_shared;   /* server_no_context_takeover everywhere; broadcasts
+                              compressed once (wick_pmd_prepare) */
 };
 
-/* A frame encoded once (wick_prepare) and shared by every recipient. */
+/* A frame encoded once (wick_prepare) and shared by every recipient;
+ * with --deflate-shared also compressed once (zprep, RSV1 set), and the
+ * JSON kept for connections that compress with their own context. */
 struct frame {
     unsigned refs;
     wick_prepared prep;
+    bool has_z;
+    wick_prepared zprep;
+    const char *json;
+    size_t json_len;
     uint8_t data[];
 };
 
@@ -96,7 +107,10 @@ struct client {
     size_t raw_len, raw_off;
     /* WebSocket phase */
     wick_conn conn;
-    uint8_t *out;
+    uint8_t *out;            /* out_cap bytes, then the deflate arena */
+    wick_pmd_params deflate; /* agreed in the handshake (enabled: on) */
+    wick_pmd pmd;            /* per-connection state, when enabled */
+    bool deflate_shared;     /* takes the shared compressed frames */
     /* Input the engine left unconsumed: an incomplete frame header or
      * control frame (WICK_NEED_MORE, at most WICK_RECV_MIN bytes, put back
      * in front of the next read), or, while a pong waits for output room
@@ -170,6 +184,10 @@ void client_linger(struct client *c);                /* shut down writing, wait 
 void client_send(struct client *c, struct frame *f);
 void client_tick(struct client *c, int64_t now);
 struct frame *frame_new(const char *json, size_t len);
+/* permessage-deflate: the per-connection config, set up at start-up (with
+ * the shared compressor for --deflate-shared); false on failure. */
+bool deflate_setup(void);
+extern wick_pmd_config deflate_cfg;
 void frame_unref(struct frame *f);
 
 /* http.c */

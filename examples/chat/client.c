@@ -27,12 +27,63 @@ static struct client *all_clients;
 static struct client *by_id[ID_BUCKETS];
 static uint64_t next_num = 1;
 
+/* === Compression (permessage-deflate) === */
+
+wick_pmd_config deflate_cfg;
+
+/* --deflate-shared: one server-role compressor without context takeover,
+ * used only by wick_pmd_prepare(), and the window it compresses with: a
+ * connection takes its frames when it agreed server_no_context_takeover
+ * and a server window at least this large. */
+static wick_pmd shared_pmd;
+static uint8_t *shared_arena;
+static unsigned shared_bits;
+
+bool deflate_setup(void)
+{
+    wick_pmd_config_default(&deflate_cfg);
+    deflate_cfg.budget = cfg.deflate_budget;
+    deflate_cfg.max_ratio = 1000; /* bomb guard besides --max-message */
+    if (!cfg.deflate || !cfg.deflate_shared) {
+        return true;
+    }
+    deflate_cfg.flags = WICK_PMD_NO_CONTEXT_TAKEOVER;
+    /* The window the budget gives a browser's offer is the one to use. */
+    static const char offer[] = "permessage-deflate; client_max_window_bits";
+    wick_ext ext[1];
+    size_t n = 0;
+    wick_pmd_params agreed;
+    char ans[128]; /* 64 is not always enough (reported) */
+    size_t ans_len = 0;
+    if (wick_ext_parse(offer, sizeof offer - 1, ext, 1, &n) != WICK_OK ||
+        wick_pmd_accept(&deflate_cfg, ext, n, &agreed, ans, sizeof ans, &ans_len) != WICK_OK ||
+        !agreed.enabled) {
+        log_line(LOG_ERR, "deflate_shared", "error=\"budget too small for a compressor\"");
+        return false;
+    }
+    shared_bits = agreed.server_max_window_bits;
+    wick_pmd_config scfg = deflate_cfg;
+    scfg.budget = 1024 * 1024;
+    size_t need = wick_pmd_arena_size(&scfg, &agreed, WICK_ROLE_SERVER);
+    shared_arena = malloc(need);
+    if (shared_arena == NULL || wick_pmd_init(&shared_pmd, &scfg, &agreed, WICK_ROLE_SERVER,
+                                              shared_arena, need) != WICK_OK) {
+        log_line(LOG_ERR, "deflate_shared", "error=\"cannot set up the shared compressor\"");
+        return false;
+    }
+    /* Our own compressor per connection is never used: decompress only. */
+    deflate_cfg.flags |= WICK_PMD_DECOMPRESS_ONLY;
+    return true;
+}
+
 /* === Frames === */
 
 struct frame *frame_new(const char *json, size_t len)
 {
     size_t cap = len + 10; /* largest server frame header */
-    struct frame *f = malloc(sizeof *f + cap);
+    /* Compressed: at worst stored blocks, 5 bytes per 16 KiB, plus a header. */
+    size_t zcap = shared_arena != NULL ? len + 5 * (len / 16384 + 2) + 16 : 0;
+    struct frame *f = malloc(sizeof *f + cap + len + zcap);
     if (f == NULL) {
         return NULL;
     }
@@ -41,7 +92,27 @@ struct frame *frame_new(const char *json, size_t len)
         free(f);
         return NULL;
     }
+    memcpy(f->data + cap, json, len);
+    f->json = (const char *)(f->data + cap);
+    f->json_len = len;
+    f->has_z = zcap > 0 && wick_pmd_prepare(&shared_pmd, WICK_OP_TEXT, json, len,
+                                            f->data + cap + len, zcap, &f->zprep) == WICK_OK;
     return f;
+}
+
+/* Queues one frame on c's engine: the shared compressed frame, a
+ * compression of its own (context takeover), or the plain frame. */
+static wick_err send_frame(struct client *c, const struct frame *f)
+{
+    if (c->deflate.enabled) {
+        if (c->deflate_shared && f->has_z) {
+            return wick_conn_send_prepared(&c->conn, &f->zprep);
+        }
+        if (!c->deflate_shared) {
+            return wick_conn_send(&c->conn, WICK_OP_TEXT, f->json, f->json_len, true);
+        }
+    }
+    return wick_conn_send_prepared(&c->conn, &f->prep);
 }
 
 void frame_unref(struct frame *f)
@@ -136,6 +207,7 @@ void client_free(struct client *c)
     free(c->q);
     if (c->out != NULL) {
         wick_conn_release(&c->conn);
+        wick_pmd_release(&c->pmd);
         free(c->out);
     }
     free(c->req);
@@ -247,7 +319,10 @@ static const wick_callbacks callbacks = {
 
 bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
 {
-    c->out = malloc(cfg.out_cap);
+    /* The deflate arena comes with the output buffer, in one block. */
+    size_t arena =
+        c->deflate.enabled ? wick_pmd_arena_size(&deflate_cfg, &c->deflate, WICK_ROLE_SERVER) : 0;
+    c->out = malloc(cfg.out_cap + arena);
     if (c->out == NULL) {
         return false;
     }
@@ -257,7 +332,28 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
     cc.out_cap = cfg.out_cap;
     cc.allocator = &allocator;
     cc.max_message = cfg.max_message;
+    if (c->deflate.enabled) {
+        if (arena == 0 || wick_pmd_init(&c->pmd, &deflate_cfg, &c->deflate, WICK_ROLE_SERVER,
+                                        c->out + cfg.out_cap, arena) != WICK_OK) {
+            free(c->out);
+            c->out = NULL;
+            return false;
+        }
+        cc.extension = wick_pmd_extension(&c->pmd);
+        c->deflate_shared = shared_arena != NULL && c->deflate.server_no_context_takeover &&
+                            c->deflate.server_max_window_bits >= shared_bits;
+        log_line(LOG_INFO, "deflate",
+                 "id=%s server_max_window_bits=%u client_max_window_bits=%u "
+                 "server_no_context_takeover=%d client_no_context_takeover=%d arena=%zu "
+                 "shared=%d",
+                 c->id, c->deflate.server_max_window_bits, c->deflate.client_max_window_bits,
+                 c->deflate.server_no_context_takeover, c->deflate.client_no_context_takeover,
+                 arena, c->deflate_shared);
+    } else {
+        log_line(LOG_INFO, "deflate", "id=%s off", c->id);
+    }
     if (wick_conn_init(&c->conn, &cc, &callbacks, c) != WICK_OK) {
+        wick_pmd_release(&c->pmd);
         free(c->out);
         c->out = NULL;
         return false;
@@ -375,7 +471,7 @@ void client_send(struct client *c, struct frame *f)
         enqueue(c, f);
         return;
     }
-    wick_err e = wick_conn_send_prepared(&c->conn, &f->prep);
+    wick_err e = send_frame(c, f);
     if (e == WICK_OK) {
         loop_mark_dirty(c);
     } else if (e == WICK_ERR_WOULD_BLOCK) {
@@ -424,7 +520,7 @@ static bool refill(struct client *c)
     bool moved = false;
     while (c->q_len > 0) {
         struct frame *f = c->q[c->q_head];
-        wick_err e = wick_conn_send_prepared(&c->conn, &f->prep);
+        wick_err e = send_frame(c, f);
         if (e == WICK_ERR_WOULD_BLOCK) {
             break;
         }

@@ -215,9 +215,20 @@ static void upgrade(struct client *c, size_t consumed)
             }
         }
     }
+    /* permessage-deflate: the first offer that fits the budget. */
+    char ext[128]; /* the header says 64 always suffice; it does not (reported) */
+    size_t ext_len = 0;
+    wick_hs_accept_opts opts;
+    memset(&opts, 0, sizeof opts);
+    memset(&c->deflate, 0, sizeof c->deflate);
+    if (cfg.deflate && wick_pmd_accept(&deflate_cfg, r->extensions, r->num_extensions, &c->deflate,
+                                       ext, sizeof ext, &ext_len) == WICK_OK) {
+        opts.extensions.ptr = ext;
+        opts.extensions.len = ext_len;
+    }
     char out[1024];
     size_t out_len = 0;
-    if (wick_hs_server_accept(r, NULL, out, sizeof out, &out_len) != WICK_OK) {
+    if (wick_hs_server_accept(r, &opts, out, sizeof out, &out_len) != WICK_OK) {
         respond_text(c, 500, "Internal Server Error\n");
         return;
     }

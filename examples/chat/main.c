@@ -52,6 +52,11 @@ static void usage(FILE *to)
           "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
           "  --handshake-timeout SECS  HTTP request and authentication deadline (10)\n"
           "  --close-timeout SECS   closing handshake deadline (5)\n"
+          "  --no-deflate           do not negotiate permessage-deflate (compression)\n"
+          "  --deflate-budget BYTES compression memory per connection; the windows\n"
+          "                         are negotiated to fit it (65536; 0: default)\n"
+          "  --deflate-shared       server_no_context_takeover on every connection, so\n"
+          "                         a room message is compressed once for all members\n"
           "  -v, --verbose          debug log lines\n"
           "  -q, --quiet            errors only\n"
           "  -h, --help             this help\n"
@@ -123,7 +128,10 @@ enum {
     OPT_PING,
     OPT_HANDSHAKE,
     OPT_CLOSE,
-    OPT_TTL
+    OPT_TTL,
+    OPT_NO_DEFLATE,
+    OPT_DEFLATE_BUDGET,
+    OPT_DEFLATE_SHARED
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +151,9 @@ static const struct option long_opts[] = {
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
     {"close-timeout", required_argument, NULL, OPT_CLOSE},
     {"ttl", required_argument, NULL, OPT_TTL},
+    {"no-deflate", no_argument, NULL, OPT_NO_DEFLATE},
+    {"deflate-budget", required_argument, NULL, OPT_DEFLATE_BUDGET},
+    {"deflate-shared", no_argument, NULL, OPT_DEFLATE_SHARED},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -168,6 +179,8 @@ int main(int argc, char **argv)
     cfg.rate_limit = 100;
     cfg.rate_window_ms = 60000;
     cfg.ping_ms = 30000;
+    cfg.deflate = wick_pmd_available();
+    cfg.deflate_budget = WICK_PMD_DEFAULT_BUDGET;
     cfg.handshake_ms = 10000;
     cfg.close_ms = 5000;
     cfg.log_level = LOG_INFO;
@@ -276,6 +289,18 @@ int main(int argc, char **argv)
             }
             ttl = v;
             break;
+        case OPT_NO_DEFLATE:
+            cfg.deflate = false;
+            break;
+        case OPT_DEFLATE_BUDGET:
+            if (!parse_uint(optarg, 64ull << 20, &v)) {
+                return bad("deflate-budget", optarg);
+            }
+            cfg.deflate_budget = (size_t)v ? (size_t)v : WICK_PMD_DEFAULT_BUDGET;
+            break;
+        case OPT_DEFLATE_SHARED:
+            cfg.deflate_shared = true;
+            break;
         case 'v':
             cfg.log_level = LOG_DEBUG;
             break;
@@ -318,6 +343,9 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (!deflate_setup()) {
+        return 1;
+    }
     if (loop_listen() != 0) {
         return 1;
     }
@@ -330,9 +358,10 @@ int main(int argc, char **argv)
     }
     log_line(LOG_INFO, "start",
              "host=%s port=%d auth=%s max_room=%u max_message=%llu rate=%u/%ums ping_ms=%u "
-             "wick=%s",
+             "deflate=%s deflate_budget=%zu wick=%s",
              cfg.host, cfg.port, cfg.secret_len > 0 ? "token" : "none", cfg.max_room,
              (unsigned long long)cfg.max_message, cfg.rate_limit, cfg.rate_window_ms, cfg.ping_ms,
-             WICK_VERSION_STRING);
+             cfg.deflate ? (cfg.deflate_shared ? "shared" : "per-connection") : "off",
+             cfg.deflate_budget, WICK_VERSION_STRING);
     return loop_run();
 }

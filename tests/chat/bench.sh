@@ -2,6 +2,8 @@
 # make bench-chat: many concurrent connections to chat_server on loopback
 # and broadcast latency in a room of 1,000 (see docs/chat.md). Not in CI.
 #   CHAT_CLIENTS (10000)  CHAT_ROOM (1000)  CHAT_BROADCASTS (50)
+#   CHAT_DEFLATE (0; 1: the clients offer permessage-deflate)
+#   CHAT_SERVER_ARGS (extra chat_server flags, e.g. --deflate-shared)
 set -eu
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -9,6 +11,8 @@ cd "$ROOT"
 CLIENTS=${CHAT_CLIENTS:-10000}
 ROOM=${CHAT_ROOM:-1000}
 BROADCASTS=${CHAT_BROADCASTS:-50}
+DEFLATE=${CHAT_DEFLATE:-0}
+SERVER_ARGS=${CHAT_SERVER_ARGS:-}
 
 # Each side needs a descriptor per connection: raise the soft limit.
 hard=$(ulimit -Hn)
@@ -20,7 +24,7 @@ fi
 
 OUT=$(mktemp)
 "$BUILD/examples/chat_server" --port 0 -q --max-room "$ROOM" --rate-limit 1000000 \
-    --max-clients $((CLIENTS + 100)) >"$OUT" 2>"$OUT.err" &
+    --max-clients $((CLIENTS + 100)) $SERVER_ARGS >"$OUT" 2>"$OUT.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -f "$OUT" "$OUT.err"' EXIT
 i=0
@@ -32,7 +36,7 @@ PORT=$(awk '{print $3}' "$OUT")
 echo "bench-chat: $CLIENTS clients, room of $ROOM, $BROADCASTS broadcasts (server pid $PID, port $PORT)"
 status=0
 timeout 300 "$BUILD/tests/chat_load" --port "$PORT" --clients "$CLIENTS" --room-size "$ROOM" \
-    --broadcasts "$BROADCASTS" --server-pid "$PID" || status=$?
+    --broadcasts "$BROADCASTS" --server-pid "$PID" --deflate "$DEFLATE" || status=$?
 kill -TERM $PID
 wait $PID || true
 exit $status

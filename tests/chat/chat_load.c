@@ -2,7 +2,7 @@
  * chat_load: load generator for the chat example (make bench-chat).
  *
  *   chat_load --port P [--clients N] [--room-size R] [--broadcasts B]
- *             [--server-pid PID]
+ *             [--server-pid PID] [--deflate 0|1]
  *
  * Opens N WebSocket connections to 127.0.0.1:P with wick's client role
  * (one epoll loop, non-blocking sockets), at most 256 handshakes in flight.
@@ -12,6 +12,10 @@
  * client 0 sends B chat messages to "bench", one at a time, and the time
  * from each send until each of the other R-1 members has it is recorded:
  * p50 / p99 / max over all deliveries, and the time until the last one.
+ * With --deflate 1 every client offers permessage-deflate (as a browser
+ * does: client_max_window_bits) and inflates what the server compresses;
+ * the bytes received during the broadcasts are counted either way (bytes
+ * on the wire per delivery). The broadcast texts are chat-like sentences.
  * Everything runs on this machine's loopback; the run is bounded by
  * timeouts and stops by itself.
  */
@@ -44,6 +48,8 @@ struct lc {
     const char *room;
     uint8_t keep[WICK_RECV_MIN]; /* an incomplete frame the engine left */
     size_t keep_len;
+    wick_pmd pmd; /* --deflate 1, when the server agreed */
+    uint8_t *arena;
 };
 
 static struct lc *lcs;
@@ -62,6 +68,10 @@ static size_t lat_count, lat_cap;
 static int64_t *last_ns; /* per broadcast: time until the last receiver */
 static const wick_hs_client_opts *hs_opts;
 static int errors_shown;
+static int use_deflate;
+static wick_pmd_config pmd_cfg;
+static unsigned long long bcast_wire_bytes; /* received during the broadcasts */
+static int deflate_agreed;
 
 static int64_t now_ns(void)
 {
@@ -304,6 +314,26 @@ static void on_readable(struct lc *c)
             cfg.out_buf = c->out;
             cfg.out_cap = sizeof c->out;
             cfg.allocator = &allocator;
+            wick_pmd_params agreed;
+            if (use_deflate) {
+                if (wick_pmd_verify(&pmd_cfg, c->hs->extensions, c->hs->num_extensions, &agreed) !=
+                    WICK_OK) {
+                    kill_lc(c, "deflate answer");
+                    return;
+                }
+                if (agreed.enabled) {
+                    size_t need = wick_pmd_arena_size(&pmd_cfg, &agreed, WICK_ROLE_CLIENT);
+                    c->arena = malloc(need);
+                    if (c->arena == NULL ||
+                        wick_pmd_init(&c->pmd, &pmd_cfg, &agreed, WICK_ROLE_CLIENT, c->arena,
+                                      need) != WICK_OK) {
+                        kill_lc(c, "deflate init");
+                        return;
+                    }
+                    cfg.extension = wick_pmd_extension(&c->pmd);
+                    deflate_agreed++;
+                }
+            }
             if (wick_conn_init(&c->conn, &cfg, &callbacks, c) != WICK_OK) {
                 kill_lc(c, "init");
                 return;
@@ -322,6 +352,9 @@ static void on_readable(struct lc *c)
                 feed(c, tmp, rest);
             }
             continue;
+        }
+        if (bcast_seq > 0) {
+            bcast_wire_bytes += (unsigned long long)n;
         }
         feed(c, buf, keep + (size_t)n);
         if (c->st == ST_DEAD) {
@@ -434,6 +467,8 @@ int main(int argc, char **argv)
             n_broadcasts = v;
         } else if (strcmp(argv[i], "--server-pid") == 0) {
             server_pid = v;
+        } else if (strcmp(argv[i], "--deflate") == 0) {
+            use_deflate = v;
         } else {
             fprintf(stderr, "chat_load: unknown option %s\n", argv[i]);
             return 2;
@@ -462,6 +497,19 @@ int main(int argc, char **argv)
     opts.target.len = 5;
     opts.host.ptr = host;
     opts.host.len = strlen(host);
+    static char offer[128];
+    if (use_deflate) {
+        /* Like a browser: we inflate; our own few messages go plain. */
+        wick_pmd_config_default(&pmd_cfg);
+        pmd_cfg.flags = WICK_PMD_DECOMPRESS_ONLY;
+        size_t offer_len = 0;
+        if (wick_pmd_offer(&pmd_cfg, offer, sizeof offer, &offer_len) != WICK_OK) {
+            fputs("chat_load: no permessage-deflate in this build of wick\n", stderr);
+            return 1;
+        }
+        opts.extensions.ptr = offer;
+        opts.extensions.len = offer_len;
+    }
     hs_opts = &opts;
     srand(12345);
     ep = epoll_create1(EPOLL_CLOEXEC);
@@ -501,6 +549,9 @@ int main(int argc, char **argv)
     long rss1 = server_pid ? rss_kb(server_pid) : -1;
     printf("connections: %d open, %d joined, %d failed, in %.2f s\n", open_count, joined_count,
            dead_count, setup_s);
+    if (use_deflate) {
+        printf("permessage-deflate agreed on %d of %d connections\n", deflate_agreed, n_clients);
+    }
     if (rss0 > 0 && rss1 > 0) {
         printf("server RSS: %ld KiB idle, %ld KiB with %d clients: %.1f KiB per connection\n", rss0,
                rss1, joined_count, (double)(rss1 - rss0) / (joined_count ? joined_count : 1));
@@ -512,11 +563,19 @@ int main(int argc, char **argv)
         bcast_seq = b;
         bcast_received = 0;
         last_ns[b - 1] = -1;
-        char msg[200];
+        static const char *const lines[] = {
+            "Has anyone tried the new build on the staging cluster yet?",
+            "Yes, deployed it this morning; the latency graphs look fine so far.",
+            "I will be ten minutes late to the standup, start without me please.",
+            "The link to the design doc is in the channel topic, see section 3.",
+            "Thanks! Merging the pull request after the tests pass.",
+            "Lunch at noon? The place around the corner has a new menu.",
+        };
+        char msg[300];
         snprintf(msg, sizeof msg,
                  "{\"id\":\"b%d\",\"type\":\"chat\",\"room\":\"bench\",\"payload\":{\"text\":"
-                 "\"broadcast %d to the whole room\"}}",
-                 b, b);
+                 "\"%s (%d)\"}}",
+                 b, lines[b % 6], b);
         bcast_sent_ns = now_ns();
         send_json(&lcs[0], msg);
         int64_t until = bcast_sent_ns + 5 * (int64_t)1000000000;
@@ -546,6 +605,10 @@ int main(int argc, char **argv)
            pct(lat_ns, lat_count, 0.99), lat_count ? (double)lat_ns[lat_count - 1] / 1e6 : 0.0);
     printf("whole-room latency (last receiver): p50 %.3f ms, p99 %.3f ms\n", pct(lasts, nl, 0.5),
            pct(lasts, nl, 0.99));
+    if (lat_count > 0) {
+        printf("wire: %llu bytes received during the broadcasts, %.1f per delivery\n",
+               bcast_wire_bytes, (double)bcast_wire_bytes / (double)lat_count);
+    }
     if (cpu0 >= 0.0 && cpu1 >= 0.0 && done > 0) {
         printf("server CPU during the broadcasts: %.0f ms for %d, %.2f ms per broadcast "
                "(%.1f us per delivery; 20 ms idle gaps included)\n",

@@ -93,6 +93,12 @@ await step('both pages join a room and see each other', async () => {
   assert((await alice.textContent('#room-title')) === '#lobby', 'room title');
 });
 
+await step('permessage-deflate negotiated (ws.extensions, shown in the status line)', async () => {
+  const ext = await alice.evaluate(() => app.ws.extensions);
+  assert(/^permessage-deflate/.test(ext), 'extensions: ' + ext);
+  assert(/compressed/.test(await alice.textContent('#state')), 'status line');
+});
+
 await step('typing indicator', async () => {
   await bob.type('#text', 'Hi al', { delay: 20 });
   await alice.waitForFunction(() => document.getElementById('typing').textContent.includes('bob is typing'), null, { timeout: 5000 });

@@ -297,6 +297,40 @@ async def test_join_chat_leave():
         await b.close()
 
 
+def ext_header(ws):
+    """The Sec-WebSocket-Extensions answer (legacy and new client APIs)."""
+    h = getattr(ws, "response_headers", None)
+    if h is None:
+        h = ws.response.headers
+    return h.get("Sec-WebSocket-Extensions", "")
+
+
+@test
+async def test_deflate():
+    # websockets offers permessage-deflate with client_max_window_bits; the
+    # chat is compressed both ways in every mode, and the answer fits each.
+    text = "compress me " * 200
+    for args, want in (((), "permessage-deflate"),
+                       (("--deflate-budget", "16384"), "client_max_window_bits="),
+                       (("--deflate-shared",), "server_no_context_takeover"),
+                       (("--no-deflate",), None)):
+        with Server(*args) as srv:
+            a, ida, _ = await joined(srv, "z", "alice")
+            b, _, _ = await joined(srv, "z", "bob")
+            await recv(a, "user_joined")
+            got = ext_header(a)
+            assert (want in got) if want else got == "", (args, got)
+            for _ in range(3):  # context takeover across messages, or not
+                await send(a, "chat", room="z", payload={"text": text})
+                m = await recv(b, "chat")
+                assert m["payload"]["text"] == text and m["from"] == ida
+            await a.close()
+            await b.close()
+        logs = srv.logs()
+        assert ("event=deflate" in logs and "server_max_window_bits=" in logs) if want \
+            else "id=c1 off" in logs, logs[-2000:]
+
+
 @test
 async def test_room_removed_when_empty():
     with Server() as srv:

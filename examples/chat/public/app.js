@@ -101,7 +101,10 @@ function handle(m) {
       app.id = p.id;
       app.attempt = 0;
       app.authRequired = !!p.auth_required;
-      setState('online', 'online');
+      // ws.extensions is what the server agreed: permessage-deflate when
+      // messages are compressed (a title keeps the parameters at hand).
+      setState('online', /permessage-deflate/.test(app.ws.extensions) ? 'online · compressed' : 'online');
+      $('state').title = app.ws.extensions || 'no compression';
       if (p.user) { app.name = p.user; }
       if (app.authRequired && !app.token) {
         // Auth mode and no token yet: the server would drop an idle
