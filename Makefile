@@ -362,8 +362,8 @@ coverage: build/fuzz/corpus/.stamp
 # root; results in $(BUILD)/bench/results.txt). See docs/performance.md.
 BENCH_DIR := $(BUILD)/bench
 BENCH_PROGS := $(BENCH_DIR)/bench_stream $(BENCH_DIR)/bench_frame $(BENCH_DIR)/bench_utf8 \
-               $(BENCH_DIR)/bench_hs $(BENCH_DIR)/loadgen
-BENCH_LIBS := -lwslay -lcrypto
+               $(BENCH_DIR)/bench_hs $(BENCH_DIR)/loadgen $(BENCH_DIR)/bench_pmd
+BENCH_LIBS := -lwslay -lcrypto $(LIBCRYPTO)
 
 $(BENCH_DIR):
 	$(Q)mkdir -p $@

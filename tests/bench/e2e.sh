@@ -22,6 +22,12 @@
 #   E2E_SIZES ("16 4096")  E2E_CONNS ("100 500")  E2E_INFLIGHT ("1 16")
 #   E2E_SERVERS ("wick uws node")
 #   E2E_WICK_SERVER (BUILD/examples/echo_server: another build of it)
+#   E2E_DEFLATE (0; 1: permessage-deflate: loadgen offers it and compresses
+#     JSON-like text (LOADGEN_DEFLATE=1 LOADGEN_TEXT=1), Node ws with
+#     perMessageDeflate, threshold 0, level 6 (ECHO_WS_DEFLATE=1), wick's
+#     echo_server with its defaults (on, 64 KiB budget); a second table
+#     gives bytes on the wire per message and server RSS per connection)
+#   E2E_WICK_ARGS (extra echo_server flags, e.g. --deflate-budget 16384)
 set -eu
 BUILD=${1:-build}
 UWS=${2:-}
@@ -36,6 +42,11 @@ CONNS=${E2E_CONNS:-100 500}
 INFL=${E2E_INFLIGHT:-1 16}
 SERVERS=${E2E_SERVERS:-wick uws node}
 WICK=${E2E_WICK_SERVER:-$BUILD/examples/echo_server}
+DEFLATE=${E2E_DEFLATE:-0}
+WICK_ARGS=${E2E_WICK_ARGS:-}
+if [ "$DEFLATE" = 1 ]; then
+    export LOADGEN_DEFLATE=1 LOADGEN_TEXT=1 ECHO_WS_DEFLATE=1
+fi
 LG=$BUILD/bench/loadgen
 
 for f in "$WICK" "$LG"; do
@@ -79,7 +90,7 @@ trap 'exit 130' INT TERM
 # start_server NAME: starts it pinned, waits (at most 10 s) for "listening on PORT".
 start_server() {
     case $1 in
-        wick) set -- "$WICK" 0 --host 127.0.0.1 ;;
+        wick) set -- "$WICK" 0 --host 127.0.0.1 $WICK_ARGS ;;
         uws) set -- "$UWS" 0 ;;
         node) set -- node tests/bench/echo_ws.cjs 0 ;;
     esac
@@ -118,6 +129,7 @@ echo "# e2e $(date -u '+%Y-%m-%d %H:%M UTC'); wick server from commit $WCOMMIT"
 echo "# wick server: $WICK; uWS: ${UWS:-none}; node $(node --version 2>/dev/null || echo missing), ws $(sed -n 's/.*"version": "\(.*\)".*/\1/p' build/node/node_modules/ws/package.json 2>/dev/null || echo ?)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) CPUs), $(uname -r); pinned: $PIN (server CPU 0, loadgen CPU 1)"
 echo "# ${SECS}s timed after ${WARM}s warm-up per run; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$DEFLATE" = 1 ] && echo "# permessage-deflate on (JSON-like text messages); wick args: ${WICK_ARGS:-none}"
 RES=$TMP/res
 : >"$RES"
 rep=0
@@ -161,3 +173,12 @@ $2 == "FAILED" { print "| | | | " $1 " | failed | | | | | | |"; next }
         v("inflight"), $1, v("msgs/s"), v("p50_us"), v("p99_us"), ns, ns * fu, ns * (1 - fu),
         v("srv_cpu_pct"), v("lg_busy_pct"), v("cpu0_busy_pct"), v("cpu1_busy_pct")
 }' "$RES"
+if [ "$DEFLATE" = 1 ]; then
+    echo
+    echo "| size | conns | in flight | server | wire B/msg server->client | wire B/msg client->server | server RSS KiB/conn |"
+    echo "|---|---|---|---|---|---|---|"
+    awk '
+function v(k,  i) { for (i = 2; i < NF; i++) if ($i == k) return $(i + 1); return "-" }
+$2 != "FAILED" { printf "| %s B | %s | %s | %s | %s | %s | %s |\n", v("size"), v("conns"), v("inflight"), $1,
+        v("rx_bytes_per_msg"), v("tx_bytes_per_msg"), v("srv_rss_kb_per_conn") }' "$RES"
+fi

@@ -26,7 +26,18 @@
  * /proc/SERVER_PID/stat (clock ticks) as a percentage and per message,
  * its total run time over all its threads from /proc/PID/task/TID/schedstat
  * (nanoseconds; the per-message CPU figure to trust),
- * and for each CPU its busy and irq+softirq time from /proc/stat. */
+ * and for each CPU its busy and irq+softirq time from /proc/stat.
+ *
+ * Environment: LOADGEN_DEFLATE=1 offers permessage-deflate (RFC 7692, as
+ * wick_pmd_offer() writes it), requires the server to agree, compresses
+ * every message with a client-role wick_pmd (context takeover as agreed)
+ * and inflates the echoes through it (RSV1), checking every byte as
+ * above; LOADGEN_TEXT=1 makes the messages JSON-like text (chat records)
+ * instead of random bytes, so they compress like real traffic. Also
+ * reported: bytes on the wire per message each way in the timed window
+ * (rx_bytes_per_msg, tx_bytes_per_msg; frame headers included), and with
+ * SERVER_PID the server's VmRSS before the connections and at the end
+ * (srv_rss_kb_per_conn: the growth per connection). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +55,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <wick.h>
 
 #define MAX_CONNS    8192
 #define MAX_INFLIGHT 1024
@@ -77,7 +90,17 @@ typedef struct lconn {
     /* Output. */
     uint8_t *out;
     size_t out_off, out_len, out_cap;
+    /* permessage-deflate (LOADGEN_DEFLATE=1). */
+    wick_pmd pmd;
+    uint8_t *arena;
+    bool z_msg;    /* the echo in progress is compressed (RSV1) */
+    uint8_t *zbuf; /* one compressed message */
+    size_t zcap;
 } lconn;
+
+static bool use_deflate, counting;
+static wick_pmd_config pmd_cfg;
+static unsigned long long rx_bytes, tx_bytes;
 
 static uint32_t hist[HIST_US + 1];
 static uint64_t nsamples;
@@ -175,6 +198,9 @@ static bool queue_frame(lconn *c, uint8_t op, const uint8_t *p, size_t n)
         o[h + i] = p[i] ^ kb[i & 3];
     }
     c->out_len += h + n;
+    if (counting) {
+        tx_bytes += h + n;
+    }
     return true;
 }
 
@@ -213,7 +239,15 @@ static void flush_out(lconn *c)
 static void send_msg(lconn *c, double t)
 {
     const uint8_t *p = pattern + msg_offset(c->id, c->seq_sent);
-    if (!queue_frame(c, 0x2, p, msg_size)) {
+    if (use_deflate) {
+        /* One frame: the extension's encoder, then RSV1 (RFC 7692 6). */
+        const wick_extension *x = wick_pmd_extension(&c->pmd);
+        size_t zlen = 0;
+        if (x->encode(x->state, p, msg_size, true, true, c->zbuf, c->zcap, &zlen) != 0 ||
+            !queue_frame(c, 0x42, c->zbuf, zlen)) {
+            fail(c, "compressing, or output buffer full");
+        }
+    } else if (!queue_frame(c, 0x2, p, msg_size)) {
         fail(c, "output buffer full");
     }
     c->sent_at[c->seq_sent % (uint64_t)inflight] = t;
@@ -264,6 +298,10 @@ static void header_parsed(lconn *c)
     if (b1 & 0x80) {
         fail(c, "masked frame from the server");
     }
+    if ((b0 & 0x40) && use_deflate && (b0 & 0x0f) == 0x2) {
+        c->z_msg = true; /* a compressed message (RSV1 on its first frame) */
+        b0 &= (uint8_t)~0x40u;
+    }
     if (b0 & 0x70) {
         fail(c, "RSV bit set");
     }
@@ -301,8 +339,31 @@ static void header_parsed(lconn *c)
         fail(c, "unknown opcode");
         break;
     }
-    if (c->frame_op <= 0x2 && c->msg_got + len > msg_size) {
+    if (c->frame_op <= 0x2 && !c->z_msg && c->msg_got + len > msg_size) {
         fail(c, "echo longer than the message");
+    }
+}
+
+/* Inflated bytes of a compressed echo: compared with what was sent. */
+static int check_inflated(void *ctx, const uint8_t *p, size_t k)
+{
+    lconn *c = ctx;
+    if (c->msg_got + k > msg_size) {
+        fail(c, "echo longer than the message");
+    }
+    if (memcmp(p, pattern + msg_offset(c->id, c->seq_done) + c->msg_got, k) != 0) {
+        fail(c, "inflated echo differs from the message");
+    }
+    c->msg_got += k;
+    return 0;
+}
+
+static void inflate_part(lconn *c, const uint8_t *p, size_t k, bool fin)
+{
+    static const uint8_t none[1];
+    const wick_extension *x = wick_pmd_extension(&c->pmd);
+    if (x->decode(x->state, k ? p : none, k, fin, check_inflated, c) != 0) {
+        fail(c, "inflate failed");
     }
 }
 
@@ -313,6 +374,10 @@ static void frame_done(lconn *c, double t)
     case 0x0:
     case 0x2:
         if (c->frame_fin) {
+            if (c->z_msg) {
+                inflate_part(c, NULL, 0, true);
+                c->z_msg = false;
+            }
             if (c->msg_got != msg_size) {
                 fail(c, "echo shorter than the message");
             }
@@ -356,7 +421,9 @@ static void feed(lconn *c, const uint8_t *p, size_t n, double t)
             continue;
         }
         size_t k = c->frame_left < n ? (size_t)c->frame_left : n;
-        if (c->frame_op <= 0x2) {
+        if (c->frame_op <= 0x2 && c->z_msg) {
+            inflate_part(c, p, k, false);
+        } else if (c->frame_op <= 0x2) {
             const uint8_t *want = pattern + msg_offset(c->id, c->seq_done) + c->msg_got;
             if (memcmp(p, want, k) != 0) {
                 size_t j = 0;
@@ -401,6 +468,41 @@ static long handshake(lconn *c, const uint8_t *p, size_t n)
         fail(c, "handshake refused");
     }
     size_t used = (size_t)(e + 4 - c->hs) - (c->hs_len - k);
+    if (use_deflate) {
+        /* The answer (header names are case-insensitive). */
+        wick_ext exts[WICK_MAX_EXTENSIONS];
+        size_t next = 0;
+        for (char *l = strstr(c->hs, "\r\n"); l != NULL && l < e; l = strstr(l + 2, "\r\n")) {
+            static const char name[] = "sec-websocket-extensions:";
+            if (strncasecmp(l + 2, name, sizeof name - 1) == 0) {
+                const char *v = l + 2 + sizeof name - 1;
+                const char *end = strstr(v, "\r\n");
+                while (*v == ' ') {
+                    v++;
+                }
+                if (wick_ext_parse(v, (size_t)(end - v), exts, WICK_MAX_EXTENSIONS, &next) !=
+                    WICK_OK) {
+                    fail(c, "bad Sec-WebSocket-Extensions");
+                }
+            }
+        }
+        wick_pmd_params agreed;
+        if (wick_pmd_verify(&pmd_cfg, exts, next, &agreed) != WICK_OK || !agreed.enabled) {
+            fail(c, "permessage-deflate not agreed");
+        }
+        size_t need = wick_pmd_arena_size(&pmd_cfg, &agreed, WICK_ROLE_CLIENT);
+        c->arena = malloc(need);
+        if (c->arena == NULL || wick_pmd_init(&c->pmd, &pmd_cfg, &agreed, WICK_ROLE_CLIENT,
+                                              c->arena, need) != WICK_OK) {
+            fail(c, "permessage-deflate set-up");
+        }
+        const wick_extension *x = wick_pmd_extension(&c->pmd);
+        c->zcap = x->encode_bound(x->state, msg_size);
+        c->zbuf = malloc(c->zcap);
+        if (c->zbuf == NULL) {
+            die("malloc");
+        }
+    }
     c->upgraded = true;
     return (long)(n - used);
 }
@@ -517,6 +619,56 @@ static void snap(cpu_snap *s, int server_pid)
     read_cpu_stat(s);
 }
 
+/* VmRSS of pid in KiB, or -1. */
+static long rss_kb(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = atol(line + 6);
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+/* LOADGEN_TEXT=1: fills p[0..n) with chat-like JSON records. */
+static void text_pattern(uint8_t *p, size_t n)
+{
+    static const char *const words[] = {
+        "the",   "deploy", "is",      "done",    "and",   "tests",  "pass",   "on",
+        "main",  "can",    "you",     "review",  "my",    "change", "today",  "thanks",
+        "lunch", "at",     "noon",    "meeting", "moved", "to",     "friday", "please",
+        "check", "graphs", "latency", "looks",   "fine",  "server", "room",   "message"};
+    static const char *const users[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
+    size_t at = 0;
+    unsigned seq = 0;
+    while (at < n) {
+        char rec[512];
+        int len = snprintf(rec, sizeof rec,
+                           "{\"type\":\"chat\",\"id\":\"m%u\",\"room\":\"lobby\",\"from\":\"c%u\","
+                           "\"from_name\":\"%s\",\"ts\":%llu,\"payload\":{\"text\":\"",
+                           seq, (unsigned)(next_rand() % 5000), users[next_rand() % 6],
+                           1732867200000ull + seq * 1733ull);
+        unsigned nw = 3 + (unsigned)(next_rand() % 12);
+        for (unsigned w = 0; w < nw && len < 400; w++) {
+            len += snprintf(rec + len, sizeof rec - (size_t)len, "%s%s", w ? " " : "",
+                            words[next_rand() % 32]);
+        }
+        len += snprintf(rec + len, sizeof rec - (size_t)len, "\"}}\n");
+        size_t k = (size_t)len < n - at ? (size_t)len : n - at;
+        memcpy(p + at, rec, k);
+        at += k;
+        seq++;
+    }
+}
+
 static uint64_t percentile(unsigned pct)
 {
     uint64_t acc = 0;
@@ -572,19 +724,38 @@ int main(int argc, char **argv)
     if (pattern == NULL) {
         die("malloc");
     }
-    for (size_t i = 0; i < PATTERN_LEN + msg_size + 8; i++) {
-        pattern[i] = (uint8_t)(next_rand() >> 32);
+    const char *env = getenv("LOADGEN_TEXT");
+    if (env != NULL && strcmp(env, "1") == 0) {
+        text_pattern(pattern, PATTERN_LEN + msg_size + 8);
+    } else {
+        for (size_t i = 0; i < PATTERN_LEN + msg_size + 8; i++) {
+            pattern[i] = (uint8_t)(next_rand() >> 32);
+        }
     }
+    env = getenv("LOADGEN_DEFLATE");
+    use_deflate = env != NULL && strcmp(env, "1") == 0;
+    long rss0 = server_pid > 0 ? rss_kb(server_pid) : -1;
     uint8_t *rbuf = malloc(RECV_BUF);
     ep = epoll_create1(0);
     lconn *cs = calloc((size_t)nconn, sizeof *cs);
     if (rbuf == NULL || ep < 0 || cs == NULL) {
         die("setup");
     }
-    static const char req[] =
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n";
+    char req[512];
+    char offer[WICK_PMD_HEADER_MAX];
+    size_t offer_len = 0;
+    wick_pmd_config_default(&pmd_cfg);
+    if (use_deflate && wick_pmd_offer(&pmd_cfg, offer, sizeof offer, &offer_len) != WICK_OK) {
+        fprintf(stderr, "loadgen: no permessage-deflate in this build of wick\n");
+        return 1;
+    }
+    int req_n = snprintf(req, sizeof req,
+                         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n%s%.*s%s\r\n",
+                         use_deflate ? "Sec-WebSocket-Extensions: " : "", (int)offer_len, offer,
+                         use_deflate ? "\r\n" : "");
+    size_t req_len = (size_t)req_n;
     for (int i = 0; i < nconn; i++) {
         lconn *c = &cs[i];
         c->id = (uint32_t)i;
@@ -602,13 +773,14 @@ int main(int argc, char **argv)
         }
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (send(c->fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1)) {
+        if (send(c->fd, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
             die("send handshake");
         }
         if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0) {
             die("fcntl");
         }
-        c->out_cap = (size_t)inflight * (msg_size + 14) + 1024;
+        /* Compressed messages may be a little larger than the plain ones. */
+        c->out_cap = (size_t)inflight * (msg_size + msg_size / 64 + 64 + 14) + 1024;
         c->out = malloc(c->out_cap);
         c->sent_at = calloc((size_t)inflight, sizeof *c->sent_at);
         if (c->out == NULL || c->sent_at == NULL) {
@@ -641,6 +813,7 @@ int main(int argc, char **argv)
         }
         if (phase == 1 && t >= t_measure) {
             phase = 2;
+            counting = true;
             snap(&s0, server_pid);
         }
         if (t >= t_end) {
@@ -650,6 +823,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             snap(&s1, server_pid);
+            counting = false;
             break;
         }
         double next = phase == 1 ? t_measure : t_end;
@@ -677,6 +851,9 @@ int main(int argc, char **argv)
                 fail(c, r == 0 ? "connection closed by the server" : strerror(errno));
             }
             double tr = now();
+            if (counting) {
+                rx_bytes += (unsigned long long)r;
+            }
             const uint8_t *p = rbuf;
             size_t len = (size_t)r;
             if (!c->upgraded) {
@@ -722,6 +899,16 @@ int main(int argc, char **argv)
                    (double)(s1.cpu_irq[i] - s0.cpu_irq[i]) / all * 100.0);
         }
     }
+    {
+        double msgs = nsamples > 0 ? (double)nsamples : 1.0;
+        printf(" deflate %d rx_bytes_per_msg %.1f tx_bytes_per_msg %.1f", use_deflate ? 1 : 0,
+               (double)rx_bytes / msgs, (double)tx_bytes / msgs);
+        long rss1 = server_pid > 0 ? rss_kb(server_pid) : -1;
+        if (rss0 > 0 && rss1 > 0) {
+            printf(" srv_rss0_kb %ld srv_rss_kb %ld srv_rss_kb_per_conn %.1f", rss0, rss1,
+                   (double)(rss1 - rss0) / nconn);
+        }
+    }
     if (pongs_dropped > 0) {
         printf(" pongs_dropped %llu", (unsigned long long)pongs_dropped);
     }
@@ -730,6 +917,9 @@ int main(int argc, char **argv)
         close(cs[i].fd);
         free(cs[i].out);
         free(cs[i].sent_at);
+        wick_pmd_release(&cs[i].pmd);
+        free(cs[i].arena);
+        free(cs[i].zbuf);
     }
     free(cs);
     free(rbuf);

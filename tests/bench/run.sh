@@ -37,6 +37,7 @@ run $PIN "$B/bench_frame" "$REPS"
 run $PIN "$B/bench_utf8" "$REPS"
 run $PIN "$B/bench_hs" "$REPS" builtin
 run $PIN "$BUILD/bench-openssl/bench/bench_hs" "$REPS" openssl
+run $PIN "$B/bench_pmd" 1000
 
 # --- End to end --------------------------------------------------------
 # tests/bench/e2e.sh (issue 10): wick's echo_server, uWebSockets (when
@@ -45,4 +46,10 @@ run $PIN "$BUILD/bench-openssl/bench/bench_hs" "$REPS" openssl
 # to CPU 0 and load generator to CPU 1 (BENCH_E2E_PIN=0: not pinned).
 E2E_SECS=${BENCH_SECS:-4} E2E_PIN=${BENCH_E2E_PIN:-1} \
     sh tests/bench/e2e.sh "$BUILD" "${BENCH_UWS:-}" | tee -a "$OUT"
+# permessage-deflate end to end: wick's echo_server (compression on, its
+# defaults) against Node ws (perMessageDeflate, threshold 0, level 6) on
+# JSON-like text, 16 B / 1 KiB / 64 KiB, 200 connections.
+E2E_DEFLATE=1 E2E_SECS=${BENCH_SECS:-4} E2E_PIN=${BENCH_E2E_PIN:-1} E2E_SERVERS="wick node" \
+    E2E_SIZES="16 1024 65536" E2E_CONNS=200 E2E_INFLIGHT=1 \
+    sh tests/bench/e2e.sh "$BUILD" | tee -a "$OUT"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
