@@ -30,6 +30,10 @@ static uint64_t next_num = 1;
 /* === Compression (permessage-deflate) === */
 
 wick_pmd_config deflate_cfg;
+/* What each connection's wick_pmd is set up with: deflate_cfg, plus
+ * WICK_PMD_DECOMPRESS_ONLY under --deflate-shared (the answer still says
+ * server_no_context_takeover: negotiation uses deflate_cfg). */
+static wick_pmd_config conn_cfg;
 
 /* --deflate-shared: one server-role compressor without context takeover,
  * used only by wick_pmd_prepare(), and the window it compresses with: a
@@ -44,6 +48,7 @@ bool deflate_setup(void)
     wick_pmd_config_default(&deflate_cfg);
     deflate_cfg.budget = cfg.deflate_budget;
     deflate_cfg.max_ratio = 1000; /* bomb guard besides --max-message */
+    conn_cfg = deflate_cfg;
     if (!cfg.deflate || !cfg.deflate_shared) {
         return true;
     }
@@ -53,7 +58,7 @@ bool deflate_setup(void)
     wick_ext ext[1];
     size_t n = 0;
     wick_pmd_params agreed;
-    char ans[128]; /* 64 is not always enough (reported) */
+    char ans[WICK_PMD_HEADER_MAX];
     size_t ans_len = 0;
     if (wick_ext_parse(offer, sizeof offer - 1, ext, 1, &n) != WICK_OK ||
         wick_pmd_accept(&deflate_cfg, ext, n, &agreed, ans, sizeof ans, &ans_len) != WICK_OK ||
@@ -72,7 +77,8 @@ bool deflate_setup(void)
         return false;
     }
     /* Our own compressor per connection is never used: decompress only. */
-    deflate_cfg.flags |= WICK_PMD_DECOMPRESS_ONLY;
+    conn_cfg = deflate_cfg;
+    conn_cfg.flags |= WICK_PMD_DECOMPRESS_ONLY;
     return true;
 }
 
@@ -81,8 +87,13 @@ bool deflate_setup(void)
 struct frame *frame_new(const char *json, size_t len)
 {
     size_t cap = len + 10; /* largest server frame header */
-    /* Compressed: at worst stored blocks, 5 bytes per 16 KiB, plus a header. */
-    size_t zcap = shared_arena != NULL ? len + 5 * (len / 16384 + 2) + 16 : 0;
+    /* Compressed: wick_pmd_prepare() wants room for the compressor's
+     * bound (the extension hook's encode_bound) plus a frame header. */
+    size_t zcap = 0;
+    if (shared_arena != NULL) {
+        const wick_extension *x = wick_pmd_extension(&shared_pmd);
+        zcap = x->encode_bound(x->state, len) + 14;
+    }
     struct frame *f = malloc(sizeof *f + cap + len + zcap);
     if (f == NULL) {
         return NULL;
@@ -321,7 +332,7 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
 {
     /* The deflate arena comes with the output buffer, in one block. */
     size_t arena =
-        c->deflate.enabled ? wick_pmd_arena_size(&deflate_cfg, &c->deflate, WICK_ROLE_SERVER) : 0;
+        c->deflate.enabled ? wick_pmd_arena_size(&conn_cfg, &c->deflate, WICK_ROLE_SERVER) : 0;
     c->out = malloc(cfg.out_cap + arena);
     if (c->out == NULL) {
         return false;
@@ -333,7 +344,7 @@ bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
     cc.allocator = &allocator;
     cc.max_message = cfg.max_message;
     if (c->deflate.enabled) {
-        if (arena == 0 || wick_pmd_init(&c->pmd, &deflate_cfg, &c->deflate, WICK_ROLE_SERVER,
+        if (arena == 0 || wick_pmd_init(&c->pmd, &conn_cfg, &c->deflate, WICK_ROLE_SERVER,
                                         c->out + cfg.out_cap, arena) != WICK_OK) {
             free(c->out);
             c->out = NULL;

@@ -216,7 +216,7 @@ static void upgrade(struct client *c, size_t consumed)
         }
     }
     /* permessage-deflate: the first offer that fits the budget. */
-    char ext[128]; /* the header says 64 always suffice; it does not (reported) */
+    char ext[WICK_PMD_HEADER_MAX];
     size_t ext_len = 0;
     wick_hs_accept_opts opts;
     memset(&opts, 0, sizeof opts);
