@@ -329,6 +329,8 @@ async def test_deflate():
         logs = srv.logs()
         assert ("event=deflate" in logs and "server_max_window_bits=" in logs) if want \
             else "id=c1 off" in logs, logs[-2000:]
+        if "--deflate-shared" in args:  # room frames compressed once for all
+            assert "shared=1" in logs, logs[-2000:]
 
 
 @test
