@@ -87,7 +87,7 @@ static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain
             }
         }
         bool full = made == pmd->priv_.chunk_cap;
-        if (len == 0 && !(drain && full)) {
+        if (pmd->priv_.msg_done || (len == 0 && !(drain && full))) {
             return 0;
         }
         if (used == 0 && !full) {

@@ -588,6 +588,57 @@ static void test_pmd_bomb_guard(void **state)
     run_bomb(0, 0, WICK_OK, 16U * 1024U * 1024U);
 }
 
+/* RFC 7692 7.2.3.4: a message may end its DEFLATE stream with a final
+ * block. When the block's output fills the inflater's piece exactly, zlib
+ * reports the end only on the next call, which takes no input (found by
+ * fuzz_inflate). Each message is followed by one with a sync flush. */
+static void test_pmd_final_block(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 1023, 1024, 1025, 2048, 3072, 4096, 5000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t len = sizes[i];
+        uint8_t *plain = make_payload(0, len, i); /* text: Huffman codes, an end-of-block code */
+        uint8_t *wire = malloc(2 * len + 64);
+        assert_non_null(plain);
+        assert_non_null(wire);
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        z.next_in = plain;
+        z.avail_in = (uInt)len;
+        z.next_out = wire + 14;
+        z.avail_out = (uInt)(2 * len + 50);
+        assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+        size_t n = 2 * len + 50 - z.avail_out;
+        deflateEnd(&z);
+        wire[0] = 0xC2; /* masked with an all-zero key */
+        wire[1] = 0x80 | 127;
+        for (int b = 0; b < 8; b++) {
+            wire[2 + b] = (uint8_t)((uint64_t)n >> (56 - 8 * b));
+        }
+        memset(wire + 10, 0, 4);
+        size_t total = 14 + n;
+        /* then "Hello" as in 7.2.3.1 */
+        static const uint8_t hello[] = {0xC1, 0x87, 0,    0,    0,    0,   0xf2,
+                                        0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+        memcpy(wire + total, hello, sizeof hello);
+        total += sizeof hello;
+        wick_pmd_params p = params(false, false, 15, 15);
+        wick_pmd pmd;
+        wick_conn c;
+        struct bomb b = {0, 0, WICK_OK};
+        server_conn(&c, &pmd, &p, NULL, 0, &bomb_cb, &b);
+        size_t used = 0;
+        assert_int_equal(wick_conn_recv(&c, wire, total, &used), WICK_OK);
+        assert_int_equal(b.errors, 0);
+        assert_int_equal(b.delivered, len + 5);
+        wick_pmd_release(&pmd);
+        free(plain);
+        free(wire);
+    }
+}
+
 /* --- Compress once, send to many ----------------------------------------- */
 
 static void test_pmd_prepare(void **state)
@@ -756,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_pmd_round_trips),
         cmocka_unit_test(test_pmd_round_trip_configs),
         cmocka_unit_test(test_pmd_bomb_guard),
+        cmocka_unit_test(test_pmd_final_block),
         cmocka_unit_test(test_pmd_prepare),
         cmocka_unit_test(test_pmd_arena),
         cmocka_unit_test(test_pmd_header_max),
