@@ -15,7 +15,7 @@
  * With --deflate 1 every client offers permessage-deflate (as a browser
  * does: client_max_window_bits) and inflates what the server compresses;
  * the bytes received during the broadcasts are counted either way (bytes
- * on the wire per delivery). The broadcast texts are chat-like sentences.
+ * on the wire per delivery). The broadcast texts are random word lines.
  * Everything runs on this machine's loopback; the run is bounded by
  * timeouts and stops by itself.
  */
@@ -563,19 +563,26 @@ int main(int argc, char **argv)
         bcast_seq = b;
         bcast_received = 0;
         last_ns[b - 1] = -1;
-        static const char *const lines[] = {
-            "Has anyone tried the new build on the staging cluster yet?",
-            "Yes, deployed it this morning; the latency graphs look fine so far.",
-            "I will be ten minutes late to the standup, start without me please.",
-            "The link to the design doc is in the channel topic, see section 3.",
-            "Thanks! Merging the pull request after the tests pass.",
-            "Lunch at noon? The place around the corner has a new menu.",
-        };
+        /* A chat line: 4-19 words drawn at random (no line repeats, as
+         * in a real room; context takeover still finds the words). */
+        static const char *const words[] = {
+            "the",     "deploy",  "is",      "done",    "and",    "tests",  "pass",   "on",
+            "main",    "can",     "you",     "review",  "my",     "change", "today",  "thanks",
+            "lunch",   "at",      "noon",    "meeting", "moved",  "to",     "friday", "please",
+            "check",   "graphs",  "latency", "looks",   "fine",   "server", "room",   "message",
+            "weekend", "release", "notes",   "ready",   "ticket", "closed", "yes",    "no"};
+        char text[200];
+        int tl = 0;
+        int nw = 4 + rand() % 16;
+        for (int w = 0; w < nw; w++) {
+            tl += snprintf(text + tl, sizeof text - (size_t)tl, "%s%s", w ? " " : "",
+                           words[rand() % 40]);
+        }
         char msg[300];
         snprintf(msg, sizeof msg,
                  "{\"id\":\"b%d\",\"type\":\"chat\",\"room\":\"bench\",\"payload\":{\"text\":"
-                 "\"%s (%d)\"}}",
-                 b, lines[b % 6], b);
+                 "\"%s\"}}",
+                 b, text);
         bcast_sent_ns = now_ns();
         send_json(&lcs[0], msg);
         int64_t until = bcast_sent_ns + 5 * (int64_t)1000000000;
