@@ -61,6 +61,7 @@ struct io_stream {
     bool tls_wr;     /* TLS needs the socket writable to go on */
     bool is_server;  /* accepted (TLS: server side) */
     bool cork;       /* io_write() only queues; the owner flushes once after a batch */
+    bool pipe;       /* not a socket (stdin): read() instead of recv() */
     void *ssl;       /* OpenSSL's SSL, or NULL for plain TCP */
     unsigned events; /* epoll interest registered */
     int64_t deadline;

@@ -39,7 +39,7 @@ ssize_t io_read(io_stream *s, void *buf, size_t cap)
         return io_tls_read(s, buf, cap);
     }
     for (;;) {
-        ssize_t n = recv(s->fd, buf, cap, 0);
+        ssize_t n = s->pipe ? read(s->fd, buf, cap) : recv(s->fd, buf, cap, 0);
         if (n > 0) {
             return n;
         }

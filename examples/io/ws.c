@@ -254,7 +254,9 @@ static bool keep_input(ws_conn *c, wick_err e, const uint8_t *in, size_t len)
 static wick_err feed(ws_conn *c, uint8_t *in, size_t len, size_t *used)
 {
     c->s->cork = true;
+    c->feeding = true;
     wick_err e = wick_conn_recv(&c->conn, in, len, used);
+    c->feeding = false;
     c->s->cork = false;
     return e;
 }
@@ -287,7 +289,7 @@ static int read_feed(ws_conn *c)
     }
     size_t len = c->carry_len + (size_t)n, used = 0;
     c->carry_len = 0;
-    if (c->cfg->idle_ms > 0 && !c->client) {
+    if (c->cfg->idle_ms > 0) {
         io_set_deadline(c->s, c->cfg->idle_ms);
     }
     wick_err e = feed(c, buf, len, &used);
@@ -299,6 +301,9 @@ static int read_feed(ws_conn *c)
 static void drive(ws_conn *c)
 {
     io_stream *s = c->s;
+    if (c->feeding) {
+        return; /* called from a callback: the drive() up the stack goes on */
+    }
     for (;;) {
         if (s->state != IO_OPEN) {
             return;
@@ -377,7 +382,7 @@ static bool ws_open(ws_conn *c, size_t header_len)
         keep_input(c, WICK_PAUSED, (const uint8_t *)hs->buf + header_len, hs->len - header_len);
     c->hs = NULL;
     free(hs);
-    io_set_deadline(c->s, c->client ? 0 : c->cfg->idle_ms);
+    io_set_deadline(c->s, c->cfg->idle_ms);
     if (!ok) {
         return false;
     }

@@ -49,7 +49,8 @@ struct ws_conn {
     void *user; /* the application's */
     bool open;  /* the handshake is done and conn is initialized */
     bool client;
-    bool told; /* on_close was called */
+    bool told;    /* on_close was called */
+    bool feeding; /* inside wick_conn_recv(): drive() is left to the caller */
     ws_hs *hs;
     wick_conn conn;
     io_deflate_conn dc;
