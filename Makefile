@@ -225,6 +225,12 @@ $(EXIO_PROGS:%=$(BUILD)/examples/%): $(BUILD)/examples/%: examples/%.c $(EXIO_OB
 
 -include $(wildcard $(BUILD)/examples/io/*.d)
 
+# The same echo server on libuv, in one file (Debian libuv1-dev).
+$(BUILD)/examples/echo_server_uv: examples/echo_server_uv.c $(STATIC) | $(BUILD)/examples
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP $< $(STATIC) \
+		$(LDFLAGS) $(LIBCRYPTO) -luv -o $@
+
 # The main job: the chat server (examples/chat) on 127.0.0.1:8080.
 run: lib
 	@sh examples/chat/deps.sh
