@@ -193,6 +193,7 @@ test: test-unit
 	$(Q)$(MAKE) --no-print-directory test-interop
 	$(Q)$(MAKE) --no-print-directory conformance
 	$(Q)$(MAKE) --no-print-directory test-chat
+	$(Q)$(MAKE) --no-print-directory test-io
 
 # --- Examples --------------------------------------------------------------
 
@@ -224,6 +225,12 @@ $(EXIO_PROGS:%=$(BUILD)/examples/%): $(BUILD)/examples/%: examples/%.c $(EXIO_OB
 		$(STATIC) $(LDFLAGS) $(LIBCRYPTO) $(EXIO_LIBS) -o $@
 
 -include $(wildcard $(BUILD)/examples/io/*.d)
+
+# wss both ways, a bad certificate, SIGTERM under load (ASan), and the
+# conformance catalogue against the libuv server (tests/io/run.sh; ~35 s).
+.PHONY: test-io
+test-io: lib
+	@sh tests/io/run.sh $(BUILD)
 
 # The same echo server on libuv, in one file (Debian libuv1-dev).
 $(BUILD)/examples/echo_server_uv: examples/echo_server_uv.c $(STATIC) | $(BUILD)/examples
