@@ -407,6 +407,7 @@ size:
 	@SIZE_CHECK=$(SIZE_CHECK) sh tests/size/size.sh $(BUILD)
 
 # --- Chat server example (issue 6): examples/chat/*.c, one program --------------
+# (EXIO_OBJ/EXIO_LIBS are defined above, with the examples.)
 CHAT_SRC := $(wildcard examples/chat/*.c)
 CHAT_OBJ := $(CHAT_SRC:examples/chat/%.c=$(BUILD)/examples/chat/%.o)
 
@@ -417,9 +418,11 @@ $(BUILD)/examples/chat/%.o: examples/chat/%.c | $(BUILD)/examples/chat
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -MMD -MP -c $< -o $@
 
-$(BUILD)/examples/chat_server: $(CHAT_OBJ) $(STATIC) | $(BUILD)/examples
+# On the shared I/O layer (examples/io: loop, sockets, TLS, HTTP, wick).
+$(BUILD)/examples/chat_server: $(CHAT_OBJ) $(EXIO_OBJ) $(STATIC) | $(BUILD)/examples
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(STATIC) $(LDFLAGS) -ljansson -lcrypto $(LIBCRYPTO) -o $@
+	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(EXIO_OBJ) $(STATIC) $(LDFLAGS) -ljansson $(LIBCRYPTO) \
+		$(EXIO_LIBS) -o $@
 
 # The load generator for bench-chat (wick's client role, epoll).
 $(BUILD)/tests/chat_load: tests/chat/chat_load.c $(STATIC) | $(BUILD)/tests

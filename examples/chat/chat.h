@@ -1,11 +1,11 @@
 /*
  * wick chat server example: shared types and the functions each file
- * exports. One process, one epoll loop, no threads.
+ * exports. One process, one epoll loop, no threads. Sockets, TLS, the
+ * loop, HTTP parsing and driving wick are examples/io (io.h, ws.h).
  *
  *   main.c      command line, help, the `token` subcommand, start-up
- *   loop.c      sockets, epoll, timers, writing, shutdown
- *   http.c      the HTTP side: static files, routing, WebSocket upgrade
- *   client.c    client registry, the wick engine glue, output queues
+ *   http.c      the HTTP side: static files, routing, the upgrade checks
+ *   client.c    client registry, timers, output queues, shutdown
  *   protocol.c  JSON messages: parsing, validation, dispatch (jansson)
  *   rooms.c     rooms, membership, broadcast (encode once)
  *   auth.c      HMAC-SHA256 tokens (OpenSSL)
@@ -22,17 +22,18 @@
 
 #include <wick.h>
 
-#define CHAT_MAX_NAME         50            /* room and user names */
-#define CHAT_MAX_CARRY        (256 * 1024)  /* unfed input kept per client (see carry) */
-#define CHAT_RECV_HEAD        WICK_RECV_MIN /* room before received bytes (see part) */
-#define CHAT_MAX_ID           64            /* client-chosen message ids */
+#include "../io/ws.h"
+
+#define CHAT_MAX_NAME         50 /* room and user names */
+#define CHAT_MAX_ID           64 /* client-chosen message ids */
 #define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
 #define CHAT_RATE_GRACE       5 /* over-limit messages answered with an error before closing */
 
 struct config {
     const char *host;
-    int port;
+    const char *port;
+    const char *tls_cert, *tls_key; /* both: https and wss only */
     const char *public_dir;
     const char *origins[CHAT_MAX_ORIGINS];
     size_t num_origins;
@@ -42,12 +43,12 @@ struct config {
     unsigned max_room;    /* members per room */
     uint64_t max_message; /* largest WebSocket message accepted (1009 above) */
     size_t max_payload;   /* largest serialized `payload` member */
-    size_t out_cap;       /* engine output buffer per connection */
-    unsigned max_queue;   /* frames queued behind a full output buffer */
+    size_t out_cap;       /* write queue per connection before frames wait in q */
+    unsigned max_queue;   /* frames queued behind a full write queue */
     unsigned rate_limit;  /* messages per window */
     unsigned rate_window_ms;
     unsigned ping_ms;      /* protocol-level ping interval */
-    unsigned handshake_ms; /* HTTP request / authentication deadline */
+    unsigned handshake_ms; /* TLS + HTTP request / authentication deadline */
     unsigned close_ms;     /* closing-handshake deadline */
     unsigned max_clients;
     int log_level; /* 0 error, 1 info, 2 debug */
@@ -72,61 +73,42 @@ struct frame {
 };
 
 enum phase {
-    PH_HTTP,      /* reading the request */
-    PH_HTTP_SEND, /* sending a plain HTTP response, then closing */
-    PH_WS,        /* WebSocket: the engine owns the stream */
-    PH_LINGER,    /* our write side is shut down; waiting for the peer's FIN */
-    PH_DEAD       /* socket closed, waiting to be freed */
+    PH_WS,  /* open: the WebSocket handshake is done */
+    PH_DEAD /* closed; leaves its rooms and is freed at the end of the batch */
 };
 
 struct room;
 
+/* One WebSocket client. The connection itself (socket, TLS, wick_conn,
+ * write queue) is examples/io's ws_conn; this is the chat's state. */
 struct client {
-    int fd;
+    ws_conn *ws; /* NULL once closed */
     enum phase phase;
     uint64_t num;
     char id[24];                  /* "c<num>" */
     char name[CHAT_MAX_NAME + 1]; /* empty: none chosen yet */
     char addr[64];
-    bool authed;  /* auth mode: token verified */
-    bool closing; /* we sent a close frame */
+    const char *why; /* why we closed it (the disconnect log line) */
+    bool authed;     /* auth mode: token verified */
+    bool bad_token;  /* the upgrade carried an invalid token: close 1008 */
+    bool closing;    /* we sent a close frame */
     bool awaiting_pong;
-    bool epollout;    /* EPOLLOUT is registered */
-    bool dirty;       /* on the flush list */
-    bool drop_slow;   /* queue overflowed: close at the next flush */
-    int64_t deadline; /* handshake / auth / close deadline (ms, 0 none) */
+    bool dirty;          /* on the flush list */
+    bool drop_slow;      /* queue overflowed: close at the next flush */
+    bool deflate_shared; /* takes the shared compressed frames */
+    int64_t deadline;    /* authentication deadline (ms, 0 none) */
     int64_t next_ping;
     int64_t rate_start;
     unsigned rate_count;
-    /* HTTP phase */
-    char *req;
-    size_t req_len;
-    wick_hs_request *hs;
-    /* raw bytes written before the engine's output (HTTP responses, 101) */
-    uint8_t *raw;
-    size_t raw_len, raw_off;
-    /* WebSocket phase */
-    wick_conn conn;
-    uint8_t *out;            /* out_cap bytes, then the deflate arena */
-    wick_pmd_params deflate; /* agreed in the handshake (enabled: on) */
-    wick_pmd pmd;            /* per-connection state, when enabled */
-    bool deflate_shared;     /* takes the shared compressed frames */
-    /* Input the engine left unconsumed: an incomplete frame header or
-     * control frame (WICK_NEED_MORE, at most WICK_RECV_MIN bytes, put back
-     * in front of the next read), or, while a pong waits for output room
-     * (WICK_BLOCKED, rare), the rest of the input, bounded by CHAT_MAX_CARRY. */
-    uint8_t part[WICK_RECV_MIN];
-    size_t part_len;
-    uint8_t *carry;
-    size_t carry_len;
-    struct frame **q; /* ring of max_queue frames */
+    struct frame **q; /* ring of max_queue frames waiting for the write queue */
     unsigned q_head, q_len;
     struct room *rooms[CHAT_ROOMS_PER_CLIENT];
     unsigned num_rooms;
     /* lists */
     struct client *next, *prev; /* all clients */
     struct client *hnext;       /* id hash chain */
-    struct client *dnext;       /* flush list or free list */
+    struct client *dnext;       /* flush list */
+    struct client *fnext;       /* dead list */
 };
 
 struct room {
@@ -162,37 +144,26 @@ bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_
                       long long now_s, char *user);
 bool valid_name(const char *s, size_t len);
 
-/* loop.c */
-int loop_listen(void); /* binds; prints "listening on PORT" */
-int loop_run(void);    /* returns the exit status */
-void loop_want_write(struct client *c, bool on);
-void loop_mark_dirty(struct client *c);
-void loop_forget(struct client *c); /* epoll removal; the client is freed after this turn */
-
 /* client.c */
-struct client *client_new(int fd, const char *addr);
-void client_free(struct client *c);
+extern const ws_callbacks chat_ws_callbacks;
+extern io_deflate chat_deflate;
+bool chat_start(io_loop *loop);         /* timers, flushing; after ws_listen */
+void chat_cleanup(void);                /* after io_loop_free */
+struct client *client_new(ws_conn *ws); /* at the upgrade */
 struct client *client_find_id(const char *id);
 struct client *client_first(void);
-bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len);
-/* buf has WICK_RECV_MIN bytes of room in front of it (CHAT_RECV_HEAD). */
-void client_on_readable(struct client *c, uint8_t *buf, size_t len);
-void client_flush(struct client *c);
 void client_close(struct client *c, uint16_t code, const char *reason);
-void client_kill(struct client *c, const char *why); /* drop the TCP connection now */
-void client_linger(struct client *c);                /* shut down writing, wait for FIN */
 void client_send(struct client *c, struct frame *f);
-void client_tick(struct client *c, int64_t now);
 struct frame *frame_new(const char *json, size_t len);
-/* permessage-deflate: the per-connection config, set up at start-up (with
- * the shared compressor for --deflate-shared); false on failure. */
+/* permessage-deflate: chat_deflate, set up at start-up (with the shared
+ * compressor for --deflate-shared); false on failure. */
 bool deflate_setup(void);
-extern wick_pmd_config deflate_cfg;
 void frame_unref(struct frame *f);
 
 /* http.c */
-void http_on_readable(struct client *c, const uint8_t *buf, size_t len);
-void http_queue_raw(struct client *c, const void *data, size_t len);
+int http_upgrade(ws_conn *ws, const wick_hs_request *r, wick_hs_accept_opts *opts);
+void http_request(ws_conn *ws, const wick_hs_request *r);
+extern const wick_header http_headers[2];
 
 /* protocol.c */
 void proto_connected(struct client *c);

@@ -1,39 +1,47 @@
 /*
- * Clients: the registry (every connection, and a hash by id), the glue
- * between a socket and its wick_conn, and each client's bounded output.
+ * Clients: the registry (every WebSocket client, and a hash by id), the
+ * ws.c callbacks, timers, and each client's bounded output.
  *
  * Output policy (docs/chat.md, "Slow clients"): every message reaches a
- * client as a shared, already-encoded frame (struct frame). It goes
- * straight into the engine's output buffer (cfg.out_cap bytes) with
- * wick_conn_send_prepared(); when that buffer is full the frame is queued
- * (a reference, not a copy) in a ring of cfg.max_queue entries, which
- * refills the engine as the socket drains. When the ring is full too, the
- * client is too slow: at the next flush it gets close 1008 "Too slow" and
- * loses its queued messages, and its TCP connection is dropped if it does
- * not finish the closing handshake within cfg.close_ms.
+ * client as a shared, already-encoded frame (struct frame), copied into
+ * the connection's write queue (examples/io: allocated on demand, given
+ * back when empty) while that holds at most cfg.out_cap bytes; beyond it
+ * the frame is queued by reference in a ring of cfg.max_queue entries,
+ * which refills the write queue as the socket drains. When the ring is
+ * full too, the client is too slow: at the next flush it gets close 1008
+ * "Too slow" and loses its queued messages, and its TCP connection is
+ * dropped if it does not finish the closing handshake within
+ * cfg.close_ms.
+ *
+ * Nothing here writes to a socket while rooms or the registry are being
+ * walked: sends only queue and put the client on the flush list, and a
+ * client that closes is only marked dead. After each batch of events
+ * (io_loop's on_batch) the dead leave their rooms, the flush list is
+ * written out, and the dead are freed.
  */
 #include "chat.h"
 
-#include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #define ID_BUCKETS 8192u
 
 static struct client *all_clients;
 static struct client *by_id[ID_BUCKETS];
 static uint64_t next_num = 1;
+static struct client *dirty_head; /* to flush */
+static struct client *dead_head;  /* closed, still in rooms and the registry */
+static struct client *free_head;  /* closed and unlinked: free after the flush */
 
 /* === Compression (permessage-deflate) === */
 
-wick_pmd_config deflate_cfg;
-/* What each connection's wick_pmd is set up with: deflate_cfg, plus
- * WICK_PMD_DECOMPRESS_ONLY under --deflate-shared (the answer still says
- * server_no_context_takeover: negotiation uses deflate_cfg). */
-static wick_pmd_config conn_cfg;
+/* Negotiation with chat_deflate.cfg; each connection's own state adds
+ * WICK_PMD_DECOMPRESS_ONLY under --deflate-shared (conn_flags: the answer
+ * still says server_no_context_takeover). */
+io_deflate chat_deflate;
 
 /* --deflate-shared: one server-role compressor without context takeover,
  * used only by wick_pmd_prepare(), and the window it compresses with: a
@@ -45,14 +53,15 @@ static unsigned shared_bits;
 
 bool deflate_setup(void)
 {
-    wick_pmd_config_default(&deflate_cfg);
-    deflate_cfg.budget = cfg.deflate_budget;
-    deflate_cfg.max_ratio = 1000; /* bomb guard besides --max-message */
-    conn_cfg = deflate_cfg;
+    io_deflate_default(&chat_deflate);
+    chat_deflate.enabled = cfg.deflate;
+    wick_pmd_config *deflate_cfg = &chat_deflate.cfg;
+    deflate_cfg->budget = cfg.deflate_budget;
+    deflate_cfg->max_ratio = 1000; /* bomb guard besides --max-message */
     if (!cfg.deflate || !cfg.deflate_shared) {
         return true;
     }
-    deflate_cfg.flags = WICK_PMD_NO_CONTEXT_TAKEOVER;
+    deflate_cfg->flags = WICK_PMD_NO_CONTEXT_TAKEOVER;
     /* The window the budget gives a browser's offer is the one to use. */
     static const char offer[] = "permessage-deflate; client_max_window_bits";
     wick_ext ext[1];
@@ -61,13 +70,13 @@ bool deflate_setup(void)
     char ans[WICK_PMD_HEADER_MAX];
     size_t ans_len = 0;
     if (wick_ext_parse(offer, sizeof offer - 1, ext, 1, &n) != WICK_OK ||
-        wick_pmd_accept(&deflate_cfg, ext, n, &agreed, ans, sizeof ans, &ans_len) != WICK_OK ||
+        wick_pmd_accept(deflate_cfg, ext, n, &agreed, ans, sizeof ans, &ans_len) != WICK_OK ||
         !agreed.enabled) {
         log_line(LOG_ERR, "deflate_shared", "error=\"budget too small for a compressor\"");
         return false;
     }
     shared_bits = agreed.server_max_window_bits;
-    wick_pmd_config scfg = deflate_cfg;
+    wick_pmd_config scfg = *deflate_cfg;
     scfg.budget = 1024 * 1024;
     size_t need = wick_pmd_arena_size(&scfg, &agreed, WICK_ROLE_SERVER);
     shared_arena = malloc(need);
@@ -77,8 +86,7 @@ bool deflate_setup(void)
         return false;
     }
     /* Our own compressor per connection is never used: decompress only. */
-    conn_cfg = deflate_cfg;
-    conn_cfg.flags |= WICK_PMD_DECOMPRESS_ONLY;
+    chat_deflate.conn_flags = WICK_PMD_DECOMPRESS_ONLY;
     return true;
 }
 
@@ -111,19 +119,19 @@ struct frame *frame_new(const char *json, size_t len)
     return f;
 }
 
-/* Queues one frame on c's engine: the shared compressed frame, a
+/* Queues one frame on c's stream: the shared compressed frame, a
  * compression of its own (context takeover), or the plain frame. */
-static wick_err send_frame(struct client *c, const struct frame *f)
+static int send_frame(struct client *c, const struct frame *f)
 {
-    if (c->deflate.enabled) {
+    if (c->ws->dc.params.enabled) {
         if (c->deflate_shared && f->has_z) {
-            return wick_conn_send_prepared(&c->conn, &f->zprep);
+            return ws_queue_prepared(c->ws, &f->zprep);
         }
         if (!c->deflate_shared) {
-            return wick_conn_send(&c->conn, WICK_OP_TEXT, f->json, f->json_len, true);
+            return ws_queue(c->ws, WICK_OP_TEXT, f->json, f->json_len);
         }
     }
-    return wick_conn_send_prepared(&c->conn, &f->prep);
+    return ws_queue_prepared(c->ws, &f->prep);
 }
 
 void frame_unref(struct frame *f)
@@ -140,18 +148,33 @@ struct client *client_first(void)
     return all_clients;
 }
 
-struct client *client_new(int fd, const char *addr)
+struct client *client_new(ws_conn *ws)
 {
     struct client *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return NULL;
     }
-    c->fd = fd;
-    c->phase = PH_HTTP;
+    c->ws = ws;
+    ws->user = c;
+    c->phase = PH_WS;
     c->num = next_num++;
     snprintf(c->id, sizeof c->id, "c%llu", (unsigned long long)c->num);
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
-    c->deadline = now_ms() + cfg.handshake_ms;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getpeername(ws->s->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+            port = ntohs(in->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+            port = ntohs(in6->sin6_port);
+        }
+    }
+    snprintf(c->addr, sizeof c->addr, "%s:%u", ip, port);
     c->next = all_clients;
     if (all_clients != NULL) {
         all_clients->prev = c;
@@ -161,6 +184,7 @@ struct client *client_new(int fd, const char *addr)
     c->hnext = by_id[b];
     by_id[b] = c;
     stats.clients++;
+    stats.accepted++;
     return c;
 }
 
@@ -212,248 +236,32 @@ static void drop_queue(struct client *c)
     }
 }
 
-void client_free(struct client *c)
+static void mark_dirty(struct client *c)
 {
-    drop_queue(c);
-    free(c->q);
-    if (c->out != NULL) {
-        wick_conn_release(&c->conn);
-        wick_pmd_release(&c->pmd);
-        free(c->out);
+    if (!c->dirty && c->phase == PH_WS) {
+        c->dirty = true;
+        c->dnext = dirty_head;
+        dirty_head = c;
     }
-    free(c->req);
-    free(c->hs);
-    free(c->raw);
-    free(c->carry);
-    free(c);
 }
 
-void client_kill(struct client *c, const char *why)
+/* Closes the TCP connection now (ws.c calls on_close, below). */
+static void client_kill(struct client *c, const char *why)
 {
-    if (c->phase == PH_DEAD) {
-        return;
-    }
-    room_leave_all(c, "disconnect");
     if (c->phase == PH_WS) {
-        stats.ws_clients--;
+        c->why = why;
+        io_close(c->ws->s);
     }
-    log_line(LOG_INFO, "disconnect", "id=%s addr=%s reason=\"%s\"", c->id, c->addr, why);
-    c->phase = PH_DEAD;
-    loop_forget(c);
-    close(c->fd);
-    c->fd = -1;
-    unlink_client(c);
-    stats.clients--;
-}
-
-void client_linger(struct client *c)
-{
-    room_leave_all(c, "disconnect");
-    if (c->phase == PH_WS) {
-        stats.ws_clients--;
-    }
-    c->phase = PH_LINGER;
-    shutdown(c->fd, SHUT_WR);
-    loop_want_write(c, false);
-    c->deadline = now_ms() + 2000;
-}
-
-/* === The engine === */
-
-static void *hook_alloc(size_t n, void *ud)
-{
-    (void)ud;
-    return malloc(n);
-}
-
-static void hook_free(void *p, size_t n, void *ud)
-{
-    (void)n;
-    (void)ud;
-    free(p);
-}
-
-static const wick_allocator allocator = {hook_alloc, hook_free, NULL};
-
-static int on_message(wick_conn *conn, uint8_t opcode, const uint8_t *data, size_t len, void *user)
-{
-    (void)conn;
-    struct client *c = user;
-    if (!c->closing) {
-        proto_message(c, opcode, data, len);
-    }
-    return 0;
-}
-
-static int on_pong(wick_conn *conn, const uint8_t *data, size_t len, void *user)
-{
-    (void)conn;
-    (void)data;
-    (void)len;
-    struct client *c = user;
-    c->awaiting_pong = false;
-    return 0;
-}
-
-static int on_close(wick_conn *conn, uint16_t code, const char *reason, size_t len, void *user)
-{
-    (void)conn;
-    struct client *c = user;
-    char q[256];
-    log_line(LOG_INFO, "close_received", "id=%s code=%u reason=\"%s\"", c->id, code,
-             log_quote(reason, len, q, sizeof q));
-    room_leave_all(c, "disconnect");
-    drop_queue(c);
-    c->closing = true;
-    c->deadline = now_ms() + cfg.close_ms;
-    return 0;
-}
-
-static void on_error(wick_conn *conn, wick_err err, void *user)
-{
-    (void)conn;
-    struct client *c = user;
-    log_line(LOG_INFO, "ws_error", "id=%s error=%s close=%u", c->id, wick_err_name(err),
-             wick_err_close_code(err));
-    room_leave_all(c, "disconnect");
-    drop_queue(c);
-    c->closing = true;
-    c->deadline = now_ms() + cfg.close_ms;
-}
-
-static const wick_callbacks callbacks = {
-    .on_message = on_message,
-    .on_pong = on_pong,
-    .on_close = on_close,
-    .on_error = on_error,
-};
-
-bool client_start_ws(struct client *c, const uint8_t *rest, size_t rest_len)
-{
-    /* The deflate arena comes with the output buffer, in one block. */
-    size_t arena =
-        c->deflate.enabled ? wick_pmd_arena_size(&conn_cfg, &c->deflate, WICK_ROLE_SERVER) : 0;
-    c->out = malloc(cfg.out_cap + arena);
-    if (c->out == NULL) {
-        return false;
-    }
-    wick_conn_config cc;
-    wick_conn_config_default(&cc, WICK_ROLE_SERVER);
-    cc.out_buf = c->out;
-    cc.out_cap = cfg.out_cap;
-    cc.allocator = &allocator;
-    cc.max_message = cfg.max_message;
-    if (c->deflate.enabled) {
-        if (arena == 0 || wick_pmd_init(&c->pmd, &conn_cfg, &c->deflate, WICK_ROLE_SERVER,
-                                        c->out + cfg.out_cap, arena) != WICK_OK) {
-            free(c->out);
-            c->out = NULL;
-            return false;
-        }
-        cc.extension = wick_pmd_extension(&c->pmd);
-        c->deflate_shared = shared_arena != NULL && c->deflate.server_no_context_takeover &&
-                            c->deflate.server_max_window_bits >= shared_bits;
-        log_line(LOG_INFO, "deflate",
-                 "id=%s server_max_window_bits=%u client_max_window_bits=%u "
-                 "server_no_context_takeover=%d client_no_context_takeover=%d arena=%zu "
-                 "shared=%d",
-                 c->id, c->deflate.server_max_window_bits, c->deflate.client_max_window_bits,
-                 c->deflate.server_no_context_takeover, c->deflate.client_no_context_takeover,
-                 arena, c->deflate_shared);
-    } else {
-        log_line(LOG_INFO, "deflate", "id=%s off", c->id);
-    }
-    if (wick_conn_init(&c->conn, &cc, &callbacks, c) != WICK_OK) {
-        wick_pmd_release(&c->pmd);
-        free(c->out);
-        c->out = NULL;
-        return false;
-    }
-    c->phase = PH_WS;
-    stats.ws_clients++;
-    int64_t now = now_ms();
-    c->next_ping = now + cfg.ping_ms;
-    c->deadline = (cfg.secret_len > 0 && !c->authed) ? now + cfg.handshake_ms : 0;
-    c->rate_start = now;
-    log_line(LOG_INFO, "connect", "id=%s addr=%s user=%s", c->id, c->addr,
-             c->name[0] ? c->name : "-");
-    proto_connected(c);
-    if (rest_len > 0) {
-        uint8_t *copy = malloc(CHAT_RECV_HEAD + rest_len);
-        if (copy == NULL) {
-            return false;
-        }
-        memcpy(copy + CHAT_RECV_HEAD, rest, rest_len);
-        client_on_readable(c, copy + CHAT_RECV_HEAD, rest_len);
-        free(copy);
-    }
-    loop_mark_dirty(c);
-    return true;
-}
-
-/* Feeds in[0..len) to the engine and keeps what it leaves (see part and
- * carry in chat.h). in may be c->carry itself. */
-static void feed(struct client *c, uint8_t *in, size_t len)
-{
-    size_t consumed = 0;
-    wick_err e = wick_conn_recv(&c->conn, in, len, &consumed);
-    size_t rest = len - consumed;
-    if (e == WICK_NEED_MORE) {
-        memcpy(c->part, in + consumed, rest); /* rest <= WICK_RECV_MIN */
-        c->part_len = rest;
-    }
-    if (e == WICK_BLOCKED) {
-        if (in != c->carry) {
-            uint8_t *p = realloc(c->carry, rest);
-            if (p == NULL) {
-                client_kill(c, "out of memory");
-                return;
-            }
-            c->carry = p;
-        }
-        memmove(c->carry, in + consumed, rest);
-        c->carry_len = rest;
-    } else {
-        c->carry_len = 0;
-    }
-    if (e != WICK_OK && e != WICK_NEED_MORE && e != WICK_BLOCKED && e != WICK_PAUSED) {
-        c->closing = true;
-        if (c->deadline == 0) {
-            c->deadline = now_ms() + cfg.close_ms;
-        }
-    }
-    loop_mark_dirty(c);
-}
-
-void client_on_readable(struct client *c, uint8_t *buf, size_t len)
-{
-    if (c->carry_len == 0) {
-        /* An incomplete frame kept from the last read goes back in front
-         * of this one, into the room the caller leaves there. */
-        memcpy(buf - c->part_len, c->part, c->part_len);
-        size_t n = c->part_len + len;
-        c->part_len = 0;
-        feed(c, buf - (n - len), n);
-        return;
-    }
-    /* A pong is waiting for output room: the input queues behind it. A
-     * peer that keeps sending pings while never reading our pongs is cut
-     * off. */
-    if (c->carry_len + len > CHAT_MAX_CARRY) {
-        client_kill(c, "input backlog");
-        return;
-    }
-    uint8_t *p = realloc(c->carry, c->carry_len + len);
-    if (p == NULL) {
-        client_kill(c, "out of memory");
-        return;
-    }
-    memcpy(p + c->carry_len, buf, len);
-    c->carry = p;
-    feed(c, p, c->carry_len + len);
 }
 
 /* === Output === */
+
+/* The write queue holds at most cfg.out_cap bytes before frames wait in
+ * the ring (one message may go past it). */
+static bool queue_full(const struct client *c)
+{
+    return io_queued(c->ws->s) > cfg.out_cap;
+}
 
 static void enqueue(struct client *c, struct frame *f)
 {
@@ -465,7 +273,7 @@ static void enqueue(struct client *c, struct frame *f)
             c->drop_slow = true;
             stats.dropped_slow++;
         }
-        loop_mark_dirty(c);
+        mark_dirty(c);
         return;
     }
     f->refs++;
@@ -475,20 +283,32 @@ static void enqueue(struct client *c, struct frame *f)
 
 void client_send(struct client *c, struct frame *f)
 {
-    if (c->phase != PH_WS || c->closing || c->drop_slow || f == NULL) {
+    if (c->phase != PH_WS || c->closing || c->drop_slow || f == NULL || !c->ws->open) {
         return;
     }
-    if (c->q_len > 0) {
+    if (c->q_len > 0 || queue_full(c)) {
         enqueue(c, f);
         return;
     }
-    wick_err e = send_frame(c, f);
-    if (e == WICK_OK) {
-        loop_mark_dirty(c);
-    } else if (e == WICK_ERR_WOULD_BLOCK) {
-        enqueue(c, f);
-    } else {
-        log_line(LOG_DEBUG, "send_failed", "id=%s error=%s", c->id, wick_err_name(e));
+    if (send_frame(c, f) == 0) {
+        mark_dirty(c);
+    }
+}
+
+/* Moves frames from the ring to the write queue while it has room. */
+static void refill(struct client *c)
+{
+    while (c->q_len > 0 && c->phase == PH_WS && !queue_full(c)) {
+        struct frame *f = c->q[c->q_head];
+        c->q_head = (c->q_head + 1) % cfg.max_queue;
+        c->q_len--;
+        send_frame(c, f);
+        frame_unref(f);
+    }
+    if (c->q_len == 0) {
+        free(c->q); /* an idle client keeps no ring */
+        c->q = NULL;
+        c->q_head = 0;
     }
 }
 
@@ -500,139 +320,61 @@ void client_close(struct client *c, uint16_t code, const char *reason)
     log_line(LOG_INFO, "close_sent", "id=%s code=%u reason=\"%s\"", c->id, code, reason);
     c->closing = true;
     drop_queue(c);
-    wick_conn_close(&c->conn, code, reason, strlen(reason));
     room_leave_all(c, "disconnect");
-    c->deadline = now_ms() + cfg.close_ms;
-    loop_mark_dirty(c);
+    mark_dirty(c);
+    ws_close(c->ws, code, reason); /* sends it, and waits cfg.close_ms at most */
 }
 
-/* Writes raw bytes; returns 1 when all went out, 0 on EAGAIN, -1 on error. */
-static int write_raw(struct client *c)
+static void flush(struct client *c)
 {
-    while (c->raw_off < c->raw_len) {
-        ssize_t n = send(c->fd, c->raw + c->raw_off, c->raw_len - c->raw_off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return (errno == EAGAIN) ? 0 : -1;
-        }
-        c->raw_off += (size_t)n;
-    }
-    free(c->raw);
-    c->raw = NULL;
-    c->raw_len = c->raw_off = 0;
-    return 1;
-}
-
-/* Moves queued frames into the engine while they fit; true if any moved. */
-static bool refill(struct client *c)
-{
-    bool moved = false;
-    while (c->q_len > 0) {
-        struct frame *f = c->q[c->q_head];
-        wick_err e = send_frame(c, f);
-        if (e == WICK_ERR_WOULD_BLOCK) {
-            break;
-        }
-        c->q_head = (c->q_head + 1) % cfg.max_queue;
-        c->q_len--;
-        frame_unref(f);
-        moved = true;
-    }
-    return moved;
-}
-
-void client_flush(struct client *c)
-{
-    if (c->phase == PH_DEAD || c->phase == PH_LINGER) {
-        return;
-    }
     if (c->drop_slow && !c->closing) {
         log_line(LOG_INFO, "slow_client", "id=%s queued=%u", c->id, c->q_len);
         client_close(c, WICK_CLOSE_POLICY, "Too slow");
     }
-    if (c->raw != NULL) {
-        int r = write_raw(c);
-        if (r < 0) {
-            client_kill(c, "write error");
-            return;
-        }
-        if (r == 0) {
-            loop_want_write(c, true);
-            return;
-        }
-    }
-    if (c->phase == PH_HTTP_SEND) {
-        client_linger(c);
-        return;
-    }
-    if (c->phase != PH_WS) {
-        loop_want_write(c, false);
-        return;
-    }
-    for (;;) {
-        size_t len = 0;
-        const uint8_t *p = wick_conn_out_peek(&c->conn, &len);
-        if (len > 0) {
-            ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                if (errno == EAGAIN) {
-                    loop_want_write(c, true);
-                    return;
-                }
-                client_kill(c, "write error");
-                return;
-            }
-            wick_conn_out_consume(&c->conn, (size_t)n);
-            continue;
-        }
-        if (c->carry_len > 0) {
-            feed(c, c->carry, c->carry_len); /* output drained: the pong fits now */
-            if (c->phase != PH_WS) {
-                return;
-            }
-            continue;
-        }
-        if (c->q_len > 0 && refill(c)) {
-            continue;
-        }
-        break;
-    }
-    loop_want_write(c, false);
-    if (wick_conn_state(&c->conn) & WICK_SHOULD_CLOSE_TCP) {
-        log_line(LOG_DEBUG, "tcp_close", "id=%s", c->id);
-        client_linger(c);
+    if (c->phase == PH_WS) {
+        ws_flush(c->ws);
     }
 }
 
-void client_tick(struct client *c, int64_t now)
+/* After every batch (see the top of the file). */
+static void on_batch(io_loop *loop)
 {
-    switch (c->phase) {
-    case PH_HTTP:
-    case PH_HTTP_SEND:
-        if (c->deadline != 0 && now >= c->deadline) {
-            client_kill(c, "handshake timeout");
+    (void)loop;
+    for (;;) {
+        if (dead_head != NULL) {
+            struct client *c = dead_head;
+            dead_head = c->fnext;
+            room_leave_all(c, "disconnect");
+            drop_queue(c);
+            unlink_client(c);
+            c->fnext = free_head;
+            free_head = c;
+            continue;
         }
-        return;
-    case PH_LINGER:
-        if (now >= c->deadline) {
-            client_kill(c, "closed");
+        if (dirty_head != NULL) {
+            struct client *c = dirty_head;
+            dirty_head = c->dnext;
+            c->dirty = false;
+            if (c->phase == PH_WS) {
+                flush(c);
+            }
+            continue;
         }
-        return;
-    case PH_WS:
         break;
-    case PH_DEAD:
-    default:
-        return;
     }
-    if (c->closing) {
-        if (now >= c->deadline) {
-            client_kill(c, "close timeout");
-        }
+    while (free_head != NULL) {
+        struct client *c = free_head;
+        free_head = c->fnext;
+        free(c->q);
+        free(c);
+    }
+}
+
+/* === Timers: heartbeat and the authentication deadline === */
+
+static void tick(struct client *c, int64_t now)
+{
+    if (c->phase != PH_WS || !c->ws->open || c->closing) {
         return;
     }
     if (c->deadline != 0 && now >= c->deadline) {
@@ -646,9 +388,147 @@ void client_tick(struct client *c, int64_t now)
             client_kill(c, "ping timeout");
             return;
         }
-        wick_conn_ping(&c->conn, "hb", 2);
+        wick_conn_ping(&c->ws->conn, "hb", 2);
         c->awaiting_pong = true;
         c->next_ping = now + cfg.ping_ms;
-        loop_mark_dirty(c);
+        mark_dirty(c);
     }
+}
+
+static void on_tick(io_loop *loop)
+{
+    struct client *next;
+    for (struct client *c = all_clients; c != NULL; c = next) {
+        next = c->next; /* c may die: it stays listed until on_batch */
+        tick(c, loop->now);
+    }
+}
+
+/* === ws.c's callbacks === */
+
+static void ws_on_open(ws_conn *ws)
+{
+    struct client *c = ws->user;
+    if (c == NULL) {
+        return;
+    }
+    const io_deflate_conn *dc = &ws->dc;
+    if (dc->params.enabled) {
+        const wick_pmd_params *p = &dc->params;
+        c->deflate_shared = shared_arena != NULL && p->server_no_context_takeover &&
+                            p->server_max_window_bits >= shared_bits;
+        log_line(LOG_INFO, "deflate",
+                 "id=%s server_max_window_bits=%u client_max_window_bits=%u "
+                 "server_no_context_takeover=%d client_no_context_takeover=%d arena=%zu "
+                 "shared=%d",
+                 c->id, p->server_max_window_bits, p->client_max_window_bits,
+                 p->server_no_context_takeover, p->client_no_context_takeover, dc->arena_len,
+                 c->deflate_shared);
+    } else {
+        log_line(LOG_INFO, "deflate", "id=%s off", c->id);
+    }
+    stats.ws_clients++;
+    int64_t now = now_ms();
+    c->next_ping = now + cfg.ping_ms;
+    c->deadline = (cfg.secret_len > 0 && !c->authed) ? now + cfg.handshake_ms : 0;
+    c->rate_start = now;
+    log_line(LOG_INFO, "connect", "id=%s addr=%s user=%s", c->id, c->addr,
+             c->name[0] ? c->name : "-");
+    proto_connected(c);
+    mark_dirty(c);
+    if (c->bad_token) {
+        log_line(LOG_INFO, "auth_failed", "id=%s source=handshake", c->id);
+        client_close(c, WICK_CLOSE_POLICY, "Invalid token");
+    }
+}
+
+static int ws_on_message(ws_conn *ws, uint8_t opcode, const uint8_t *data, size_t len)
+{
+    struct client *c = ws->user;
+    if (c != NULL && c->phase == PH_WS && !c->closing) {
+        proto_message(c, opcode, data, len);
+    }
+    return 0;
+}
+
+static int ws_on_pong(ws_conn *ws, const uint8_t *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    struct client *c = ws->user;
+    if (c != NULL) {
+        c->awaiting_pong = false;
+    }
+    return 0;
+}
+
+static void ws_on_drained(ws_conn *ws)
+{
+    struct client *c = ws->user;
+    if (c != NULL && c->q_len > 0) {
+        refill(c);
+    }
+}
+
+static void ws_on_stop(ws_conn *ws)
+{
+    struct client *c = ws->user;
+    if (c != NULL && c->phase == PH_WS && !c->closing) {
+        proto_shutdown_notice(c);
+        client_close(c, WICK_CLOSE_GOING_AWAY, "Server shutting down");
+    }
+}
+
+/* The connection is gone: the client is dead from now on; it leaves its
+ * rooms and is freed after the batch (on_batch). */
+static void ws_on_close(ws_conn *ws, bool clean)
+{
+    struct client *c = ws->user;
+    if (c == NULL) {
+        return;
+    }
+    ws->user = NULL;
+    c->ws = NULL;
+    if (ws->open) {
+        stats.ws_clients--;
+        uint16_t code = wick_conn_close_code(&ws->conn);
+        wick_err err = wick_conn_error(&ws->conn);
+        if (err != WICK_OK) {
+            log_line(LOG_INFO, "ws_error", "id=%s error=%s close=%u", c->id, wick_err_name(err),
+                     wick_err_close_code(err));
+        } else if (code != 0) {
+            log_line(LOG_INFO, "close_received", "id=%s code=%u", c->id, code);
+        }
+    }
+    const char *why = c->why != NULL ? c->why : clean ? "closed" : "peer closed";
+    log_line(LOG_INFO, "disconnect", "id=%s addr=%s reason=\"%s\"", c->id, c->addr, why);
+    c->phase = PH_DEAD;
+    stats.clients--;
+    c->fnext = dead_head;
+    dead_head = c;
+}
+
+const ws_callbacks chat_ws_callbacks = {
+    .on_upgrade = http_upgrade,
+    .on_http = http_request,
+    .on_open = ws_on_open,
+    .on_message = ws_on_message,
+    .on_pong = ws_on_pong,
+    .on_close = ws_on_close,
+    .on_drained = ws_on_drained,
+    .on_stop = ws_on_stop,
+};
+
+bool chat_start(io_loop *loop)
+{
+    int64_t tick_ms = cfg.ping_ms / 10;
+    tick_ms = tick_ms < 50 ? 50 : tick_ms > 500 ? 500 : tick_ms;
+    io_loop_every(loop, tick_ms, on_tick);
+    loop->on_batch = on_batch;
+    return true;
+}
+
+void chat_cleanup(void)
+{
+    on_batch(NULL);
 }

@@ -32,8 +32,10 @@ static void usage(FILE *to)
           "stdout is \"listening on PORT\".\n"
           "\n"
           "Options (durations in seconds, fractions allowed):\n"
-          "  --host ADDR            IPv4 address to listen on (127.0.0.1)\n"
+          "  --host ADDR            address to listen on (127.0.0.1)\n"
           "  --port N               port; 0 picks a free one (8080)\n"
+          "  --tls-cert FILE        certificate chain (PEM): serve https and wss only\n"
+          "  --tls-key FILE         its private key (PEM); both or neither\n"
           "  --public DIR           static files (examples/chat/public)\n"
           "  --allow-origin ORIGIN  accept WebSocket upgrades from this Origin; repeat\n"
           "                         for several, '*' for any (default: same origin,\n"
@@ -50,7 +52,7 @@ static void usage(FILE *to)
           "  --rate-limit N         messages per client per window (100)\n"
           "  --rate-window SECS     rate limit window (60)\n"
           "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
-          "  --handshake-timeout SECS  HTTP request and authentication deadline (10)\n"
+          "  --handshake-timeout SECS  TLS + HTTP request, and authentication deadline (10)\n"
           "  --close-timeout SECS   closing handshake deadline (5)\n"
           "  --no-deflate           do not negotiate permessage-deflate (compression)\n"
           "  --deflate-budget BYTES compression memory per connection; the windows\n"
@@ -115,6 +117,8 @@ static bool read_secret(const char *path)
 enum {
     OPT_HOST = 256,
     OPT_PORT,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
     OPT_PUBLIC,
     OPT_ORIGIN,
     OPT_SECRET,
@@ -137,6 +141,8 @@ enum {
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"port", required_argument, NULL, OPT_PORT},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"public", required_argument, NULL, OPT_PUBLIC},
     {"allow-origin", required_argument, NULL, OPT_ORIGIN},
     {"auth-secret", required_argument, NULL, OPT_SECRET},
@@ -169,7 +175,7 @@ static int bad(const char *opt, const char *val)
 int main(int argc, char **argv)
 {
     cfg.host = "127.0.0.1";
-    cfg.port = 8080;
+    cfg.port = "8080";
     cfg.public_dir = "examples/chat/public";
     cfg.max_room = 100;
     cfg.max_message = 1024 * 1024;
@@ -208,7 +214,13 @@ int main(int argc, char **argv)
             if (!parse_uint(optarg, 65535, &v)) {
                 return bad("port", optarg);
             }
-            cfg.port = (int)v;
+            cfg.port = optarg;
+            break;
+        case OPT_TLS_CERT:
+            cfg.tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            cfg.tls_key = optarg;
             break;
         case OPT_PUBLIC:
             cfg.public_dir = optarg;
@@ -337,6 +349,10 @@ int main(int argc, char **argv)
      * and must fit the engine's output buffer whole. */
     cfg.out_cap = cfg.max_payload + 4096 > 64 * 1024 ? cfg.max_payload + 4096 : 64 * 1024;
 
+    if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
+        fputs("chat_server: --tls-cert and --tls-key go together (see --help)\n", stderr);
+        return 2;
+    }
     /* Raise the descriptor limit to the hard limit for many clients. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -346,7 +362,28 @@ int main(int argc, char **argv)
     if (!deflate_setup()) {
         return 1;
     }
-    if (loop_listen() != 0) {
+    io_tls_ctx *tls = NULL;
+    if (cfg.tls_cert != NULL && (tls = io_tls_server(cfg.tls_cert, cfg.tls_key)) == NULL) {
+        return 1; /* io_tls_server() said why */
+    }
+    static io_loop loop;
+    if (!io_loop_init(&loop, "chat_server")) {
+        return 1;
+    }
+    loop.verbose = cfg.log_level >= LOG_DEBUG;
+    loop.max_live = cfg.max_clients;
+    ws_config wcfg = {
+        .cb = &chat_ws_callbacks,
+        .deflate = &chat_deflate,
+        .hs_timeout_ms = cfg.handshake_ms,
+        .max_message = cfg.max_message,
+        .high_water = cfg.out_cap, /* stop reading a client whose own output backs up */
+        .close_ms = cfg.close_ms,
+        .http_headers = http_headers,
+        .num_http_headers = sizeof http_headers / sizeof http_headers[0],
+    };
+    if (!ws_listen(&loop, cfg.host, cfg.port, tls, &wcfg) || !chat_start(&loop)) {
+        io_loop_free(&loop);
         return 1;
     }
     char index[4096];
@@ -357,11 +394,16 @@ int main(int argc, char **argv)
                  cfg.public_dir);
     }
     log_line(LOG_INFO, "start",
-             "host=%s port=%d auth=%s max_room=%u max_message=%llu rate=%u/%ums ping_ms=%u "
-             "deflate=%s deflate_budget=%zu wick=%s",
-             cfg.host, cfg.port, cfg.secret_len > 0 ? "token" : "none", cfg.max_room,
-             (unsigned long long)cfg.max_message, cfg.rate_limit, cfg.rate_window_ms, cfg.ping_ms,
-             cfg.deflate ? (cfg.deflate_shared ? "shared" : "per-connection") : "off",
+             "host=%s port=%s tls=%s auth=%s max_room=%u max_message=%llu rate=%u/%ums "
+             "ping_ms=%u deflate=%s deflate_budget=%zu wick=%s",
+             cfg.host, cfg.port, tls != NULL ? "on" : "off", cfg.secret_len > 0 ? "token" : "none",
+             cfg.max_room, (unsigned long long)cfg.max_message, cfg.rate_limit, cfg.rate_window_ms,
+             cfg.ping_ms, cfg.deflate ? (cfg.deflate_shared ? "shared" : "per-connection") : "off",
              cfg.deflate_budget, WICK_VERSION_STRING);
-    return loop_run();
+    io_loop_run(&loop);
+    log_line(LOG_INFO, "stopped", "accepted=%llu messages=%llu", stats.accepted, stats.messages);
+    io_loop_free(&loop);
+    chat_cleanup();
+    io_tls_free_ctx(tls);
+    return 0;
 }

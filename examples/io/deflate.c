@@ -26,6 +26,7 @@ const char io_deflate_usage[] =
 void io_deflate_default(io_deflate *d)
 {
     d->enabled = true;
+    d->conn_flags = 0;
     wick_pmd_config_default(&d->cfg);
 }
 
@@ -118,13 +119,15 @@ wick_err io_deflate_verify(const io_deflate *d, const wick_hs_client *hs, io_def
 wick_err io_deflate_start(const io_deflate *d, io_deflate_conn *dc, wick_role role,
                           wick_conn_config *cfg)
 {
-    size_t need = wick_pmd_arena_size(&d->cfg, &dc->params, role);
+    wick_pmd_config cc = d->cfg;
+    cc.flags |= d->conn_flags;
+    size_t need = wick_pmd_arena_size(&cc, &dc->params, role);
     dc->arena = malloc(need > 0 ? need : 1);
     if (dc->arena == NULL) {
         return WICK_ERR_NOMEM;
     }
     dc->arena_len = need;
-    wick_err e = wick_pmd_init(&dc->pmd, &d->cfg, &dc->params, role, dc->arena, need);
+    wick_err e = wick_pmd_init(&dc->pmd, &cc, &dc->params, role, dc->arena, need);
     if (e != WICK_OK) {
         free(dc->arena);
         dc->arena = NULL;

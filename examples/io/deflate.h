@@ -11,6 +11,9 @@
 typedef struct io_deflate {
     bool enabled;        /* offer (client) / accept (server) */
     wick_pmd_config cfg; /* budget, flags, level, min size, ratio */
+    /* Flags added to cfg.flags for each connection's own state but not
+     * negotiated (the chat server's --deflate-shared: DECOMPRESS_ONLY). */
+    unsigned conn_flags;
 } io_deflate;
 
 /* Per connection: what was agreed and the memory it runs in. */

@@ -85,6 +85,14 @@ struct io_loop {
     void (*on_accept)(io_loop *loop, io_stream *s);
     const io_stream_cb *accept_cb;
     const void *accept_ud; /* for on_accept (ws.c: the server's ws_config) */
+    size_t max_live;       /* accept: close new connections beyond this many; 0: no limit */
+    int spare_fd;          /* kept free to shed a connection when out of descriptors */
+    /* Optional application hooks (io_loop_every): after every batch of
+     * events and deadlines, before the batch's dead streams are freed;
+     * and every tick_ms. */
+    void (*on_batch)(io_loop *loop);
+    void (*on_tick)(io_loop *loop);
+    int64_t tick_ms, next_tick;
 };
 
 #define IO_RBUF_SIZE   (64u * 1024u)
@@ -101,6 +109,7 @@ void io_set_deadline(io_stream *s, int64_t ms); /* ms from now; 0: none */
 void io_update(io_stream *s);                   /* recompute the epoll interest */
 io_stream *io_stream_new(io_loop *loop, int fd, const io_stream_cb *cb, void *user);
 bool io_loop_watch_listener(io_loop *loop, int fd);
+void io_loop_every(io_loop *loop, int64_t tick_ms, void (*on_tick)(io_loop *loop));
 
 /* stream.c */
 ssize_t io_read(io_stream *s, void *buf, size_t cap); /* >0, 0 would block, -1 EOF/error */

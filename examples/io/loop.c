@@ -13,6 +13,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@ bool io_loop_init(io_loop *loop, const char *name)
     loop->name = name;
     loop->lfd = -1;
     loop->sfd = -1;
+    loop->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
@@ -83,6 +85,15 @@ bool io_loop_watch_listener(io_loop *loop, int fd)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)(uintptr_t)&listen_tag};
     loop->lfd = fd;
     return epoll_ctl(loop->ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+/* A periodic callback, for timers an application keeps itself (the
+ * chat server's heartbeat sweep). */
+void io_loop_every(io_loop *loop, int64_t tick_ms, void (*on_tick)(io_loop *loop))
+{
+    loop->tick_ms = tick_ms;
+    loop->on_tick = on_tick;
+    loop->next_tick = loop->now + tick_ms;
 }
 
 io_stream *io_stream_new(io_loop *loop, int fd, const io_stream_cb *cb, void *user)
@@ -210,6 +221,9 @@ void io_loop_stop(io_loop *loop)
 static int wait_ms(const io_loop *loop)
 {
     int64_t until = loop->next_due;
+    if (loop->on_tick != NULL && (until == 0 || loop->next_tick < until)) {
+        until = loop->next_tick;
+    }
     if (loop->stopping && (until == 0 || loop->stop_at < until)) {
         until = loop->stop_at;
     }
@@ -244,6 +258,13 @@ void io_loop_run(io_loop *loop)
             }
         }
         sweep(loop);
+        if (loop->on_tick != NULL && loop->now >= loop->next_tick) {
+            loop->next_tick = loop->now + loop->tick_ms;
+            loop->on_tick(loop);
+        }
+        if (loop->on_batch != NULL) {
+            loop->on_batch(loop);
+        }
         reap(loop);
         if (loop->stopping && loop->now >= loop->stop_at) {
             break;
@@ -262,6 +283,9 @@ void io_loop_free(io_loop *loop)
     }
     close(loop->sfd);
     close(loop->ep);
+    if (loop->spare_fd >= 0) {
+        close(loop->spare_fd);
+    }
     free(loop->rbuf);
 }
 

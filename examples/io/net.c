@@ -8,6 +8,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -72,7 +73,24 @@ void io_accept_all(io_loop *loop)
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
             }
-            return; /* EAGAIN, or out of descriptors: try again later */
+            if ((errno == EMFILE || errno == ENFILE) && loop->spare_fd >= 0) {
+                /* Out of descriptors: the listening socket would stay
+                 * readable forever (level-triggered). Shed one connection
+                 * with the spare descriptor, then keep it again. */
+                close(loop->spare_fd);
+                int tmp = accept(loop->lfd, NULL, NULL);
+                if (tmp >= 0) {
+                    close(tmp);
+                }
+                loop->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                fprintf(stderr, "%s: out of descriptors: a connection was refused\n", loop->name);
+            }
+            return; /* EAGAIN */
+        }
+        if (loop->max_live > 0 && loop->live >= loop->max_live) {
+            io_log(loop, "fd %d: over the connection limit, closed", fd);
+            close(fd);
+            continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -206,6 +206,38 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len)
     return 0;
 }
 
+int ws_queue(ws_conn *c, uint8_t opcode, const void *data, size_t len)
+{
+    bool cork = c->s->cork;
+    c->s->cork = true; /* io_write() queues, ws_send() does not flush */
+    int r = ws_send(c, opcode, data, len);
+    c->s->cork = cork;
+    return r;
+}
+
+int ws_queue_prepared(ws_conn *c, const wick_prepared *p)
+{
+    if (!c->open || c->client || c->s->state != IO_OPEN ||
+        (wick_conn_state(&c->conn) & WICK_CLOSING) != 0) {
+        return -1;
+    }
+    bool cork = c->s->cork;
+    c->s->cork = true; /* io_write() only queues */
+    /* wick's pongs and close frame first: the order things were made in. */
+    bool ok = drain(c) && io_write(c->s, p->frame, p->len);
+    c->s->cork = cork;
+    if (!ok) {
+        io_close(c->s);
+        return -1;
+    }
+    return 0;
+}
+
+void ws_flush(ws_conn *c)
+{
+    drive(c);
+}
+
 int ws_ping(ws_conn *c, const void *data, size_t len)
 {
     if (!c->open || wick_conn_ping(&c->conn, data, len) != WICK_OK) {
@@ -222,7 +254,7 @@ void ws_close(ws_conn *c, uint16_t code, const char *reason)
         return;
     }
     wick_conn_close(&c->conn, code, reason, reason != NULL ? strlen(reason) : 0);
-    io_set_deadline(c->s, WS_CLOSE_WAIT);
+    io_set_deadline(c->s, c->cfg->close_ms > 0 ? c->cfg->close_ms : WS_CLOSE_WAIT);
     drive(c);
 }
 
@@ -399,8 +431,9 @@ void ws_http_answer(ws_conn *c, int status, const char *content_type, const void
 {
     size_t cap = len + ANSWER_SIZE, n = 0;
     uint8_t *q = io_reserve(c->s, cap);
-    if (q != NULL && wick_http_response(status, content_type, body, len, NULL, 0, true, (char *)q,
-                                        cap, &n) == WICK_OK) {
+    if (q != NULL &&
+        wick_http_response(status, content_type, body, len, c->cfg->http_headers,
+                           c->cfg->num_http_headers, true, (char *)q, cap, &n) == WICK_OK) {
         io_commit(c->s, n);
     }
     io_linger(c->s);
@@ -567,6 +600,9 @@ static void st_drained(io_stream *s)
 {
     ws_conn *c = s->user;
     if (c->open) {
+        if (c->cfg->cb->on_drained != NULL) {
+            c->cfg->cb->on_drained(c);
+        }
         drive(c);
     }
 }
@@ -587,7 +623,12 @@ static void st_stop(io_stream *s)
 {
     ws_conn *c = s->user;
     if (c->open) {
-        ws_close(c, WICK_CLOSE_GOING_AWAY, c->client ? "going away" : "server shutting down");
+        if (c->cfg->cb->on_stop != NULL) {
+            c->cfg->cb->on_stop(c);
+        }
+        if (s->state == IO_OPEN && (wick_conn_state(&c->conn) & WICK_CLOSING) == 0) {
+            ws_close(c, WICK_CLOSE_GOING_AWAY, c->client ? "going away" : "server shutting down");
+        }
     } else {
         io_close(s);
     }

@@ -27,15 +27,23 @@ typedef struct ws_callbacks {
     /* The connection is gone (clean: the closing handshake completed).
      * The last call for c; its memory is freed after the current batch. */
     void (*on_close)(ws_conn *c, bool clean);
+    /* The stream's write queue emptied: room to queue more (ws_queue*). */
+    void (*on_drained)(ws_conn *c);
+    /* The loop is stopping (SIGTERM): say goodbye, ws_close() with your own
+     * code and reason; otherwise ws.c closes with 1001. */
+    void (*on_stop)(ws_conn *c);
 } ws_callbacks;
 
 typedef struct ws_config {
     const ws_callbacks *cb;
-    const io_deflate *deflate; /* NULL: no permessage-deflate */
-    int64_t hs_timeout_ms;     /* handshake (TCP connect and TLS included) */
-    int64_t idle_ms;           /* server: close after this long without input; 0: never */
-    uint64_t max_message;      /* 0: wick's default */
-    size_t high_water;         /* stop reading while this much output waits; 0: 256 KiB */
+    const io_deflate *deflate;       /* NULL: no permessage-deflate */
+    int64_t hs_timeout_ms;           /* handshake (TCP connect and TLS included) */
+    int64_t idle_ms;                 /* server: close after this long without input; 0: never */
+    uint64_t max_message;            /* 0: wick's default */
+    size_t high_water;               /* stop reading while this much output waits; 0: 256 KiB */
+    int64_t close_ms;                /* closing handshake and the FIN after it; 0: WS_CLOSE_WAIT */
+    const wick_header *http_headers; /* extra headers on ws_http_answer() responses */
+    size_t num_http_headers;
 } ws_config;
 
 #define WS_OUT_SIZE   4096u /* wick's own output buffer (pongs, close, compressed frames) */
@@ -71,6 +79,14 @@ ws_conn *ws_connect(io_loop *loop, const io_url *u, io_tls_ctx *tls, const ws_co
 int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len);
 /* Sends one frame of a message (opcode TEXT/BINARY first, then CONT). */
 int ws_send_part(ws_conn *c, uint8_t opcode, const void *data, size_t len, bool fin);
+/* Queue only (no write to the socket, so never a close from inside the
+ * call but on out-of-memory): a whole message, or a server frame encoded
+ * once for many connections (wick_prepare / wick_pmd_prepare). The bytes
+ * go out at the next ws_flush() (or when the socket is writable). */
+int ws_queue(ws_conn *c, uint8_t opcode, const void *data, size_t len);
+int ws_queue_prepared(ws_conn *c, const wick_prepared *p);
+/* Writes what is queued (wick's own output too) and reads what is there. */
+void ws_flush(ws_conn *c);
 int ws_ping(ws_conn *c, const void *data, size_t len);
 void ws_close(ws_conn *c, uint16_t code, const char *reason);
 /* Server, from on_http: answers the request and closes. */
