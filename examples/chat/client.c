@@ -13,11 +13,11 @@
  * dropped if it does not finish the closing handshake within
  * cfg.close_ms.
  *
- * Nothing here writes to a socket while rooms or the registry are being
- * walked: sends only queue and put the client on the flush list, and a
- * client that closes is only marked dead. After each batch of events
- * (io_loop's on_batch) the dead leave their rooms, the flush list is
- * written out, and the dead are freed.
+ * A client whose connection closes, even in the middle of a broadcast
+ * (a socket error on send), is only marked dead (ws_on_close): after each
+ * batch of events (io_loop's on_batch) the dead leave their rooms and are
+ * freed, and clients with a ping or a close to send are flushed, so rooms
+ * and the registry never change under a loop walking them.
  */
 #include "chat.h"
 
@@ -119,19 +119,19 @@ struct frame *frame_new(const char *json, size_t len)
     return f;
 }
 
-/* Queues one frame on c's stream: the shared compressed frame, a
+/* Sends one frame on c's stream: the shared compressed frame, a
  * compression of its own (context takeover), or the plain frame. */
 static int send_frame(struct client *c, const struct frame *f)
 {
     if (c->ws->dc.params.enabled) {
         if (c->deflate_shared && f->has_z) {
-            return ws_queue_prepared(c->ws, &f->zprep);
+            return ws_send_prepared(c->ws, &f->zprep);
         }
         if (!c->deflate_shared) {
-            return ws_queue(c->ws, WICK_OP_TEXT, f->json, f->json_len);
+            return ws_send(c->ws, WICK_OP_TEXT, f->json, f->json_len);
         }
     }
-    return ws_queue_prepared(c->ws, &f->prep);
+    return ws_send_prepared(c->ws, &f->prep);
 }
 
 void frame_unref(struct frame *f)
@@ -290,9 +290,7 @@ void client_send(struct client *c, struct frame *f)
         enqueue(c, f);
         return;
     }
-    if (send_frame(c, f) == 0) {
-        mark_dirty(c);
-    }
+    send_frame(c, f); /* a socket error closes c: it is only marked dead */
 }
 
 /* Moves frames from the ring to the write queue while it has room. */

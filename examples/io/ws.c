@@ -206,27 +206,15 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len)
     return 0;
 }
 
-int ws_queue(ws_conn *c, uint8_t opcode, const void *data, size_t len)
-{
-    bool cork = c->s->cork;
-    c->s->cork = true; /* io_write() queues, ws_send() does not flush */
-    int r = ws_send(c, opcode, data, len);
-    c->s->cork = cork;
-    return r;
-}
-
-int ws_queue_prepared(ws_conn *c, const wick_prepared *p)
+int ws_send_prepared(ws_conn *c, const wick_prepared *p)
 {
     if (!c->open || c->client || c->s->state != IO_OPEN ||
         (wick_conn_state(&c->conn) & WICK_CLOSING) != 0) {
         return -1;
     }
-    bool cork = c->s->cork;
-    c->s->cork = true; /* io_write() only queues */
-    /* wick's pongs and close frame first: the order things were made in. */
-    bool ok = drain(c) && io_write(c->s, p->frame, p->len);
-    c->s->cork = cork;
-    if (!ok) {
+    /* wick's pongs first (the order things were made in), then the frame:
+     * straight to the socket when nothing waits, else queued. */
+    if (!drain(c) || !io_write(c->s, p->frame, p->len)) {
         io_close(c->s);
         return -1;
     }
@@ -235,7 +223,17 @@ int ws_queue_prepared(ws_conn *c, const wick_prepared *p)
 
 void ws_flush(ws_conn *c)
 {
-    drive(c);
+    io_stream *s = c->s;
+    if (c->feeding || s->state != IO_OPEN) {
+        return; /* drive() up the stack flushes */
+    }
+    if (!drain(c) || !io_flush(s)) {
+        io_close(s);
+        return;
+    }
+    if (c->stash != NULL || (wick_conn_state(&c->conn) & WICK_SHOULD_CLOSE_TCP) != 0) {
+        drive(c); /* input to resume, or the TCP close to do */
+    }
 }
 
 int ws_ping(ws_conn *c, const void *data, size_t len)

@@ -79,13 +79,13 @@ ws_conn *ws_connect(io_loop *loop, const io_url *u, io_tls_ctx *tls, const ws_co
 int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len);
 /* Sends one frame of a message (opcode TEXT/BINARY first, then CONT). */
 int ws_send_part(ws_conn *c, uint8_t opcode, const void *data, size_t len, bool fin);
-/* Queue only (no write to the socket, so never a close from inside the
- * call but on out-of-memory): a whole message, or a server frame encoded
- * once for many connections (wick_prepare / wick_pmd_prepare). The bytes
- * go out at the next ws_flush() (or when the socket is writable). */
-int ws_queue(ws_conn *c, uint8_t opcode, const void *data, size_t len);
-int ws_queue_prepared(ws_conn *c, const wick_prepared *p);
-/* Writes what is queued (wick's own output too) and reads what is there. */
+/* Server: sends a frame encoded once for many connections (wick_prepare,
+ * wick_pmd_prepare) after wick's own output; written at once when nothing
+ * waits, else queued. Returns 0, or -1 (closing, or a socket error: the
+ * stream is closed, on_close already called). */
+int ws_send_prepared(ws_conn *c, const wick_prepared *p);
+/* Writes wick's own output (after wick_conn_ping() and the like) and what
+ * is queued, without reading. */
 void ws_flush(ws_conn *c);
 int ws_ping(ws_conn *c, const void *data, size_t len);
 void ws_close(ws_conn *c, uint16_t code, const char *reason);

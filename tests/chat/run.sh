@@ -13,6 +13,7 @@ PY=/usr/bin/python3
 need=""
 [ -f /usr/include/jansson.h ] || need="$need libjansson-dev"
 [ -f /usr/include/openssl/hmac.h ] || need="$need libssl-dev"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 $PY -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
 [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
@@ -39,8 +40,11 @@ if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
     (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent >/dev/null)
 fi
 
-# 3. The server.
-make --no-print-directory BUILD="$BUILD" WERROR=1 "$BUILD/examples/chat_server"
+# 3. The server, and an ASan+UBSan build of it for the SIGTERM-under-load
+#    test (build/test-san is shared with tests/io).
+make --no-print-directory -j2 BUILD="$BUILD" WERROR=1 "$BUILD/examples/chat_server"
+make --no-print-directory -j2 BUILD=build/test-san WERROR=1 SAN=address,undefined OPT=-O1 \
+    build/test-san/examples/chat_server
 
 # 4. The tests. Each runner ends with "NAME: N passed, N failed"; the
 #    last line here adds them up.
@@ -48,7 +52,7 @@ LOG=$(mktemp)
 trap 'rm -f "$LOG" "$LOG.1" "$LOG.2"' EXIT
 rc1=0; rc2=0
 echo "== chat protocol tests (Python websockets)"
-timeout 150 $PY tests/chat/test_chat.py "$BUILD" >"$LOG.1" 2>&1 || rc1=$?
+WICK_SAN_BUILD=build/test-san timeout 150 $PY tests/chat/test_chat.py "$BUILD" >"$LOG.1" 2>&1 || rc1=$?
 cat "$LOG.1"
 echo "== chat browser test (headless Chromium)"
 NODE_PATH="$NODE_DIR/node_modules" timeout 120 node tests/chat/test_browser.mjs "$BUILD" >"$LOG.2" 2>&1 || rc2=$?

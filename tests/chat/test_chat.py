@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import websockets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("WICK_BUILD", "build")
+SAN_BUILD = os.environ.get("WICK_SAN_BUILD", "build/test-san")
 SERVER = os.path.join(ROOT, BUILD, "examples", "chat_server")
 PUBLIC = os.path.join(ROOT, "examples", "chat", "public")
 T = 3.0  # seconds to wait for an expected message
@@ -86,6 +88,8 @@ async def send(ws, type_, **fields):
 
 async def recv(ws, want=None, timeout=T):
     m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    while m["type"] == "ack" and want != "ack":  # acks: test_abuse.py
+        m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
     for k in ("id", "type", "payload", "timestamp"):
         assert k in m, "message without %s: %r" % (k, m)
     assert isinstance(m["payload"], dict) and isinstance(m["timestamp"], int)
@@ -98,6 +102,8 @@ async def nothing(ws, timeout=0.3):
     """Asserts no message arrives within timeout."""
     try:
         m = await asyncio.wait_for(ws.recv(), timeout)
+        while json.loads(m)["type"] == "ack":  # acks: test_abuse.py
+            m = await asyncio.wait_for(ws.recv(), timeout)
     except asyncio.TimeoutError:
         return
     raise AssertionError("unexpected message: %r" % m)
@@ -379,9 +385,11 @@ async def test_typing_and_read():
         await send(a, "typing", room="room", payload={"typing": True})
         m = await recv(b, "typing")
         assert m["from"] == ida and m["payload"]["typing"] is True and m["room"] == "room"
-        await send(a, "read", room="room", payload={"last": "s12"})
-        m = await recv(b, "read")
-        assert m["from"] == ida and m["payload"]["last"] == "s12"
+        await send(b, "chat", room="room", payload={"text": "hi"})
+        sid = (await recv(a, "chat"))["id"]
+        await send(a, "read", room="room", payload={"up_to": sid})
+        m = await recv(b, "read")  # to the author only (test_abuse.py)
+        assert m["from"] == ida and m["payload"]["up_to"] == sid
         await nothing(a)
         await send(a, "typing", room="elsewhere")
         await error(a, "not_in_room")
@@ -829,6 +837,127 @@ async def test_many_clients_broadcast():
                 assert m["type"] == "user_joined"
             assert m["payload"]["text"] == "to all"
         await asyncio.gather(*(ws.close() for ws, _, _ in clients))
+
+
+# --- wss (issue 14): a certificate made here with the openssl CLI ---------
+
+_cert = []
+
+
+def cert():
+    """(cert.pem, key.pem) for localhost and 127.0.0.1, made once."""
+    if not _cert:
+        d = tempfile.mkdtemp(prefix="wick-chat-tls-")
+        c, k = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", k, "-out", c],
+                       check=True, capture_output=True)
+        _cert.extend([c, k])
+    return _cert
+
+
+def tls_ctx():
+    return ssl.create_default_context(cafile=cert()[0])
+
+
+@test
+async def test_wss():
+    c, k = cert()
+    with Server("--tls-cert", c, "--tls-key", k) as srv:
+        url = "wss://localhost:%d/chat" % srv.port
+        a = await websockets.connect(url, ssl=tls_ctx(), max_queue=None)
+        await recv(a, "connected")
+        b = await websockets.connect(url, ssl=tls_ctx(), max_queue=None)
+        await recv(b, "connected")
+        assert "permessage-deflate" in ext_header(a)
+        await send(a, "join", room="tls", payload={"name": "alice"})
+        await recv(a, "system")
+        await send(b, "join", room="tls", payload={"name": "bob"})
+        await recv(b, "system")
+        await recv(a, "user_joined")
+        big = "s" * 12000  # several TLS records
+        await send(b, "chat", room="tls", payload={"text": big})
+        m = await recv(a, "chat")
+        assert m["payload"]["text"] == big
+        # The page over https, with the same headers as over http.
+        with urllib.request.urlopen("https://localhost:%d/" % srv.port, timeout=T,
+                                    context=tls_ctx()) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+            assert r.headers.get("X-Content-Type-Options") == "nosniff"
+        # Plain HTTP on the TLS port: answered 400, never a crash.
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(T)
+        assert s.recv(64).startswith(b"HTTP/1.1 400"), "no 400"
+        s.close()
+        # A client that does not trust the certificate is refused.
+        try:
+            await websockets.connect(url, ssl=ssl.create_default_context())
+            raise AssertionError("untrusted certificate accepted")
+        except ssl.SSLCertVerificationError:
+            pass
+        await a.close()
+        await b.close()
+    assert "tls=on" in srv.logs()
+    for bad in (["--tls-cert", c], ["--tls-cert", c, "--tls-key", "/nonexistent"]):
+        r = subprocess.run([SERVER, "--port", "0"] + bad, capture_output=True, timeout=10)
+        assert r.returncode != 0 and r.stderr, (bad, r)
+
+
+@test
+async def test_sigterm_under_load_asan():
+    """SIGTERM while 300 clients (half over wss) chat in rooms, against an
+    ASan+UBSan build: a clean exit, no sanitizer report, clients get 1001."""
+    exe = os.path.join(ROOT, SAN_BUILD, "examples", "chat_server")
+    if not os.path.exists(exe):
+        raise AssertionError("no sanitizer build: %s (run.sh makes it)" % exe)
+    c, k = cert()
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    plain = subprocess.Popen([exe, "--port", "0", "--public", PUBLIC, "-q", "--rate-limit",
+                              "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, cwd=ROOT)
+    tls = subprocess.Popen([exe, "--port", "0", "--public", PUBLIC, "-q", "--rate-limit",
+                            "1000000", "--tls-cert", c, "--tls-key", k, "--deflate-shared"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    ports = [int(p.stdout.readline().split()[2]) for p in (plain, tls)]
+    stats = {"chats": 0, "closed_1001": 0}
+
+    async def one(i):
+        url = ("wss://localhost:%d/chat" if i % 2 else "ws://127.0.0.1:%d/chat") % ports[i % 2]
+        try:
+            async with websockets.connect(url, ssl=tls_ctx() if i % 2 else None, open_timeout=30,
+                                          compression=None if i % 4 < 2 else "deflate",
+                                          max_queue=None) as ws:
+                await send(ws, "join", room="r%d" % (i % 10), payload={"name": "u%d" % i})
+                while True:
+                    await send(ws, "chat", room="r%d" % (i % 10), payload={"text": "x" * (i + 10)})
+                    for _ in range(5):
+                        await asyncio.wait_for(ws.recv(), 10)
+                    stats["chats"] += 1
+        except websockets.ConnectionClosed as e:
+            if e.rcvd is not None and e.rcvd.code == 1001:
+                stats["closed_1001"] += 1
+        except (OSError, asyncio.TimeoutError):
+            pass
+
+    tasks = [asyncio.create_task(one(i)) for i in range(300)]
+    await asyncio.sleep(4)
+    for p in (plain, tls):
+        p.send_signal(signal.SIGTERM)
+    await asyncio.wait(tasks, timeout=15)
+    for p in (plain, tls):
+        try:
+            _, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise AssertionError("chat_server did not exit after SIGTERM")
+        err = err.decode(errors="replace")
+        assert "Sanitizer" not in err and "runtime error" not in err, err[-3000:]
+        assert p.returncode == 0, (p.returncode, err[-1000:])
+    assert stats["chats"] > 300 and stats["closed_1001"] > 100, stats
 
 
 async def run(selected):
