@@ -3,7 +3,9 @@
 // chat_server, both join a room, exchange a room message and a private
 // message, see the typing indicator; a server restart shows the
 // reconnect state and both pages come back. Screenshots go to
-// BUILD/chat-browser-*.png.
+// BUILD/chat-browser-*.png. Then the page over https/wss, with a
+// certificate made here by the openssl CLI and trusted through Chromium's
+// --ignore-certificate-errors-spki-list (that key only).
 //
 // Usage: node tests/chat/test_browser.mjs BUILD_DIR   (NODE_PATH must hold playwright-core)
 import { execFileSync, spawn } from 'node:child_process';
@@ -55,6 +57,14 @@ async function step(name, fn) {
 function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
 
 const profile = mkdtempSync(path.join(tmpdir(), 'wick-chat-chromium-'));
+// The test's certificate, and the base64 SHA-256 of its public key (SPKI).
+const certFile = path.join(profile, 'cert.pem'), keyFile = path.join(profile, 'key.pem');
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+  '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+const spki = execFileSync('sh', ['-c', 'openssl x509 -in "$1" -pubkey -noout | ' +
+  'openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64', 'sh', certFile])
+  .toString().trim();
 let srv = await startServer();
 // playwright takes the fresh profile directory as launchPersistentContext's
 // first argument (it refuses a --user-data-dir in args).
@@ -62,7 +72,8 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--ignore-certificate-errors-spki-list=' + spki],
   viewport: { width: 1000, height: 640 },
 });
 const url = `http://127.0.0.1:${srv.port}/`;
@@ -172,6 +183,33 @@ await step('auth mode: a bad token is refused, a good one signs in', async () =>
     await page.close();
   } finally {
     await stopServer(asrv);
+  }
+});
+
+await step('https page over wss (the test certificate)', async () => {
+  const tsrv = await startServer(0, ['--tls-cert', certFile, '--tls-key', keyFile]);
+  try {
+    const pages = [await context.newPage(), await context.newPage()];
+    for (const [i, page] of pages.entries()) {
+      page.on('pageerror', (e) => consoleErrors.push(String(e)));
+      await page.goto(`https://localhost:${tsrv.port}/`);
+      await page.waitForSelector('#state.online', { timeout: 5000 });
+      await page.fill('#name', i ? 'dave' : 'erin');
+      await page.fill('#room', 'secure');
+      await page.click('#login-form button');
+      await page.waitForSelector('#chat:not([hidden])', { timeout: 5000 });
+    }
+    const wsUrl = await pages[0].evaluate(() => app.ws.url);
+    assert(wsUrl.startsWith('wss://localhost:'), 'ws url: ' + wsUrl);
+    const ext = await pages[0].evaluate(() => app.ws.extensions);
+    assert(/^permessage-deflate/.test(ext), 'extensions: ' + ext);
+    await pages[1].fill('#text', 'over TLS');
+    await pages[1].press('#text', 'Enter');
+    await pages[0].waitForFunction(() => [...document.querySelectorAll('.msg .body')].some((e) => e.textContent === 'over TLS'), null, { timeout: 5000 });
+    await pages[0].screenshot({ path: path.join(build, 'chat-browser-https.png') });
+    for (const page of pages) await page.close();
+  } finally {
+    assert((await stopServer(tsrv)) === 0, 'https server exit status');
   }
 });
 
