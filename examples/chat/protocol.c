@@ -4,12 +4,20 @@
  * object) and "timestamp" (ms since the Unix epoch), and where they apply
  * "from", "to" and "room". docs/chat.md has the full table.
  *
- * Client to server: auth, join, leave, chat, private, typing, read,
- * offer, answer, ice_candidate, ping, pong.
- * Server to client: connected, system, user_joined, user_left, error,
- * pong, and the relayed chat/private/typing/read/offer/answer/
- * ice_candidate (with "from" and "from_name" set by the server: a client
- * cannot speak for somebody else).
+ * Client to server: auth, resume, join, leave, chat, private, typing,
+ * read, offer, answer, ice_candidate, ping, pong.
+ * Server to client: connected, system, user_joined, user_left, ack,
+ * error, pong, read (to the author of the message read), and the relayed
+ * chat/private/typing/offer/answer/ice_candidate (with "from" and
+ * "from_name" set by the server: a client cannot speak for somebody else).
+ *
+ * Every chat and private message is answered with an ack or an error
+ * naming its id. Read receipts, typing and pong are housekeeping:
+ * they never count against the rate limit (they have their own small
+ * budget, over which they are dropped silently). Before any JSON is
+ * parsed, a message is bounded in bytes (per message and per second) and
+ * in nesting depth and members, so a hostile message costs a linear scan
+ * and nothing more.
  *
  * Outgoing messages are encoded once into a shared frame (client.c) and,
  * for rooms, queued to every member from that one frame (rooms.c).
@@ -17,12 +25,103 @@
 #include "chat.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static unsigned long long next_msg_id = 1;
+
+/* === Bounds (docs/chat.md "Limits and abuse") === */
+
+#define MAX_DEPTH       16   /* nesting of objects and arrays in a message */
+#define MAX_MEMBERS     1024 /* object members plus array elements in a message */
+#define HOUSEKEEPING    30   /* read/typing/pong per connection per window */
+#define HOUSEKEEPING_MS 10000
+#define RECENT          4096 /* chat messages remembered for read receipts */
+#define SESS_BUCKETS    1024u
+
+/* The largest message worth parsing: a payload at --max-payload, written
+ * with escapes or whitespace, plus the envelope. */
+static size_t max_json(void)
+{
+    return 2 * cfg.max_payload + 4096;
+}
+
+/* === Per-connection protocol state ===
+ * Kept here, by client number, so the protocol's bookkeeping stays in this
+ * file: the resume secret, the work and housekeeping budgets. Created in
+ * proto_connected, freed by proto_forget when the connection leaves its
+ * rooms for good (every disconnect path goes through room_leave_all). */
+struct sess {
+    uint64_t num;
+    struct sess *next;
+    char secret[33]; /* resume secret, hex */
+    bool resumed;    /* one resume per connection */
+    int64_t work_start;
+    size_t work_bytes;
+    int64_t hk_start;
+    unsigned hk_count;
+};
+
+static struct sess *sessions[SESS_BUCKETS];
+
+static struct sess *sess_find(uint64_t num)
+{
+    for (struct sess *s = sessions[num % SESS_BUCKETS]; s != NULL; s = s->next) {
+        if (s->num == num) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static struct sess *sess_get(const struct client *c)
+{
+    struct sess *s = sess_find(c->num);
+    if (s != NULL) {
+        return s;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return NULL;
+    }
+    s->num = c->num;
+    uint8_t raw[16];
+    if (RAND_bytes(raw, sizeof raw) == 1) {
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < sizeof raw; i++) {
+            s->secret[2 * i] = digits[raw[i] >> 4];
+            s->secret[2 * i + 1] = digits[raw[i] & 15];
+        }
+    } /* else: empty secret, resume disabled for this connection */
+    s->next = sessions[c->num % SESS_BUCKETS];
+    sessions[c->num % SESS_BUCKETS] = s;
+    return s;
+}
+
+void proto_forget(const struct client *c);
+void proto_forget(const struct client *c)
+{
+    for (struct sess **pp = &sessions[c->num % SESS_BUCKETS]; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->num == c->num) {
+            struct sess *s = *pp;
+            *pp = s->next;
+            free(s);
+            return;
+        }
+    }
+}
+
+/* Recent room messages by server id, for routing read receipts to the
+ * author only (one delivery per receipt, whatever the room size). */
+static struct {
+    unsigned long long seq;
+    uint64_t author;
+    const struct room *room;
+} recent[RECENT];
 
 /* === Building and sending === */
 
@@ -110,6 +209,12 @@ void proto_connected(struct client *c)
     json_t *m = msg_new("connected");
     json_t *p = json_object();
     json_object_set_new(p, "id", json_string(c->id));
+    struct sess *s = sess_get(c);
+    if (s != NULL && s->secret[0] != '\0') {
+        char tok[64];
+        snprintf(tok, sizeof tok, "%s.%s", c->id, s->secret);
+        json_object_set_new(p, "resume", json_string(tok));
+    }
     json_object_set_new(p, "auth_required", json_boolean(cfg.secret_len > 0 && !c->authed));
     if (c->authed) {
         json_object_set_new(p, "user", json_string(c->name));
@@ -120,6 +225,9 @@ void proto_connected(struct client *c)
     json_object_set_new(lim, "max_room", json_integer(cfg.max_room));
     json_object_set_new(lim, "rate_limit", json_integer(cfg.rate_limit));
     json_object_set_new(lim, "rate_window_ms", json_integer(cfg.rate_window_ms));
+    json_object_set_new(lim, "max_json", json_integer((json_int_t)max_json()));
+    json_object_set_new(lim, "max_depth", json_integer(MAX_DEPTH));
+    json_object_set_new(lim, "max_members", json_integer(MAX_MEMBERS));
     json_object_set_new(p, "limits", lim);
     json_object_set_new(m, "payload", p);
     json_object_set_new(m, "to", json_string(c->id));
@@ -333,43 +441,173 @@ static json_t *relay_of(const struct client *c, const struct msg *m)
     return out;
 }
 
-static void do_room_relay(struct client *c, const struct msg *m, bool need_text)
+static void send_ack(struct client *c, const char *ref, const char *msg_id)
+{
+    json_t *m = msg_new("ack");
+    json_t *p = json_object();
+    json_object_set_new(p, "ref", json_string(ref));
+    set_str(p, "msg", msg_id);
+    json_object_set_new(m, "payload", p);
+    send_msg(c, m);
+}
+
+static bool need_text(struct client *c, const struct msg *m)
+{
+    json_t *text = json_object_get(m->payload, "text");
+    if (!json_is_string(text) || json_string_length(text) == 0) {
+        send_error(c, "invalid_field", "payload.text must be a non-empty string", m->id);
+        return false;
+    }
+    return true;
+}
+
+/* chat (is_chat: text required, remembered for receipts, acknowledged)
+ * and typing: relayed to the room's other members. */
+static void do_room_relay(struct client *c, const struct msg *m, bool is_chat)
+{
+    struct room *r = member_room(c, m);
+    if (r == NULL || (is_chat && !need_text(c, m))) {
+        return;
+    }
+    json_t *out = relay_of(c, m);
+    unsigned long long seq = next_msg_id - 1; /* the id msg_new just gave out */
+    struct frame *f = encode(out);
+    if (f == NULL) {
+        send_error(c, "payload_too_large", "the message does not fit the output buffer", m->id);
+        return;
+    }
+    room_broadcast(r, f, c);
+    frame_unref(f);
+    if (is_chat) {
+        recent[seq % RECENT].seq = seq;
+        recent[seq % RECENT].author = c->num;
+        recent[seq % RECENT].room = r;
+        char sid[32];
+        snprintf(sid, sizeof sid, "s%llu", seq);
+        send_ack(c, m->id, sid);
+    }
+}
+
+/* "sN" into *seq. */
+static bool parse_sid(const char *s, unsigned long long *seq)
+{
+    if (s[0] != 's' || s[1] < '1' || s[1] > '9') {
+        return false;
+    }
+    unsigned long long n = 0;
+    for (const char *p = s + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || n > 100000000000000ull) {
+            return false;
+        }
+        n = n * 10 + (unsigned long long)(*p - '0');
+    }
+    *seq = n;
+    return true;
+}
+
+/* A read receipt, "read up to message X in room R": goes to the author of
+ * X only (if X is recent, in R, and not the reader's own), so a receipt
+ * costs one delivery whatever the room size. The page sends one per room
+ * view, at most every few seconds. Unknown or old ids are ignored. */
+static void do_read(struct client *c, const struct msg *m)
 {
     struct room *r = member_room(c, m);
     if (r == NULL) {
         return;
     }
-    if (need_text) {
-        json_t *text = json_object_get(m->payload, "text");
-        if (!json_is_string(text) || json_string_length(text) == 0) {
-            send_error(c, "invalid_field", "payload.text must be a non-empty string", m->id);
-            return;
+    json_t *up = json_object_get(m->payload, "up_to");
+    unsigned long long seq = 0;
+    if (!json_is_string(up) || !parse_sid(json_string_value(up), &seq)) {
+        send_error(c, "invalid_field", "payload.up_to: a server message id (s<number>)", m->id);
+        return;
+    }
+    if (recent[seq % RECENT].seq != seq || recent[seq % RECENT].room != r ||
+        recent[seq % RECENT].author == c->num) {
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "c%llu", (unsigned long long)recent[seq % RECENT].author);
+    struct client *a = client_find_id(id);
+    if (a == NULL || a->phase != PH_WS || a->closing || !room_has(r, a)) {
+        return;
+    }
+    json_t *out = msg_new("read");
+    json_object_set_new(out, "room", json_string(r->name));
+    json_object_set_new(out, "from", json_string(c->id));
+    json_object_set_new(out, "from_name", json_string(c->name[0] ? c->name : c->id));
+    json_t *p = json_object();
+    json_object_set_new(p, "up_to", json_string(json_string_value(up)));
+    json_object_set_new(out, "payload", p);
+    send_msg(a, out);
+}
+
+/* Takes over the session of an earlier connection of the same tab (the
+ * "resume" token from its `connected`): the old connection, if still
+ * there (a dropped network leaves it until the heartbeat notices), is
+ * closed with 4001 at once, leaving its rooms and its name free. Once per
+ * connection, before joining rooms; in auth mode only for the same user. */
+static void do_resume(struct client *c, const struct msg *m)
+{
+    struct sess *s = sess_get(c);
+    json_t *tok = json_object_get(m->payload, "token");
+    if (!json_is_string(tok) || json_string_length(tok) > 64) {
+        send_error(c, "invalid_field", "payload.token: the resume token from connected", m->id);
+        return;
+    }
+    if (s == NULL || s->resumed || c->num_rooms > 0) {
+        send_error(c, "invalid_field", "resume once per connection, before joining rooms", m->id);
+        return;
+    }
+    s->resumed = true;
+    const char *t = json_string_value(tok);
+    const char *dot = strchr(t, '.');
+    struct client *old = NULL;
+    if (dot != NULL && (size_t)(dot - t) < 24 && strlen(dot + 1) == 32) {
+        char id[24];
+        memcpy(id, t, (size_t)(dot - t));
+        id[dot - t] = '\0';
+        old = client_find_id(id);
+        const struct sess *os = old != NULL ? sess_find(old->num) : NULL;
+        if (os == NULL || old == c || old->phase != PH_WS || old->closing ||
+            os->secret[0] == '\0' || CRYPTO_memcmp(os->secret, dot + 1, 32) != 0 ||
+            (cfg.secret_len > 0 && strcmp(old->name, c->name) != 0)) {
+            old = NULL;
         }
     }
-    struct frame *f = encode(relay_of(c, m));
-    room_broadcast(r, f, c);
-    frame_unref(f);
+    json_t *p = json_object();
+    if (old != NULL) {
+        log_line(LOG_INFO, "resume", "id=%s replaces=%s", c->id, old->id);
+        json_object_set_new(p, "replaced", json_string(old->id));
+        char name[CHAT_MAX_NAME + 1];
+        strcpy(name, old->name);
+        client_close(old, 4001, "Session resumed elsewhere");
+        if (cfg.secret_len == 0 && c->name[0] == '\0') {
+            strcpy(c->name, name);
+        }
+    }
+    if (c->name[0] != '\0') {
+        json_object_set_new(p, "user", json_string(c->name));
+    }
+    send_system(c, "resumed", NULL, p);
 }
 
 /* Sends m to the client `to` names: a client id, or a user name (every
  * connection of that user but the sender's). */
-static void do_direct(struct client *c, const struct msg *m, bool need_text, bool all_sessions)
+static void do_direct(struct client *c, const struct msg *m, bool is_private, bool all_sessions)
 {
     if (m->to == NULL) {
         send_error(c, "invalid_field", "to is required", m->id);
         return;
     }
-    if (need_text) {
-        json_t *text = json_object_get(m->payload, "text");
-        if (!json_is_string(text) || json_string_length(text) == 0) {
-            send_error(c, "invalid_field", "payload.text must be a non-empty string", m->id);
-            return;
-        }
+    if (is_private && !need_text(c, m)) {
+        return;
     }
     struct frame *f = NULL;
+    char sid[32] = "";
     unsigned sent = 0;
     struct client *t = client_find_id(m->to);
     if (t != NULL && !t->closing) {
+        snprintf(sid, sizeof sid, "s%llu", next_msg_id);
         f = encode(relay_of(c, m));
         client_send(t, f);
         sent++;
@@ -379,6 +617,7 @@ static void do_direct(struct client *c, const struct msg *m, bool need_text, boo
                 continue;
             }
             if (f == NULL) {
+                snprintf(sid, sizeof sid, "s%llu", next_msg_id);
                 f = encode(relay_of(c, m));
             }
             client_send(o, f);
@@ -391,6 +630,8 @@ static void do_direct(struct client *c, const struct msg *m, bool need_text, boo
     frame_unref(f);
     if (sent == 0) {
         send_error(c, "no_such_user", "no such user", m->id);
+    } else if (is_private) {
+        send_ack(c, m->id, sid);
     }
 }
 
@@ -403,8 +644,10 @@ static void do_ping(struct client *c, const struct msg *m)
 }
 
 /* Rate limit: cfg.rate_limit messages per fixed window; the next
- * CHAT_RATE_GRACE get an error each (and are dropped), then close 1008. */
-static bool rate_ok(struct client *c)
+ * CHAT_RATE_GRACE get an error each (and are dropped), then close 1008.
+ * strike: the message broke another budget (bytes per second), so it
+ * counts as over the limit whatever the count. */
+static bool rate_ok(struct client *c, const char *ref, bool strike)
 {
     int64_t now = now_ms();
     if (now - c->rate_start >= (int64_t)cfg.rate_window_ms) {
@@ -412,6 +655,9 @@ static bool rate_ok(struct client *c)
         c->rate_count = 0;
     }
     c->rate_count++;
+    if (strike && c->rate_count <= cfg.rate_limit) {
+        c->rate_count = cfg.rate_limit + 1;
+    }
     if (c->rate_count <= cfg.rate_limit) {
         return true;
     }
@@ -419,9 +665,76 @@ static bool rate_ok(struct client *c)
         log_line(LOG_INFO, "rate_limit_close", "id=%s", c->id);
         client_close(c, WICK_CLOSE_POLICY, "Rate limit exceeded");
     } else {
-        send_error(c, "rate_limited", "too many messages; slow down", NULL);
+        send_error(c, "rate_limited", "too many messages; slow down", ref);
     }
     return false;
+}
+
+/* Housekeeping (read, typing, pong) has its own budget per
+ * connection; over it, messages are dropped without an answer. */
+static bool housekeeping_ok(struct sess *s)
+{
+    if (s == NULL) {
+        return true;
+    }
+    int64_t now = now_ms();
+    if (now - s->hk_start >= HOUSEKEEPING_MS) {
+        s->hk_start = now;
+        s->hk_count = 0;
+    }
+    return ++s->hk_count <= HOUSEKEEPING;
+}
+
+/* Counts len against the connection's message bytes per second: the
+ * size of 16 of the largest messages, or of the rate limit's messages per
+ * second if that is more (576 KiB by default). */
+static bool work_ok(struct sess *s, size_t len)
+{
+    if (s == NULL) {
+        return true;
+    }
+    int64_t now = now_ms();
+    if (now - s->work_start >= 1000) {
+        s->work_start = now;
+        s->work_bytes = 0;
+    }
+    s->work_bytes += len;
+    uint64_t per_s =
+        (uint64_t)cfg.rate_limit * 1000u / (cfg.rate_window_ms ? cfg.rate_window_ms : 1);
+    return s->work_bytes <= (per_s > 16 ? per_s : 16) * max_json();
+}
+
+/* One pass over the text before it is parsed: false when objects and
+ * arrays nest deeper than MAX_DEPTH or the message has more than
+ * MAX_MEMBERS commas (members and elements, all containers together).
+ * Strings are skipped, escapes included; the parser checks the rest. */
+static bool shape_ok(const uint8_t *d, size_t len)
+{
+    unsigned depth = 0, commas = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t ch = d[i];
+        if (in_str) {
+            if (ch == '\\') {
+                i++;
+            } else if (ch == '"') {
+                in_str = false;
+            }
+            continue;
+        }
+        if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > MAX_DEPTH) {
+                return false;
+            }
+        } else if (ch == '}' || ch == ']') {
+            depth -= depth > 0;
+        } else if (ch == ',' && ++commas > MAX_MEMBERS) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Reads an optional name-like string member. Returns false (after an
@@ -448,25 +761,48 @@ static const struct {
     const char *type;
     int kind;
 } types[] = {
-    {"auth", 0},    {"join", 1},  {"leave", 2},  {"chat", 3},          {"typing", 4}, {"read", 4},
-    {"private", 5}, {"offer", 6}, {"answer", 6}, {"ice_candidate", 6}, {"ping", 7},   {"pong", 8},
+    {"auth", 0}, {"join", 1},    {"leave", 2},   {"chat", 3},   {"typing", 4},
+    {"read", 9}, {"private", 5}, {"offer", 6},   {"answer", 6}, {"ice_candidate", 6},
+    {"ping", 7}, {"pong", 8},    {"resume", 10},
 };
+
+static bool is_housekeeping(int kind)
+{
+    return kind == 4 || kind == 8 || kind == 9; /* typing, pong, read */
+}
 
 void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t len)
 {
     stats.messages++;
-    if (!rate_ok(c)) {
+    struct sess *s = sess_get(c);
+    /* Bounded before parsing: size, bytes per second, shape. */
+    if (len > max_json()) {
+        if (rate_ok(c, NULL, false)) {
+            send_error(c, "payload_too_large", "message over the size limit (limits.max_json)",
+                       NULL);
+        }
         return;
     }
-    if (opcode != WICK_OP_TEXT) {
-        send_error(c, "invalid_json", "binary messages are not supported", NULL);
+    if (!work_ok(s, len)) {
+        rate_ok(c, NULL, true);
+        return;
+    }
+    if (opcode != WICK_OP_TEXT || !shape_ok(data, len)) {
+        if (rate_ok(c, NULL, false)) {
+            send_error(c, "invalid_json",
+                       opcode != WICK_OP_TEXT ? "binary messages are not supported"
+                                              : "nested too deep or too many members",
+                       NULL);
+        }
         return;
     }
     json_error_t jerr;
     json_t *root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL || !json_is_object(root)) {
-        send_error(c, "invalid_json", root == NULL ? jerr.text : "a message is a JSON object",
-                   NULL);
+        if (rate_ok(c, NULL, false)) {
+            send_error(c, "invalid_json", root == NULL ? jerr.text : "a message is a JSON object",
+                       NULL);
+        }
         json_decref(root);
         return;
     }
@@ -475,7 +811,20 @@ void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t
     json_t *id = json_object_get(root, "id");
     json_t *type = json_object_get(root, "type");
     json_t *payload = json_object_get(root, "payload");
-    if (json_is_string(id) && json_string_length(id) > 0 && json_string_length(id) <= CHAT_MAX_ID) {
+    bool id_ok =
+        json_is_string(id) && json_string_length(id) > 0 && json_string_length(id) <= CHAT_MAX_ID;
+    for (size_t i = 0; json_is_string(type) && i < sizeof types / sizeof types[0]; i++) {
+        if (strcmp(types[i].type, json_string_value(type)) == 0) {
+            kind = types[i].kind;
+            break;
+        }
+    }
+    /* Housekeeping is free of the rate limit (it has its own budget). */
+    if (is_housekeeping(kind) ? !housekeeping_ok(s)
+                              : !rate_ok(c, id_ok ? json_string_value(id) : NULL, false)) {
+        goto done;
+    }
+    if (id_ok) {
         m.id = json_string_value(id);
     } else {
         send_error(c, "invalid_field", "id: a string of 1-64 characters", NULL);
@@ -501,12 +850,6 @@ void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t
     if (!opt_name(c, root, "room", m.id, &m.room) || !opt_name(c, root, "to", m.id, &m.to)) {
         goto done;
     }
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (strcmp(types[i].type, m.type) == 0) {
-            kind = types[i].kind;
-            break;
-        }
-    }
     if (kind < 0) {
         send_error(c, "unknown_type", "unknown message type", m.id);
         goto done;
@@ -530,6 +873,12 @@ void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t
         break;
     case 4:
         do_room_relay(c, &m, false);
+        break;
+    case 9:
+        do_read(c, &m);
+        break;
+    case 10:
+        do_resume(c, &m);
         break;
     case 5:
         do_direct(c, &m, true, true);

@@ -12,6 +12,11 @@
 
 #define ROOM_BUCKETS 4096u
 
+/* protocol.c: drops a connection's protocol state (resume secret,
+ * budgets). Declared here until chat.h, which is being reworked with the
+ * I/O layer move, takes it. */
+void proto_forget(const struct client *c);
+
 static struct room *buckets[ROOM_BUCKETS];
 
 static unsigned hash_name(const char *s)
@@ -128,11 +133,15 @@ bool room_leave(struct room *r, struct client *c, const char *reason)
     return true;
 }
 
+/* Every disconnect path (close sent, close received, error, kill) ends
+ * here with reason "disconnect", so the connection's protocol state goes
+ * too. */
 void room_leave_all(struct client *c, const char *reason)
 {
     while (c->num_rooms > 0) {
         room_leave(c->rooms[c->num_rooms - 1], c, reason);
     }
+    proto_forget(c);
 }
 
 void room_broadcast(struct room *r, struct frame *f, const struct client *except)
