@@ -49,7 +49,7 @@ make --no-print-directory -j2 BUILD=build/test-san WERROR=1 SAN=address,undefine
 # 4. The tests. Each runner ends with "NAME: N passed, N failed"; the
 #    last line here adds them up.
 LOG=$(mktemp)
-trap 'rm -f "$LOG" "$LOG.1" "$LOG.2"' EXIT
+trap 'rm -f "$LOG" "$LOG.1" "$LOG.2" "$LOG.3"' EXIT
 rc1=0; rc2=0
 echo "== chat protocol tests (Python websockets)"
 WICK_SAN_BUILD=build/test-san timeout 150 $PY tests/chat/test_chat.py "$BUILD" >"$LOG.1" 2>&1 || rc1=$?
@@ -58,12 +58,16 @@ echo "== chat browser test (headless Chromium)"
 NODE_PATH="$NODE_DIR/node_modules" timeout 120 node tests/chat/test_browser.mjs "$BUILD" >"$LOG.2" 2>&1 || rc2=$?
 cat "$LOG.2"
 echo "screenshots: $BUILD/chat-browser-*.png"
-cat "$LOG.1" "$LOG.2" >"$LOG"
+rc3=0
+echo "== chat abuse limits, receipts, acks, resume (tests/chat/test_abuse.py)"
+timeout 90 $PY tests/chat/test_abuse.py "$BUILD" >"$LOG.3" 2>&1 || rc3=$?
+cat "$LOG.3"
+cat "$LOG.1" "$LOG.2" "$LOG.3" >"$LOG"
 set -- $(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOG" |
          awk '{p += $1; f += $2; n++} END {print p + 0, f + 0, n + 0}')
 pass=$1; fail=$2; runners=$3
 # A runner that failed or died before its summary line counts as a failure.
-if [ "$rc1" != 0 ] || [ "$rc2" != 0 ] || [ "$runners" != 2 ]; then
+if [ "$rc1" != 0 ] || [ "$rc2" != 0 ] || [ "$rc3" != 0 ] || [ "$runners" != 3 ]; then
     [ "$fail" != 0 ] || fail=1
 fi
 echo "test-chat: $pass passed, $fail failed"
