@@ -1103,6 +1103,11 @@ WICK_API size_t wick_pmd_arena_used(const wick_pmd *pmd);
 WICK_API wick_err wick_pmd_prepare(wick_pmd *pmd, uint8_t opcode, const void *data, size_t len,
                                    uint8_t *out, size_t cap, wick_prepared *p);
 
+/* The most bytes wick_pmd_prepare() may need in out for a len-byte
+ * message (header included): a cap of this size never gets
+ * WICK_ERR_BUFFER_TOO_SMALL. */
+WICK_API size_t wick_pmd_prepare_bound(size_t len);
+
 #ifdef __cplusplus
 }
 #endif

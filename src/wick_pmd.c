@@ -241,6 +241,12 @@ void wick_pmd_release(wick_pmd *pmd)
 
 /* --- Compress once, send to many ----------------------------------------- */
 
+size_t wick_pmd_prepare_bound(size_t len)
+{
+    size_t bound = wick__pmd_deflate_bound(len);
+    return bound + wick_frame_header_size(bound, false);
+}
+
 wick_err wick_pmd_prepare(wick_pmd *pmd, uint8_t opcode, const void *data, size_t len, uint8_t *out,
                           size_t cap, wick_prepared *p)
 {

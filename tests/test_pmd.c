@@ -657,6 +657,17 @@ static void test_pmd_prepare(void **state)
                      WICK_OK);
     assert_int_equal(pf.frame[0], 0xC1);
     assert_true(pf.len < 3000 / 4);
+    /* The bound is enough even for bytes that do not compress. */
+    uint8_t *noise = make_payload(1, 5000, 3);
+    static uint8_t nf[8192];
+    size_t nb = wick_pmd_prepare_bound(5000);
+    assert_true(nb <= sizeof nf);
+    wick_prepared np;
+    assert_int_equal(wick_pmd_prepare(&shared, WICK_OP_BINARY, noise, 5000, nf, nb, &np), WICK_OK);
+    assert_true(np.len > 5000 && np.len <= nb);
+    assert_int_equal(wick_pmd_prepare(&shared, WICK_OP_BINARY, noise, 5000, nf, nb - 1, &np),
+                     WICK_ERR_BUFFER_TOO_SMALL);
+    free(noise);
     /* Twice, to two clients, between messages of the connection's own. */
     for (int k = 0; k < 2; k++) {
         peer *cl = malloc(sizeof(peer));
