@@ -130,12 +130,16 @@ await step('private message', async () => {
   assert(await alice.isVisible('#pm-target'), 'private target shown');
   await alice.fill('#text', 'Sure - just between us, 12:15?');
   await alice.press('#text', 'Enter');
+  // Its own conversation (test_page.mjs): bob opens it from the sidebar.
+  await bob.waitForSelector('#dms li', { timeout: 5000 });
+  await bob.click('#dms li');
   await bob.waitForSelector('.msg.private', { timeout: 5000 });
   const text = await bob.textContent('.msg.private .body');
   assert(text === 'Sure - just between us, 12:15?', 'private text: ' + text);
   const who = await bob.textContent('.msg.private .who');
   assert(who.startsWith('alice (private)'), 'private sender: ' + who);
   await alice.click('#pm-target');
+  await bob.click('#rooms li');
   await alice.fill('#text', 'See you all there');
   await alice.press('#text', 'Enter');
   await bob.waitForFunction(() => [...document.querySelectorAll('.msg .body')].some((e) => e.textContent === 'See you all there'), null, { timeout: 5000 });

@@ -1,6 +1,9 @@
 // wick chat: the browser client. No framework. Talks the JSON protocol in
 // docs/chat.md over one WebSocket to /chat, reconnects with exponential
-// backoff and full jitter after a drop, and re-joins its rooms.
+// backoff and full jitter after a drop, takes its old session over (the
+// resume token kept in sessionStorage) and re-joins its rooms. Private
+// messages have their own conversations; sent messages show pending,
+// delivered (the server's ack) or failed (its error).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -16,15 +19,19 @@ const app = {
   rooms: new Map(),     // name -> {members: Map(id -> name), log: [], unread: 0}
   wanted: [],           // rooms to (re)join, in order
   current: null,        // the room on screen
-  pm: null,             // {id, name} when the composer sends a private message
+  dms: new Map(),       // peer name -> {peer: {id, name}, log: [], unread: 0}
+  dm: null,             // the private conversation on screen (a peer name), or null
+  pending: new Map(),   // our message id -> entry, until the server's ack or error
+  bySid: new Map(),     // server id of a message we sent -> entry (for receipts)
+  reads: new Map(),     // room -> {want, sent, last, timer}: coalesced receipts
   attempt: 0,           // reconnect attempt, for the backoff
   timer: null,
   seq: 0,
   typingSent: 0,
   typingStop: null,
   typers: new Map(),    // "room/id" -> {name, until}
-  lastMine: new Map(),  // room -> {id, el, seen:Set}
 };
+const READ_EVERY_MS = 3000; // at most one read receipt per room per 3 s
 
 function msgId() { app.seq += 1; return 'b' + Date.now().toString(36) + '-' + app.seq; }
 
@@ -60,7 +67,13 @@ function connect() {
     if (app.ws !== ws) return;
     app.ws = null;
     app.id = null;
+    failPending('not sent: connection lost');
     if (app.waitingForToken) return;
+    if (ev.code === 4001) {
+      // Another tab (or a reload) took this session over: do not fight it.
+      setState('offline', 'open in another tab');
+      return;
+    }
     if (ev.code === 1008 && /token|Authentication/i.test(ev.reason)) {
       // A bad token will not get better by retrying.
       app.token = '';
@@ -115,9 +128,14 @@ function handle(m) {
         showLogin('');
         break;
       }
+      // Take over the session this tab had before a drop (if the server
+      // still holds it, e.g. after a network loss), then keep the new token.
+      app.prevResume = sessionStorage.getItem('chat.resume') || '';
+      if (p.resume) sessionStorage.setItem('chat.resume', p.resume);
       if (app.authRequired) {
         send('auth', { payload: { token: app.token } });
       } else {
+        resume();
         rejoin();
       }
       if (!app.wanted.length) showLogin('');
@@ -126,7 +144,7 @@ function handle(m) {
       if (p.event === 'authenticated') {
         app.name = p.user;
         $('me').textContent = 'signed in as ' + app.name;
-        if (app.authRequired) { app.authRequired = false; rejoin(); }
+        if (app.authRequired) { app.authRequired = false; resume(); rejoin(); }
       } else if (p.event === 'joined') {
         joinedRoom(m.room, p);
       } else if (p.event === 'left') {
@@ -158,29 +176,51 @@ function handle(m) {
     case 'chat':
       app.typers.delete(m.room + '/' + m.from);
       addMessage(m.room, { who: m.from_name, text: p.text, ts: m.timestamp });
-      if (m.room === app.current && document.visibilityState === 'visible') {
-        send('read', { room: m.room, payload: { last: m.id } });
-      }
+      wantRead(m.room, m.id);
       renderTyping();
       break;
-    case 'private':
-      addMessage(app.current, { who: m.from_name, text: p.text, ts: m.timestamp, private: 'from',
-                                peer: { id: m.from, name: m.from_name } });
+    case 'private': {
+      const peer = { id: m.from, name: m.from_name };
+      const c = dmConv(peer);
+      c.peer = peer; // the newest connection of that user
+      addEntry(c, '@' + peer.name, { who: m.from_name, text: p.text, ts: m.timestamp, private: 'from', peer });
       break;
+    }
+    case 'ack': {
+      const e = app.pending.get(p.ref);
+      if (e) {
+        app.pending.delete(p.ref);
+        e.status = 'delivered';
+        e.sid = p.msg;
+        if (p.msg) app.bySid.set(p.msg, e);
+        paintStatus(e);
+      }
+      break;
+    }
     case 'typing':
       if (p.typing === false) app.typers.delete(m.room + '/' + m.from);
       else app.typers.set(m.room + '/' + m.from, { name: m.from_name, until: Date.now() + 5000 });
       renderTyping();
       break;
     case 'read': {
-      const last = app.lastMine.get(m.room);
-      if (last) {
-        last.seen.add(m.from_name);
-        last.el.querySelector('.seen').textContent = 'seen by ' + [...last.seen].join(', ');
+      // "read up to" one of our messages: the server tells only the author.
+      const e = app.bySid.get(p.up_to);
+      if (e) {
+        e.seen = e.seen || new Set();
+        e.seen.add(m.from_name);
+        paintStatus(e);
       }
       break;
     }
     case 'error':
+      if (p.ref && app.pending.has(p.ref)) {
+        const e = app.pending.get(p.ref);
+        app.pending.delete(p.ref);
+        e.status = 'failed';
+        e.error = p.message;
+        paintStatus(e);
+        break;
+      }
       if (p.code === 'name_taken' && app.rooms.size) {
         // Reconnected before the server noticed our old connection had
         // gone: it is dropped at its next heartbeat, so try again soon.
@@ -199,6 +239,47 @@ function handle(m) {
     default:
       break; // pong, offer/answer/ice_candidate: not used by this page
   }
+}
+
+function resume() {
+  if (app.prevResume) send('resume', { payload: { token: app.prevResume } });
+  app.prevResume = '';
+}
+
+// --- Read receipts: one per room view, coalesced ----------------------------------
+// "read up to message X in room R", for the newest message of somebody else
+// in the room on screen, at most every READ_EVERY_MS per room.
+
+function wantRead(room, sid) {
+  let r = app.reads.get(room);
+  if (!r) { r = { want: null, sent: null, last: 0, timer: null }; app.reads.set(room, r); }
+  r.want = sid;
+  flushRead(room);
+}
+
+function flushRead(room) {
+  const r = app.reads.get(room);
+  if (!r || !r.want || r.want === r.sent || r.timer) return;
+  if (app.dm || app.current !== room || document.visibilityState !== 'visible') return;
+  const wait = r.last + READ_EVERY_MS - Date.now();
+  if (wait > 0) {
+    r.timer = setTimeout(() => { r.timer = null; flushRead(room); }, wait);
+    return;
+  }
+  if (send('read', { room, payload: { up_to: r.want } })) {
+    r.sent = r.want;
+    r.last = Date.now();
+  }
+}
+document.addEventListener('visibilitychange', () => { if (app.current) flushRead(app.current); });
+
+function failPending(why) {
+  for (const e of app.pending.values()) {
+    e.status = 'failed';
+    e.error = why;
+    paintStatus(e);
+  }
+  app.pending.clear();
 }
 
 function rejoin() {
@@ -238,15 +319,46 @@ function note(room, text) {
   if (room === app.current) appendEntry(r.log[r.log.length - 1]);
 }
 
+function dmConv(peer) {
+  let c = app.dms.get(peer.name);
+  if (!c) {
+    c = { peer, log: [], unread: 0 };
+    app.dms.set(peer.name, c);
+  }
+  return c;
+}
+
+// The key of the conversation on screen: a room name, or '@' + peer name.
+function viewKey() { return app.dm ? '@' + app.dm : app.current; }
+
+function addEntry(conv, key, entry) {
+  conv.log.push(entry);
+  if (conv.log.length > 500) conv.log.shift();
+  if (key === viewKey()) return appendEntry(entry);
+  conv.unread += 1;
+  renderRooms();
+  return null;
+}
+
 function addMessage(room, entry) {
   const r = app.rooms.get(room);
   if (!r) return null;
-  r.log.push(entry);
-  if (r.log.length > 500) r.log.shift();
-  if (room === app.current) return appendEntry(entry);
-  r.unread += 1;
-  renderRooms();
-  return null;
+  return addEntry(r, room, entry);
+}
+
+// Pending (clock), delivered (check mark, and who has read it), failed.
+function paintStatus(e) {
+  const li = e.el;
+  if (!li || !li.isConnected) return;
+  li.classList.toggle('pending', e.status === 'pending');
+  li.classList.toggle('failed', e.status === 'failed');
+  const st = li.querySelector('.status');
+  if (st) {
+    st.textContent = e.status === 'pending' ? 'sending…'
+      : e.status === 'failed' ? 'not delivered' + (e.error ? ': ' + e.error : '')
+      : e.seen && e.seen.size ? '✓ seen by ' + [...e.seen].join(', ') : '✓ delivered';
+    st.title = e.status;
+  }
 }
 
 function appendEntry(e) {
@@ -269,19 +381,16 @@ function appendEntry(e) {
     body.className = 'body';
     body.textContent = e.text;
     li.append(who, body);
-    if (e.mine && !e.private) {
-      const seen = document.createElement('div');
-      seen.className = 'seen';
-      li.appendChild(seen);
-    }
-    if (e.private === 'from') {
-      li.title = 'Click to reply privately';
-      li.style.cursor = 'pointer';
-      li.onclick = () => setPm(e.peer);
+    if (e.mine) {
+      const st = document.createElement('div');
+      st.className = 'status seen';
+      li.appendChild(st);
     }
   }
   list.appendChild(li);
   list.scrollTop = list.scrollHeight;
+  e.el = li;
+  if (e.mine) paintStatus(e);
   return li;
 }
 
@@ -291,17 +400,35 @@ function renderRooms() {
   for (const [name, r] of app.rooms) {
     const li = document.createElement('li');
     li.textContent = '#' + name;
-    if (name === app.current) li.className = 'active';
+    if (name === app.current && !app.dm) li.className = 'active';
     if (r.unread) {
       const b = document.createElement('span');
       b.className = 'badge';
       b.textContent = r.unread;
       li.appendChild(b);
     }
-    li.onclick = () => { app.current = name; render(); };
+    li.onclick = () => { app.current = name; app.dm = null; closeNav(); render(); };
     ul.appendChild(li);
   }
+  const dl = $('dms');
+  dl.textContent = '';
+  $('dms-title').hidden = app.dms.size === 0;
+  for (const [name, c] of app.dms) {
+    const li = document.createElement('li');
+    li.textContent = '@' + name;
+    if (name === app.dm) li.className = 'active';
+    if (c.unread) {
+      const b = document.createElement('span');
+      b.className = 'badge';
+      b.textContent = c.unread;
+      li.appendChild(b);
+    }
+    li.onclick = () => { closeNav(); setPm(c.peer); };
+    dl.appendChild(li);
+  }
 }
+
+function closeNav() { document.body.classList.remove('nav-open'); }
 
 function renderMembers() {
   const r = app.rooms.get(app.current);
@@ -328,7 +455,7 @@ function renderTyping() {
   const names = [];
   for (const [key, t] of app.typers) {
     if (t.until < now) { app.typers.delete(key); continue; }
-    if (key.startsWith(app.current + '/')) names.push(t.name);
+    if (!app.dm && key.startsWith(app.current + '/')) names.push(t.name);
   }
   $('typing').textContent = names.length === 0 ? ''
     : names.length === 1 ? names[0] + ' is typing…'
@@ -339,29 +466,36 @@ setInterval(renderTyping, 1000);
 function render() {
   renderRooms();
   renderMembers();
-  const r = app.rooms.get(app.current);
-  $('room-title').textContent = app.current ? '#' + app.current : '';
+  const conv = app.dm ? app.dms.get(app.dm) : app.rooms.get(app.current);
+  $('room-title').textContent = app.dm ? '@' + app.dm + ' (private)' : app.current ? '#' + app.current : '';
+  $('leave').hidden = !!app.dm;
   const list = $('messages');
   list.textContent = '';
-  if (r) {
-    r.unread = 0;
-    for (const e of r.log) appendEntry(e);
+  if (conv) {
+    conv.unread = 0;
+    for (const e of conv.log) appendEntry(e);
   }
+  renderRooms();
   renderTyping();
+  if (!app.dm && app.current) flushRead(app.current);
   if (!app.rooms.size) showLogin('');
 }
 
+// Opens the private conversation with peer (null: back to the room).
 function setPm(peer) {
-  app.pm = peer;
+  app.dm = peer ? peer.name : null;
+  if (peer) dmConv(peer);
   const el = $('pm-target');
   if (peer) {
-    el.textContent = 'to ' + peer.name + ' (private) ✕';
+    el.textContent = 'private with ' + peer.name + ' ✕';
+    el.title = 'Back to #' + app.current;
     el.hidden = false;
     $('text').placeholder = 'Private message to ' + peer.name + '…';
   } else {
     el.hidden = true;
     $('text').placeholder = 'Write a message…';
   }
+  render();
   $('text').focus();
 }
 
@@ -413,18 +547,27 @@ $('leave').addEventListener('click', () => {
 });
 
 $('pm-target').addEventListener('click', () => setPm(null));
+$('nav-toggle').addEventListener('click', () => document.body.classList.toggle('nav-open'));
 
 $('send-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const text = $('text').value;
   if (!text.trim() || !app.current) return;
-  if (app.pm) {
-    if (!send('private', { to: app.pm.id, payload: { text } })) return;
-    addMessage(app.current, { who: app.name, text, ts: Date.now(), mine: true, private: 'to', peer: app.pm });
+  if (app.dm) {
+    const c = app.dms.get(app.dm);
+    // By name: it reaches the peer's current connection even after a reconnect.
+    const to = /^c[0-9]+$/.test(c.peer.name) ? c.peer.id : c.peer.name;
+    const m = send('private', { to, payload: { text } });
+    if (!m) return;
+    const e = { who: app.name, text, ts: Date.now(), mine: true, private: 'to', peer: c.peer, status: 'pending' };
+    app.pending.set(m.id, e);
+    addEntry(c, '@' + app.dm, e);
   } else {
-    if (!send('chat', { room: app.current, payload: { text } })) return;
-    const el = addMessage(app.current, { who: app.name, text, ts: Date.now(), mine: true });
-    if (el) app.lastMine.set(app.current, { el, seen: new Set() });
+    const m = send('chat', { room: app.current, payload: { text } });
+    if (!m) return;
+    const e = { who: app.name, text, ts: Date.now(), mine: true, status: 'pending' };
+    app.pending.set(m.id, e);
+    addMessage(app.current, e);
     if (app.typingSent) send('typing', { room: app.current, payload: { typing: false } });
     app.typingSent = 0;
   }
@@ -432,7 +575,7 @@ $('send-form').addEventListener('submit', (ev) => {
 });
 
 $('text').addEventListener('input', () => {
-  if (app.pm || !app.current) return;
+  if (app.dm || !app.current) return;
   const now = Date.now();
   if (now - app.typingSent > 2000) {
     send('typing', { room: app.current, payload: { typing: true } });
