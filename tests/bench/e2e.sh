@@ -173,12 +173,12 @@ $2 == "FAILED" { print "| | | | " $1 " | failed | | | | | | |"; next }
         v("inflight"), $1, v("msgs/s"), v("p50_us"), v("p99_us"), ns, ns * fu, ns * (1 - fu),
         v("srv_cpu_pct"), v("lg_busy_pct"), v("cpu0_busy_pct"), v("cpu1_busy_pct")
 }' "$RES"
-if [ "$DEFLATE" = 1 ]; then
-    echo
-    echo "| size | conns | in flight | server | wire B/msg server->client | wire B/msg client->server | server RSS KiB/conn |"
-    echo "|---|---|---|---|---|---|---|"
-    awk '
+# Bytes on the wire and server memory per connection (idle: all open, no
+# traffic yet; busy: at the end of the timed window), every run.
+echo
+echo "| size | conns | in flight | server | wire B/msg server->client | wire B/msg client->server | server RSS KiB/conn idle | busy |"
+echo "|---|---|---|---|---|---|---|---|"
+awk '
 function v(k,  i) { for (i = 2; i < NF; i++) if ($i == k) return $(i + 1); return "-" }
-$2 != "FAILED" { printf "| %s B | %s | %s | %s | %s | %s | %s |\n", v("size"), v("conns"), v("inflight"), $1,
-        v("rx_bytes_per_msg"), v("tx_bytes_per_msg"), v("srv_rss_kb_per_conn") }' "$RES"
-fi
+$2 != "FAILED" { printf "| %s B | %s | %s | %s | %s | %s | %s | %s |\n", v("size"), v("conns"), v("inflight"), $1,
+        v("rx_bytes_per_msg"), v("tx_bytes_per_msg"), v("srv_rss_idle_kb_per_conn"), v("srv_rss_kb_per_conn") }' "$RES"

@@ -36,8 +36,9 @@
  * instead of random bytes, so they compress like real traffic. Also
  * reported: bytes on the wire per message each way in the timed window
  * (rx_bytes_per_msg, tx_bytes_per_msg; frame headers included), and with
- * SERVER_PID the server's VmRSS before the connections and at the end
- * (srv_rss_kb_per_conn: the growth per connection). */
+ * SERVER_PID the server's VmRSS before the connections, once all are open
+ * (srv_rss_idle_kb_per_conn: the growth per idle connection) and at the end
+ * (srv_rss_kb_per_conn: per connection after traffic). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -735,6 +736,7 @@ int main(int argc, char **argv)
     env = getenv("LOADGEN_DEFLATE");
     use_deflate = env != NULL && strcmp(env, "1") == 0;
     long rss0 = server_pid > 0 ? rss_kb(server_pid) : -1;
+    long rss_idle = -1;
     uint8_t *rbuf = malloc(RECV_BUF);
     ep = epoll_create1(0);
     lconn *cs = calloc((size_t)nconn, sizeof *cs);
@@ -802,6 +804,7 @@ int main(int argc, char **argv)
         double t = now();
         if (phase == 0 && upgraded == nconn) {
             phase = 1;
+            rss_idle = server_pid > 0 ? rss_kb(server_pid) : -1; /* open, no traffic yet */
             t_measure = t + warm;
             t_end = t_measure + secs;
             for (int i = 0; i < nconn; i++) {
@@ -907,6 +910,9 @@ int main(int argc, char **argv)
         if (rss0 > 0 && rss1 > 0) {
             printf(" srv_rss0_kb %ld srv_rss_kb %ld srv_rss_kb_per_conn %.1f", rss0, rss1,
                    (double)(rss1 - rss0) / nconn);
+            if (rss_idle > 0) {
+                printf(" srv_rss_idle_kb_per_conn %.1f", (double)(rss_idle - rss0) / nconn);
+            }
         }
     }
     if (pongs_dropped > 0) {
