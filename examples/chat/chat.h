@@ -8,6 +8,7 @@
  *   client.c    client registry, timers, output queues, shutdown
  *   protocol.c  JSON messages: parsing, validation, dispatch (jansson)
  *   rooms.c     rooms, membership, broadcast (encode once)
+ *   history.c   the last --history messages of each room, replay on join
  *   auth.c      HMAC-SHA256 tokens (OpenSSL)
  *   log.c       structured log lines
  *
@@ -57,6 +58,7 @@ struct config {
     size_t deflate_budget; /* arena bytes per connection */
     bool deflate_shared;   /* server_no_context_takeover everywhere; broadcasts
                               compressed once (wick_pmd_prepare) */
+    unsigned history;      /* chat messages kept per room (0: none) */
 };
 
 /* A frame encoded once (wick_prepare) and shared by every recipient;
@@ -171,6 +173,19 @@ void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t
 bool proto_name_taken(const char *name, const struct client *self);
 void proto_shutdown_notice(struct client *c);
 void proto_user_left(struct room *r, struct client *c, const char *reason);
+
+/* history.c */
+/* Keeps the chat message `json` (id "s<seq>") as the newest of room's. */
+void history_add(const char *room, unsigned long long seq, const char *json, size_t len);
+/* "sN" into *seq. */
+bool history_parse_id(const char *s, unsigned long long *seq);
+/* Sends c the room's kept messages, oldest first (only those after
+ * `since` when has_since); *complete is false when some message after
+ * `since` is no longer kept. Returns how many were (or, with c NULL,
+ * would be) sent. */
+unsigned history_replay(struct client *c, const char *room, bool has_since,
+                        unsigned long long since, bool *complete);
+void history_cleanup(void);
 
 /* rooms.c */
 struct room *room_find(const char *name);

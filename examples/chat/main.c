@@ -59,6 +59,8 @@ static void usage(FILE *to)
           "                         are negotiated to fit it (65536; 0: default)\n"
           "  --deflate-shared       server_no_context_takeover on every connection, so\n"
           "                         a room message is compressed once for all members\n"
+          "  --history N            chat messages kept per room and replayed on join\n"
+          "                         (100; 0: none; at most 10000)\n"
           "  -v, --verbose          debug log lines\n"
           "  -q, --quiet            errors only\n"
           "  -h, --help             this help\n"
@@ -135,7 +137,8 @@ enum {
     OPT_TTL,
     OPT_NO_DEFLATE,
     OPT_DEFLATE_BUDGET,
-    OPT_DEFLATE_SHARED
+    OPT_DEFLATE_SHARED,
+    OPT_HISTORY
 };
 
 static const struct option long_opts[] = {
@@ -160,6 +163,7 @@ static const struct option long_opts[] = {
     {"no-deflate", no_argument, NULL, OPT_NO_DEFLATE},
     {"deflate-budget", required_argument, NULL, OPT_DEFLATE_BUDGET},
     {"deflate-shared", no_argument, NULL, OPT_DEFLATE_SHARED},
+    {"history", required_argument, NULL, OPT_HISTORY},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -190,6 +194,7 @@ int main(int argc, char **argv)
     cfg.handshake_ms = 10000;
     cfg.close_ms = 5000;
     cfg.log_level = LOG_INFO;
+    cfg.history = 100;
 
     bool token_mode = argc > 1 && strcmp(argv[1], "token") == 0;
     const char *token_user = NULL;
@@ -313,6 +318,12 @@ int main(int argc, char **argv)
         case OPT_DEFLATE_SHARED:
             cfg.deflate_shared = true;
             break;
+        case OPT_HISTORY:
+            if (!parse_uint(optarg, 10000, &v)) {
+                return bad("history", optarg);
+            }
+            cfg.history = (unsigned)v;
+            break;
         case 'v':
             cfg.log_level = LOG_DEBUG;
             break;
@@ -404,6 +415,7 @@ int main(int argc, char **argv)
     log_line(LOG_INFO, "stopped", "accepted=%llu messages=%llu", stats.accepted, stats.messages);
     io_loop_free(&loop);
     chat_cleanup();
+    history_cleanup();
     io_tls_free_ctx(tls);
     return 0;
 }

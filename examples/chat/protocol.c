@@ -369,6 +369,14 @@ static void do_join(struct client *c, const struct msg *m)
     if (!set_name(c, m, json_object_get(m->payload, "name"))) {
         return;
     }
+    /* history.c: "since" is the last message id the client saw here. */
+    json_t *since = json_object_get(m->payload, "since");
+    unsigned long long after = 0;
+    if (since != NULL &&
+        (!json_is_string(since) || !history_parse_id(json_string_value(since), &after))) {
+        send_error(c, "invalid_field", "payload.since: a server message id (s<number>)", m->id);
+        return;
+    }
     struct room *r = NULL;
     int rc = room_join(&r, m->room, c);
     if (rc == -1) {
@@ -391,6 +399,13 @@ static void do_join(struct client *c, const struct msg *m)
     json_t *p = json_object();
     json_object_set_new(p, "members", members);
     json_object_set_new(p, "you", member_obj(c));
+    /* The kept messages follow "joined" (history.c). */
+    bool complete = true;
+    unsigned n = history_replay(NULL, r->name, since != NULL, after, &complete);
+    json_t *hp = json_object();
+    json_object_set_new(hp, "count", json_integer(n));
+    json_object_set_new(hp, "complete", json_boolean(complete));
+    json_object_set_new(p, "history", hp);
     send_system(c, "joined", r->name, p);
 
     json_t *j = msg_new("user_joined");
@@ -400,6 +415,7 @@ static void do_join(struct client *c, const struct msg *m)
     struct frame *f = encode(j);
     room_broadcast(r, f, c);
     frame_unref(f);
+    history_replay(c, r->name, since != NULL, after, &complete);
 }
 
 /* The room named in m, if c is in it; otherwise sends an error. */
@@ -477,6 +493,9 @@ static void do_room_relay(struct client *c, const struct msg *m, bool is_chat)
         return;
     }
     room_broadcast(r, f, c);
+    if (is_chat) {
+        history_add(r->name, seq, f->json, f->json_len);
+    }
     frame_unref(f);
     if (is_chat) {
         recent[seq % RECENT].seq = seq;

@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""The chat server beyond one connection's lifetime (issue 13): room
+history in memory (--history N), replayed on join, and a reconnect that
+names the last message id it saw getting exactly what it missed, or being
+told history no longer reaches back that far.
+
+Every test starts its own server on 127.0.0.1 port 0 and stops it with
+SIGTERM. Usage: test_scale.py [BUILD_DIR] [-k NAME]
+"""
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import websockets
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = "build"
+T = 3.0
+
+
+def server_path():
+    b = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
+    return os.path.join(b, "examples", "chat_server")
+
+
+class Server:
+    def __init__(self, *args):
+        self.args = list(args)
+        self.log = tempfile.TemporaryFile()
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            [server_path(), "--port", "0", "--public",
+             os.path.join(ROOT, "examples", "chat", "public"), "-v"] + self.args,
+            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("listening on "), "server did not start: %r" % line
+        self.port = int(line.split()[2])
+        return self
+
+    def url(self):
+        return "ws://127.0.0.1:%d/chat" % self.port
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop on SIGTERM")
+        if exc[0] is None:
+            assert code == 0, "server exit status %s" % code
+
+
+_ids = [0]
+
+
+async def send(ws, type_, **fields):
+    _ids[0] += 1
+    msg = {"id": "t%d" % _ids[0], "type": type_}
+    msg.update(fields)
+    await ws.send(json.dumps(msg))
+    return msg["id"]
+
+
+async def recv(ws, want=None, timeout=T):
+    """The next message that is not an ack (acks: test_abuse.py)."""
+    while True:
+        m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if m["type"] != "ack" or want == "ack":
+            break
+    if want is not None:
+        assert m["type"] == want, "want %s, got %r" % (want, m)
+    return m
+
+
+async def nothing(ws, timeout=0.3):
+    try:
+        while True:
+            m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if m["type"] != "ack":
+                raise AssertionError("unexpected message: %r" % m)
+    except asyncio.TimeoutError:
+        return
+
+
+async def join(srv, room, name, since=None):
+    """Connects and joins; returns (ws, joined message, replayed chats)."""
+    ws = await websockets.connect(srv.url(), max_queue=None)
+    await recv(ws, "connected")
+    payload = {"name": name}
+    if since is not None:
+        payload["since"] = since
+    await send(ws, "join", room=room, payload=payload)
+    j = await recv(ws, "system")
+    assert j["payload"]["event"] == "joined", j
+    replay = [await recv(ws, "chat") for _ in range(j["payload"]["history"]["count"])]
+    return ws, j, replay
+
+
+async def say(ws, room, text):
+    """Sends a chat message; returns its server id (from the ack). Room
+    events that arrive before the ack (joins, leaves) are skipped."""
+    ref = await send(ws, "chat", room=room, payload={"text": text})
+    while True:
+        a = json.loads(await asyncio.wait_for(ws.recv(), T))
+        if a["type"] == "ack":
+            break
+        assert a["type"] in ("user_joined", "user_left"), a
+    assert a["payload"]["ref"] == ref, a
+    return a["payload"]["msg"]
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+async def test_history_on_join():
+    with Server() as srv:
+        a, j, replay = await join(srv, "lobby", "alice")
+        assert j["payload"]["history"] == {"count": 0, "complete": True}, j
+        ids = [await say(a, "lobby", "m%d" % i) for i in range(5)]
+        b, j, replay = await join(srv, "lobby", "bob")
+        assert [m["payload"]["text"] for m in replay] == ["m%d" % i for i in range(5)]
+        assert [m["id"] for m in replay] == ids
+        assert all(m["from_name"] == "alice" for m in replay)
+        await recv(a, "user_joined")
+        # History outlives the members: an emptied room keeps it.
+        await a.close()
+        await b.close()
+        c, j, replay = await join(srv, "lobby", "carol")
+        assert [m["id"] for m in replay] == ids
+        await nothing(c)
+        await c.close()
+
+
+@test
+async def test_reconnect_gets_exactly_what_it_missed():
+    with Server("--history", "10") as srv:
+        a, _, _ = await join(srv, "lobby", "alice")
+        b, _, _ = await join(srv, "lobby", "bob")
+        await recv(a, "user_joined")
+        seen = []
+        for i in range(3):
+            await say(a, "lobby", "before%d" % i)
+            seen.append((await recv(b, "chat"))["id"])
+        await b.close()
+        missed = [await say(a, "lobby", "during%d" % i) for i in range(4)]
+        b, j, replay = await join(srv, "lobby", "bob", since=seen[-1])
+        assert j["payload"]["history"] == {"count": 4, "complete": True}, j
+        assert [m["id"] for m in replay] == missed
+        # Nothing twice, nothing lost: the next live message follows.
+        nxt = await say(a, "lobby", "after")
+        assert (await recv(b, "chat"))["id"] == nxt
+        await nothing(b)
+        # A "since" that history no longer reaches: told so, gets what is kept.
+        for i in range(12):
+            await say(a, "lobby", "flood%d" % i)
+        c, j, replay = await join(srv, "lobby", "carol", since=seen[0])
+        assert j["payload"]["history"] == {"count": 10, "complete": False}, j
+        assert [m["payload"]["text"] for m in replay] == ["flood%d" % i for i in range(2, 12)]
+        await send(c, "join", room="x", payload={"since": "nope"})
+        e = await recv(c, "error")
+        assert e["payload"]["code"] == "invalid_field", e
+        for ws in (a, b, c):
+            await ws.close()
+
+
+@test
+async def test_history_off():
+    with Server("--history", "0") as srv:
+        a, _, _ = await join(srv, "lobby", "alice")
+        await say(a, "lobby", "hello")
+        b, j, replay = await join(srv, "lobby", "bob")
+        assert j["payload"]["history"] == {"count": 0, "complete": True} and replay == []
+        await a.close()
+        await b.close()
+
+
+async def run(selected):
+    passed = failed = 0
+    for fn in TESTS:
+        if selected and not any(k in fn.__name__ for k in selected):
+            continue
+        start = time.monotonic()
+        try:
+            await asyncio.wait_for(fn(), 60)
+            passed += 1
+            print("ok   %-40s %.2fs" % (fn.__name__, time.monotonic() - start), flush=True)
+        except Exception as e:  # noqa: BLE001 - report every failure
+            failed += 1
+            import traceback
+            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e), flush=True)
+            traceback.print_exc()
+    print("chat-scale: %d passed, %d failed" % (passed, failed))
+    return failed
+
+
+def main():
+    global BUILD
+    args = sys.argv[1:]
+    if args and not args[0].startswith("-"):
+        BUILD = args.pop(0)
+    selected = args[args.index("-k") + 1:] if "-k" in args else []
+    sys.exit(1 if asyncio.run(run(selected)) else 0)
+
+
+if __name__ == "__main__":
+    main()
