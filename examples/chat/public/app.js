@@ -30,6 +30,8 @@ const app = {
   typingSent: 0,
   typingStop: null,
   typers: new Map(),    // "room/id" -> {name, until}
+  lastSid: new Map(),   // room -> newest server message id seen there (number),
+                        // sent as join's "since" so a rejoin replays only what we missed
 };
 const READ_EVERY_MS = 3000; // at most one read receipt per room per 3 s
 
@@ -176,6 +178,7 @@ function handle(m) {
     case 'chat':
       app.typers.delete(m.room + '/' + m.from);
       addMessage(m.room, { who: m.from_name, text: p.text, ts: m.timestamp });
+      sawSid(m.room, m.id);
       wantRead(m.room, m.id);
       renderTyping();
       break;
@@ -192,6 +195,7 @@ function handle(m) {
         app.pending.delete(p.ref);
         e.status = 'delivered';
         e.sid = p.msg;
+        if (!e.private) sawSid(e.room, p.msg);
         if (p.msg) app.bySid.set(p.msg, e);
         paintStatus(e);
       }
@@ -284,8 +288,15 @@ function failPending(why) {
 
 function rejoin() {
   for (const room of app.wanted) {
-    send('join', { room, payload: app.authRequired || app.token ? {} : { name: app.name } });
+    const payload = app.authRequired || app.token ? {} : { name: app.name };
+    if (app.lastSid.has(room)) payload.since = 's' + app.lastSid.get(room);
+    send('join', { room, payload });
   }
+}
+
+function sawSid(room, sid) {
+  const n = Number(String(sid || '').slice(1));
+  if (room && n > (app.lastSid.get(room) || 0)) app.lastSid.set(room, n);
 }
 
 function joinedRoom(room, p) {
@@ -301,6 +312,8 @@ function joinedRoom(room, p) {
   $('login').hidden = true;
   $('chat').hidden = false;
   note(room, old ? 'Reconnected to #' + room : 'You joined #' + room);
+  // The server replays the room's history (or what we missed) right after this.
+  if (p.history && !p.history.complete) note(room, 'Some earlier messages are no longer available');
   render();
   $('text').focus();
 }
@@ -565,7 +578,7 @@ $('send-form').addEventListener('submit', (ev) => {
   } else {
     const m = send('chat', { room: app.current, payload: { text } });
     if (!m) return;
-    const e = { who: app.name, text, ts: Date.now(), mine: true, status: 'pending' };
+    const e = { who: app.name, text, ts: Date.now(), mine: true, status: 'pending', room: app.current };
     app.pending.set(m.id, e);
     addMessage(app.current, e);
     if (app.typingSent) send('typing', { room: app.current, payload: { typing: false } });
