@@ -9,6 +9,7 @@
  *   protocol.c  JSON messages: parsing, validation, dispatch (jansson)
  *   rooms.c     rooms, membership, broadcast (encode once)
  *   history.c   the last --history messages of each room, replay on join
+ *   bus.c       delivery to "every node" (bus.h); in-process for now
  *   auth.c      HMAC-SHA256 tokens (OpenSSL)
  *   log.c       structured log lines
  *

@@ -22,6 +22,7 @@
  * Outgoing messages are encoded once into a shared frame (client.c) and,
  * for rooms, queued to every member from that one frame (rooms.c).
  */
+#include "bus.h"
 #include "chat.h"
 
 #include <jansson.h>
@@ -248,7 +249,7 @@ void proto_user_left(struct room *r, struct client *c, const char *reason)
     json_object_set_new(p, "reason", json_string(reason));
     json_object_set_new(m, "payload", p);
     struct frame *f = encode(m);
-    room_broadcast(r, f, c);
+    bus_room(r, f, c, 0);
     frame_unref(f);
 }
 
@@ -413,7 +414,7 @@ static void do_join(struct client *c, const struct msg *m)
     json_object_set_new(j, "from", json_string(c->id));
     json_object_set_new(j, "payload", member_obj(c));
     struct frame *f = encode(j);
-    room_broadcast(r, f, c);
+    bus_room(r, f, c, 0);
     frame_unref(f);
     history_replay(c, r->name, since != NULL, after, &complete);
 }
@@ -492,10 +493,7 @@ static void do_room_relay(struct client *c, const struct msg *m, bool is_chat)
         send_error(c, "payload_too_large", "the message does not fit the output buffer", m->id);
         return;
     }
-    room_broadcast(r, f, c);
-    if (is_chat) {
-        history_add(r->name, seq, f->json, f->json_len);
-    }
+    bus_room(r, f, c, is_chat ? seq : 0); /* kept in history when a chat */
     frame_unref(f);
     if (is_chat) {
         recent[seq % RECENT].seq = seq;
