@@ -20,6 +20,7 @@
  * and the registry never change under a loop walking them.
  */
 #include "chat.h"
+#include "limits.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -515,6 +516,7 @@ const ws_callbacks chat_ws_callbacks = {
     .on_close = ws_on_close,
     .on_drained = ws_on_drained,
     .on_stop = ws_on_stop,
+    .on_limit = limits_on_ws_limit,
 };
 
 bool chat_start(io_loop *loop)

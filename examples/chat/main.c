@@ -8,6 +8,7 @@
  * This file reads the command line and starts the loop.
  */
 #include "chat.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +52,7 @@ static void usage(FILE *to)
           "  --max-clients N        concurrent connections (100000)\n"
           "  --rate-limit N         messages per client per window (100)\n"
           "  --rate-window SECS     rate limit window (60)\n"
+          LIMITS_HELP
           "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
           "  --handshake-timeout SECS  TLS + HTTP request, and authentication deadline (10)\n"
           "  --close-timeout SECS   closing handshake deadline (5)\n"
@@ -156,6 +158,7 @@ static const struct option long_opts[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"rate-limit", required_argument, NULL, OPT_RATE},
     {"rate-window", required_argument, NULL, OPT_RATE_WINDOW},
+    LIMITS_LONG_OPTS
     {"ping-interval", required_argument, NULL, OPT_PING},
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
     {"close-timeout", required_argument, NULL, OPT_CLOSE},
@@ -285,6 +288,14 @@ int main(int argc, char **argv)
                 return bad("rate-window", optarg);
             }
             break;
+        case OPT_MAX_PER_IP:
+        case OPT_RATE_LIMIT_IP:
+        case OPT_MESSAGE_DEADLINE:
+        case OPT_REASSEMBLY_CAP:
+            if (!limits_option(opt, optarg)) {
+                return 2;
+            }
+            break;
         case OPT_PING:
             if (!parse_secs(optarg, &cfg.ping_ms)) {
                 return bad("ping-interval", optarg);
@@ -393,6 +404,7 @@ int main(int argc, char **argv)
         .http_headers = http_headers,
         .num_http_headers = sizeof http_headers / sizeof http_headers[0],
     };
+    limits_setup(&loop, &wcfg);
     if (!ws_listen(&loop, cfg.host, cfg.port, tls, &wcfg) || !chat_start(&loop)) {
         io_loop_free(&loop);
         return 1;

@@ -24,6 +24,7 @@
  */
 #include "bus.h"
 #include "chat.h"
+#include "limits.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -674,6 +675,9 @@ static bool rate_ok(struct client *c, const char *ref, bool strike)
     c->rate_count++;
     if (strike && c->rate_count <= cfg.rate_limit) {
         c->rate_count = cfg.rate_limit + 1;
+    }
+    if (!strike && c->rate_count <= cfg.rate_limit && !limits_take(c)) {
+        c->rate_count = cfg.rate_limit + 1; /* the user's or address's budget (limits.c) */
     }
     if (c->rate_count <= cfg.rate_limit) {
         return true;

@@ -6,6 +6,7 @@
  *   stream.c  non-blocking socket (+ optional TLS), write queue, lingering close
  *   tls.c     OpenSSL contexts and the non-blocking handshake
  *   net.c     listen, accept, non-blocking connect, ws:// and wss:// URLs
+ *   peer.c    connections per peer address (io_loop.max_per_ip)
  *   ws.c      a WebSocket on a stream: both opening handshakes, feeding
  *             wick_conn, one message one frame, backpressure, closing
  *   deflate.c permessage-deflate (RFC 7692): the --deflate-* options and
@@ -26,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct sockaddr;
 
 typedef struct ssl_ctx_st io_tls_ctx; /* OpenSSL's SSL_CTX */
 typedef struct io_loop io_loop;
@@ -65,6 +68,9 @@ struct io_stream {
     void *ssl;       /* OpenSSL's SSL, or NULL for plain TCP */
     unsigned events; /* epoll interest registered */
     int64_t deadline;
+    uint8_t peer_len;  /* accepted: the peer's address key (peer.c), 4 or 8 bytes */
+    bool peer_counted; /* counted against max_per_ip */
+    uint8_t peer[16];
     uint8_t *wq; /* write queue: bytes the socket did not take yet */
     size_t wq_off, wq_len, wq_cap;
     io_stream *next; /* the loop's list (dead ones too, until freed) */
@@ -87,6 +93,14 @@ struct io_loop {
     const void *accept_ud; /* for on_accept (ws.c: the server's ws_config) */
     size_t max_live;       /* accept: close new connections beyond this many; 0: no limit */
     int spare_fd;          /* kept free to shed a connection when out of descriptors */
+    /* accept: close new connections from an address (IPv4, IPv6 /64) that
+     * has this many live ones; 0: no limit. Refused ones get
+     * per_ip_reply (best effort, one send()) before the close. */
+    size_t max_per_ip;
+    const char *per_ip_reply;
+    unsigned long long per_ip_refused;
+    struct io_peer **peers; /* peer.c */
+    uint64_t peer_seed;
     /* Optional application hooks (io_loop_every): after every batch of
      * events and deadlines, before the batch's dead streams are freed;
      * and every tick_ms. */
@@ -148,6 +162,14 @@ bool io_listen(io_loop *loop, const char *host, const char *port, io_tls_ctx *tl
 void io_accept_all(io_loop *loop);
 io_stream *io_connect(io_loop *loop, const io_url *u, io_tls_ctx *tls, const io_stream_cb *cb,
                       void *user);
+
+/* peer.c */
+/* The address key of sa (IPv4: 4 bytes; IPv6: its /64, 8 bytes; else 0). */
+void io_peer_key(const struct sockaddr *sa, uint8_t out[16], uint8_t *len);
+/* Counts s against loop->max_per_ip; false: over it (or out of memory). */
+bool io_peer_admit(io_loop *loop, io_stream *s, const struct sockaddr *sa);
+void io_peer_release(io_stream *s); /* io_close() */
+void io_peer_free(io_loop *loop);   /* io_loop_free() */
 
 /* Small helpers shared by the examples' command lines. */
 bool io_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

@@ -287,6 +287,7 @@ void io_loop_free(io_loop *loop)
         close(loop->spare_fd);
     }
     free(loop->rbuf);
+    io_peer_free(loop);
 }
 
 bool io_parse_uint(const char *s, unsigned long long max, unsigned long long *out)

@@ -68,7 +68,9 @@ bool io_listen(io_loop *loop, const char *host, const char *port, io_tls_ctx *tl
 void io_accept_all(io_loop *loop)
 {
     while (loop->lfd >= 0) {
-        int fd = accept4(loop->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(loop->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
@@ -100,6 +102,19 @@ void io_accept_all(io_loop *loop)
             continue;
         }
         s->is_server = true;
+        if (!io_peer_admit(loop, s, (const struct sockaddr *)&ss)) {
+            /* Over --max-per-ip: a short answer the peer may read (the
+             * socket's buffer is empty: one send() takes it), then close. */
+            loop->per_ip_refused++;
+            io_log(loop, "fd %d: over the per-address limit, closed", fd);
+            if (loop->per_ip_reply != NULL) {
+                ssize_t w = send(fd, loop->per_ip_reply, strlen(loop->per_ip_reply),
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                (void)w;
+            }
+            io_close(s);
+            continue;
+        }
         io_log(loop, "fd %d: accepted", fd);
         if (loop->accept_tls != NULL && !io_tls_start(s, loop->accept_tls, NULL)) {
             io_close(s);

@@ -206,6 +206,7 @@ void io_close(io_stream *s)
     io_log(s->loop, "fd %d: closed", s->fd);
     s->state = IO_DEAD;
     s->loop->live--;
+    io_peer_release(s);
     io_tls_free(s);
     close(s->fd); /* also takes it out of the epoll set */
     s->fd = -1;

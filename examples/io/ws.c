@@ -60,20 +60,74 @@ static size_t high_water(const ws_conn *c)
 
 /* === wick's callbacks === */
 
-static void *heap_alloc(size_t n, void *ud)
+/* Sets the stream's deadline: the idle timeout, or sooner the end of the
+ * time a held message has left (msg_deadline_ms). Not while closing: the
+ * closing handshake has its own. */
+static void arm(ws_conn *c)
 {
-    (void)ud;
-    return malloc(n);
+    io_stream *s = c->s;
+    if (!c->open || s->state != IO_OPEN ||
+        (wick_conn_state(&c->conn) & (WICK_CLOSING | WICK_CLOSED)) != 0) {
+        return;
+    }
+    int64_t ms = c->cfg->idle_ms;
+    if (c->msg_since != 0 && c->cfg->msg_deadline_ms > 0) {
+        int64_t left = c->msg_since + c->cfg->msg_deadline_ms - s->loop->now;
+        left = left < 1 ? 1 : left;
+        if (ms <= 0 || left < ms) {
+            ms = left;
+        }
+    }
+    io_set_deadline(s, ms);
 }
 
-static void heap_free(void *p, size_t n, void *ud)
+/* wick's reassembly allocator (one per connection, ud = the ws_conn):
+ * counts into cfg->reasm and refuses what would go over its cap. wick
+ * fails a connection whose allocation fails with 1011 unless a close
+ * frame went out already, so the refusal sends 1013 first (see
+ * docs/chat.md "Memory pinning"). */
+static void *reasm_alloc(size_t n, void *ud)
 {
-    (void)n;
-    (void)ud;
+    ws_conn *c = ud;
+    ws_budget *b = c->cfg->reasm;
+    if (b != NULL && b->cap > 0 && (n > b->cap || b->used > b->cap - n)) {
+        b->refused++;
+        if (c->cfg->cb->on_limit != NULL) {
+            c->cfg->cb->on_limit(c, WICK_CLOSE_TRY_LATER, "reassembly budget");
+        }
+        static const char why[] = "Server busy: try again later";
+        wick_conn_close(&c->conn, WICK_CLOSE_TRY_LATER, why, sizeof(why) - 1);
+        return NULL;
+    }
+    void *p = malloc(n);
+    if (p == NULL) {
+        return NULL;
+    }
+    if (b != NULL) {
+        b->used += n;
+        b->peak = b->used > b->peak ? b->used : b->peak;
+    }
+    if (c->held == 0) {
+        c->msg_since = c->s->loop->now;
+        arm(c);
+    }
+    c->held += n;
+    return p;
+}
+
+static void reasm_free(void *p, size_t n, void *ud)
+{
+    ws_conn *c = ud;
     free(p);
+    if (c->cfg->reasm != NULL) {
+        c->cfg->reasm->used -= n;
+    }
+    c->held -= n;
+    if (c->held == 0) {
+        c->msg_since = 0;
+        arm(c);
+    }
 }
-
-static const wick_allocator heap = {heap_alloc, heap_free, NULL};
 
 static int on_message(wick_conn *wc, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
@@ -320,7 +374,7 @@ static int read_feed(ws_conn *c)
     size_t len = c->carry_len + (size_t)n, used = 0;
     c->carry_len = 0;
     if (c->cfg->idle_ms > 0) {
-        io_set_deadline(c->s, c->cfg->idle_ms);
+        arm(c);
     }
     wick_err e = feed(c, buf, len, &used);
     return keep_input(c, e, buf + used, len - used) ? 1 : -1;
@@ -390,7 +444,8 @@ static bool ws_open(ws_conn *c, size_t header_len)
     wick_conn_config_default(&cfg, c->client ? WICK_ROLE_CLIENT : WICK_ROLE_SERVER);
     cfg.out_buf = c->out;
     cfg.out_cap = sizeof(c->out);
-    cfg.allocator = &heap;
+    c->alloc = (wick_allocator){reasm_alloc, reasm_free, c};
+    cfg.allocator = &c->alloc;
     cfg.max_message = c->cfg->max_message > 0 ? c->cfg->max_message : MAX_MESSAGE;
     if (c->dc.params.enabled) {
         wick_err e = io_deflate_start(c->cfg->deflate, &c->dc,
@@ -608,6 +663,20 @@ static void st_drained(io_stream *s)
 static void st_timeout(io_stream *s)
 {
     ws_conn *c = s->user;
+    if (c->open && (wick_conn_state(&c->conn) & WICK_CLOSING) == 0 && c->msg_since != 0 &&
+        c->cfg->msg_deadline_ms > 0 && s->loop->now >= c->msg_since + c->cfg->msg_deadline_ms) {
+        /* RFC 6455 7.4.1: 1008, the client broke a policy (not the size:
+         * the message fits max_message, it just never ends). */
+        io_log(s->loop, "fd %d: message deadline", s->fd);
+        if (c->cfg->reasm != NULL) {
+            c->cfg->reasm->expired++;
+        }
+        if (c->cfg->cb->on_limit != NULL) {
+            c->cfg->cb->on_limit(c, WICK_CLOSE_POLICY, "message deadline");
+        }
+        ws_close(c, WICK_CLOSE_POLICY, "Message not finished in time");
+        return;
+    }
     if (c->open && (wick_conn_state(&c->conn) & WICK_CLOSING) == 0) {
         io_log(s->loop, "fd %d: idle timeout", s->fd);
         ws_close(c, WICK_CLOSE_GOING_AWAY, "idle timeout");

@@ -32,7 +32,23 @@ typedef struct ws_callbacks {
     /* The loop is stopping (SIGTERM): say goodbye, ws_close() with your own
      * code and reason; otherwise ws.c closes with 1001. */
     void (*on_stop)(ws_conn *c);
+    /* ws.c is closing c for one of ws_config's limits: code 1013 (the
+     * reassembly budget is spent) or 1008 (a message was not finished
+     * within msg_deadline_ms). For logs and counters. */
+    void (*on_limit)(ws_conn *c, uint16_t code, const char *what);
 } ws_callbacks;
+
+/* Reassembly memory shared by many connections (ws_config.reasm): every
+ * byte wick takes through its allocator hook for an incomplete message is
+ * counted here, and an allocation that would take `used` over `cap` is
+ * refused: that connection is closed with 1013 (Try Again Later). */
+typedef struct ws_budget {
+    size_t cap;  /* 0: count only */
+    size_t used; /* now */
+    size_t peak;
+    unsigned long long refused; /* connections closed with 1013 */
+    unsigned long long expired; /* connections closed for msg_deadline_ms */
+} ws_budget;
 
 typedef struct ws_config {
     const ws_callbacks *cb;
@@ -44,6 +60,10 @@ typedef struct ws_config {
     int64_t close_ms;                /* closing handshake and the FIN after it; 0: WS_CLOSE_WAIT */
     const wick_header *http_headers; /* extra headers on ws_http_answer() responses */
     size_t num_http_headers;
+    ws_budget *reasm;        /* NULL: reassembly is neither counted nor capped */
+    int64_t msg_deadline_ms; /* a message that needs reassembly memory must be
+                                complete this long after it took it, else close
+                                1008; 0: no deadline */
 } ws_config;
 
 #define WS_OUT_SIZE   4096u /* wick's own output buffer (pongs, close, compressed frames) */
@@ -64,6 +84,9 @@ struct ws_conn {
     io_deflate_conn dc;
     uint8_t *stash; /* input not fed yet (after a pause), malloc'd */
     size_t stash_off, stash_len;
+    wick_allocator alloc; /* wick's reassembly allocator, counting into cfg->reasm */
+    size_t held;          /* reassembly bytes this connection holds */
+    int64_t msg_since;    /* loop time it took them (0: holds none) */
     size_t carry_len;
     uint8_t carry[WICK_RECV_MIN]; /* an incomplete frame header or control frame */
     uint8_t out[WS_OUT_SIZE];

@@ -24,7 +24,7 @@ fi
 
 OUT=$(mktemp)
 "$BUILD/examples/chat_server" --port 0 -q --max-room "$ROOM" --rate-limit 1000000 \
-    --max-clients $((CLIENTS + 100)) $SERVER_ARGS >"$OUT" 2>"$OUT.err" &
+    --max-per-ip 0 --max-clients $((CLIENTS + 100)) $SERVER_ARGS >"$OUT" 2>"$OUT.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -f "$OUT" "$OUT.err"' EXIT
 i=0

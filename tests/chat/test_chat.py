@@ -916,10 +916,10 @@ async def test_sigterm_under_load_asan():
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     plain = subprocess.Popen([exe, "--port", "0", "--public", PUBLIC, "-q", "--rate-limit",
-                              "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              "1000000", "--max-per-ip", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env, cwd=ROOT)
     tls = subprocess.Popen([exe, "--port", "0", "--public", PUBLIC, "-q", "--rate-limit",
-                            "1000000", "--tls-cert", c, "--tls-key", k, "--deflate-shared"],
+                            "1000000", "--max-per-ip", "0", "--tls-cert", c, "--tls-key", k, "--deflate-shared"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     ports = [int(p.stdout.readline().split()[2]) for p in (plain, tls)]
     stats = {"chats": 0, "closed_1001": 0}
