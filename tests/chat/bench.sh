@@ -39,4 +39,26 @@ timeout 300 "$BUILD/tests/chat_load" --port "$PORT" --clients "$CLIENTS" --room-
     --broadcasts "$BROADCASTS" --server-pid "$PID" --deflate "$DEFLATE" || status=$?
 kill -TERM $PID
 wait $PID || true
+
+# Memory after churn (issue 15): CHAT_CHURN (10) rounds of CHAT_CHURN_CLIENTS
+# (2000) connecting, joining and dropping, on a fresh server; RSS per round.
+CHURN=${CHAT_CHURN:-10}
+CCLIENTS=${CHAT_CHURN_CLIENTS:-2000}
+if [ "$CHURN" -gt 0 ]; then
+    : >"$OUT"
+    "$BUILD/examples/chat_server" --port 0 -q --max-room "$CCLIENTS" --rate-limit 1000000 \
+        --max-per-ip 0 --max-clients $((CCLIENTS + 100)) $SERVER_ARGS >"$OUT" 2>"$OUT.err" &
+    PID=$!
+    i=0
+    while ! grep -q '^listening on' "$OUT"; do
+        i=$((i + 1)); [ $i -lt 100 ] || { echo "bench-chat: server did not start" >&2; exit 1; }
+        sleep 0.05
+    done
+    PORT=$(awk '{print $3}' "$OUT")
+    echo "bench-chat: churn, $CHURN rounds of $CCLIENTS connects/closes"
+    timeout 300 "$BUILD/tests/chat_load" --port "$PORT" --clients "$CCLIENTS" \
+        --room-size "$CCLIENTS" --broadcasts 0 --churn "$CHURN" --server-pid "$PID" || status=$?
+    kill -TERM $PID
+    wait $PID || true
+fi
 exit $status

@@ -2,7 +2,7 @@
  * chat_load: load generator for the chat example (make bench-chat).
  *
  *   chat_load --port P [--clients N] [--room-size R] [--broadcasts B]
- *             [--server-pid PID] [--deflate 0|1]
+ *             [--server-pid PID] [--deflate 0|1] [--churn ROUNDS]
  *
  * Opens N WebSocket connections to 127.0.0.1:P with wick's client role
  * (one epoll loop, non-blocking sockets), at most 256 handshakes in flight.
@@ -16,6 +16,9 @@
  * does: client_max_window_bits) and inflates what the server compresses;
  * the bytes received during the broadcasts are counted either way (bytes
  * on the wire per delivery). The broadcast texts are random word lines.
+ * With --churn R, all N connect, join and close R times first, and the
+ * server's RSS is printed after each round and once all are closed
+ * (allocator fragmentation under churn).
  * Everything runs on this machine's loopback; the run is bounded by
  * timeouts and stops by itself.
  */
@@ -437,6 +440,47 @@ static double cpu_ms(int pid)
     return ms;
 }
 
+static int n_churn; /* --churn */
+
+/* Connects and joins every client, at most 256 handshakes in flight. */
+static void connect_all(void)
+{
+    int next = 0;
+    int64_t deadline = now_ns() + 120 * (int64_t)1000000000;
+    while (joined_count + dead_count < n_clients && now_ns() < deadline) {
+        while (next < n_clients && inflight < 256) {
+            start_connect(&lcs[next++]);
+        }
+        poll_once(10);
+    }
+}
+
+/* Closes every client (TCP only, as a dropped browser tab would) and lets
+ * the server notice for a second. */
+static void close_all(void)
+{
+    for (int i = 0; i < n_clients; i++) {
+        struct lc *c = &lcs[i];
+        if (c->st != ST_DEAD) {
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+        }
+        wick_conn_release(&c->conn);
+        free(c->hs);
+        free(c->resp);
+        free(c->arena);
+        const char *room = c->room;
+        memset(c, 0, sizeof *c);
+        c->idx = i;
+        c->room = room;
+    }
+    joined_count = dead_count = open_count = inflight = 0;
+    int64_t settle = now_ns() + 1000000000;
+    while (now_ns() < settle) {
+        poll_once(50);
+    }
+}
+
 static int cmp64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a;
@@ -469,6 +513,8 @@ int main(int argc, char **argv)
             server_pid = v;
         } else if (strcmp(argv[i], "--deflate") == 0) {
             use_deflate = v;
+        } else if (strcmp(argv[i], "--churn") == 0) {
+            n_churn = v;
         } else {
             fprintf(stderr, "chat_load: unknown option %s\n", argv[i]);
             return 2;
@@ -531,14 +577,29 @@ int main(int argc, char **argv)
         }
         lcs[i].room = r;
     }
-    /* Connect and join, at most 256 handshakes in flight. */
-    int next = 0;
-    int64_t deadline = now_ns() + 120 * (int64_t)1000000000;
-    while (joined_count + dead_count < n_clients && now_ns() < deadline) {
-        while (next < n_clients && inflight < 256) {
-            start_connect(&lcs[next++]);
+    /* --churn R: R rounds of connect-all, join, close-all first, with the
+     * server's RSS after each (memory after churn, issue 15). */
+    for (int round = 0; round <= n_churn; round++) {
+        if (round > 0) {
+            close_all();
         }
-        poll_once(10);
+        t0 = now_ns();
+        connect_all();
+        if (n_churn > 0 && server_pid) {
+            int64_t settle = now_ns() + 500000000;
+            while (now_ns() < settle) {
+                poll_once(50);
+            }
+            printf("churn round %d: %d joined, server RSS %ld KiB\n", round, joined_count,
+                   rss_kb(server_pid));
+        }
+    }
+    if (n_churn > 0 && server_pid) {
+        close_all();
+        printf("churn: server RSS %ld KiB with no clients after %d rounds (idle at start %ld)\n",
+               rss_kb(server_pid), n_churn, rss0);
+        t0 = now_ns();
+        connect_all();
     }
     double setup_s = (double)(now_ns() - t0) / 1e9;
     /* Let the server settle (the joins broadcast user_joined to the room). */
