@@ -632,7 +632,13 @@ typedef struct wick_conn wick_conn;
 #define WICK_PAUSE 2
 
 /* Optional allocator hook, used only for message reassembly. `free` gets
- * the size that was allocated, so pool and arena allocators work. */
+ * the size that was allocated, so pool and arena allocators work. When
+ * alloc returns NULL the connection fails with WICK_ERR_NOMEM (close
+ * 1011); to send another code (e.g. 1013 Try Again Later when a budget
+ * shared by many connections is spent), alloc may call wick_conn_close()
+ * on that connection with the code before returning NULL: no second close
+ * frame is sent. wick_conn_release() frees a half-received message's
+ * memory at any time. */
 typedef struct wick_allocator {
     void *(*alloc)(size_t n, void *ud);
     void (*free)(void *p, size_t n, void *ud);
