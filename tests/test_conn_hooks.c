@@ -261,6 +261,50 @@ static void test_conn_release_mid_message(void **state)
     assert_int_equal(fa.bad_frees, 0);
 }
 
+/* The allocator hook may pick the close code of its failure (wick.h):
+ * wick_conn_close(1013) inside alloc, then NULL: one close frame, 1013. */
+static void *alloc_refuse_1013(size_t n, void *ud)
+{
+    (void)n;
+    assert_int_equal(wick_conn_close((wick_conn *)ud, 1013, "busy", 4), WICK_OK);
+    return NULL;
+}
+
+static void alloc_free_unused(void *p, size_t n, void *ud)
+{
+    (void)p;
+    (void)n;
+    (void)ud;
+    fail_msg("nothing was allocated");
+}
+
+static void test_conn_alloc_close_code(void **state)
+{
+    (void)state;
+    static uint8_t out[1024];
+    wick_conn c;
+    wick_allocator a = {alloc_refuse_1013, alloc_free_unused, &c};
+    wick_conn_config cfg;
+    wick_conn_config_default(&cfg, WICK_ROLE_CLIENT);
+    cfg.out_buf = out;
+    cfg.out_cap = sizeof out;
+    cfg.allocator = &a;
+    assert_int_equal(wick_conn_init(&c, &cfg, &trace_callbacks, &H.tr), WICK_OK);
+    trace_reset(&H.tr);
+    uint8_t in[] = {0x01, 0x02, 'a', 'b'}; /* a fragment: reassembly starts */
+    size_t used = 0;
+    assert_int_equal(wick_conn_recv(&c, in, sizeof in, &used), WICK_ERR_NOMEM);
+    split_buf b;
+    memset(&b, 0, sizeof b);
+    size_t on = 0;
+    const uint8_t *o = wick_conn_out_peek(&c, &on);
+    trace_render_out(&b, o, on, WICK_ROLE_CLIENT);
+    assert_string_equal(split_buf_str(&b), "88 06 03 f5 62 75 73 79"); /* 1013 "busy" */
+    split_buf_free(&b);
+    assert_string_equal(trace_str(&H.tr), "error WICK_ERR_NOMEM");
+    wick_conn_release(&c);
+}
+
 /* --- Extension hook --------------------------------------------------------
  * A trivial "extension" whose decoding XORs every byte with 0x20 and emits
  * one byte at a time; '!' makes decode fail with an unknown value, '~'
@@ -394,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conn_alloc_counting),
         cmocka_unit_test(test_conn_alloc_failing),
+        cmocka_unit_test(test_conn_alloc_close_code),
         cmocka_unit_test(test_conn_release_mid_message),
         cmocka_unit_test(test_conn_extension),
     };
