@@ -421,7 +421,7 @@ $(BUILD)/examples/chat/%.o: examples/chat/%.c | $(BUILD)/examples/chat
 # On the shared I/O layer (examples/io: loop, sockets, TLS, HTTP, wick).
 $(BUILD)/examples/chat_server: $(CHAT_OBJ) $(EXIO_OBJ) $(STATIC) | $(BUILD)/examples
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(EXIO_OBJ) $(STATIC) $(LDFLAGS) -ljansson $(LIBCRYPTO) \
+	$(Q)$(CC) $(CFLAGS) $(CHAT_OBJ) $(EXIO_OBJ) $(STATIC) $(LDFLAGS) -ljansson -lhiredis $(LIBCRYPTO) \
 		$(EXIO_LIBS) -o $@
 
 # The load generator for bench-chat (wick's client role, epoll).

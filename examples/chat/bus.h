@@ -1,8 +1,8 @@
 /*
  * The bus: the one seam between the chat logic (protocol.c) and "every
- * node that serves this chat". Today there is one node, and bus.c
- * delivers in-process; with --redis (issue 13) the same calls publish to
- * Redis and the node's own subscription delivers to its local members.
+ * node that serves this chat". bus.c delivers in-process (one node, or a
+ * node whose Redis is down); with --redis, cluster.c publishes to Redis
+ * and the node's own subscription delivers to its local members.
  *
  * Why everything room-wide goes through here, local members included:
  * one order per room. If a node wrote to its own members directly and
@@ -18,11 +18,41 @@
 
 #include "chat.h"
 
+#include <jansson.h>
+
 /* A room event (chat, typing, user_joined, user_left): to every member of
  * r but `except` (the sender's connection, which gets an ack instead).
  * keep_seq != 0: a chat message with id "s<keep_seq>", kept in the
  * room's history. */
 void bus_room(struct room *r, struct frame *f, const struct client *except,
               unsigned long long keep_seq);
+/* c has just been added to r: send it "joined" (members, history count),
+ * tell the others (user_joined, f), then replay history (after the
+ * message id `since` if not NULL; `after` is its number). */
+void bus_join(struct client *c, struct room *r, struct frame *f, const char *since,
+              unsigned long long after);
+/* c has left r (user_left, f): tell the remaining members. */
+void bus_leave(struct room *r, struct frame *f, struct client *c);
+/* A private/signalling message for `to` (id or name) that matched no
+ * local client: true when handed to the other nodes. */
+bool bus_direct(const struct client *from, const char *to, const struct frame *f, bool all);
+
+/* cluster.c (--redis): each returns false when not scaled out or Redis
+ * is down, and bus.c then delivers in-process. */
+bool bus_shared(void);
+bool cluster_room(struct room *r, struct frame *f, const struct client *except,
+                  unsigned long long keep_seq);
+bool cluster_join(struct client *c, struct room *r, struct frame *joined, const char *since);
+bool cluster_leave(struct room *r, struct frame *f, struct client *c);
+bool cluster_direct(const struct client *from, const char *to, const struct frame *f, bool all);
+
+/* What the bus needs from protocol.c and client.c. */
+/* Sends c "joined" for r: members (NULL: r's local members; taken), the
+ * number of history messages that follow, and whether they are all the
+ * client missed. */
+void proto_joined(struct client *c, struct room *r, json_t *members, unsigned count, bool complete);
+void proto_service_notice(struct client *c, const char *event); /* system "degraded"/"restored" */
+void proto_set_id_base(unsigned long long base);                /* message ids start after base */
+void client_set_num_base(uint64_t base); /* client numbers start after base */
 
 #endif

@@ -144,6 +144,13 @@ void frame_unref(struct frame *f)
 
 /* === Registry === */
 
+/* --redis: client ids carry the node's number (cluster.c). */
+void client_set_num_base(uint64_t base);
+void client_set_num_base(uint64_t base)
+{
+    next_num = base + 1;
+}
+
 struct client *client_first(void)
 {
     return all_clients;

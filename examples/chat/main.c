@@ -9,6 +9,7 @@
  */
 #include "chat.h"
 #include "limits.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -63,6 +64,9 @@ static void usage(FILE *to)
           "                         a room message is compressed once for all members\n"
           "  --history N            chat messages kept per room and replayed on join\n"
           "                         (100; 0: none; at most 10000)\n"
+          "  --redis redis://HOST:PORT[/DB]  share rooms, members, private messages\n"
+          "                         and history with the other nodes on this Redis\n"
+          "                         (docs/chat.md \"Scale-out\"); HOST: an IP address\n"
           "  -v, --verbose          debug log lines\n"
           "  -q, --quiet            errors only\n"
           "  -h, --help             this help\n"
@@ -140,7 +144,8 @@ enum {
     OPT_NO_DEFLATE,
     OPT_DEFLATE_BUDGET,
     OPT_DEFLATE_SHARED,
-    OPT_HISTORY
+    OPT_HISTORY,
+    OPT_REDIS
 };
 
 static const struct option long_opts[] = {
@@ -167,6 +172,7 @@ static const struct option long_opts[] = {
     {"deflate-budget", required_argument, NULL, OPT_DEFLATE_BUDGET},
     {"deflate-shared", no_argument, NULL, OPT_DEFLATE_SHARED},
     {"history", required_argument, NULL, OPT_HISTORY},
+    {"redis", required_argument, NULL, OPT_REDIS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -335,6 +341,11 @@ int main(int argc, char **argv)
             }
             cfg.history = (unsigned)v;
             break;
+        case OPT_REDIS:
+            if (!cluster_config(optarg)) {
+                return bad("redis", optarg);
+            }
+            break;
         case 'v':
             cfg.log_level = LOG_DEBUG;
             break;
@@ -405,7 +416,8 @@ int main(int argc, char **argv)
         .num_http_headers = sizeof http_headers / sizeof http_headers[0],
     };
     limits_setup(&loop, &wcfg);
-    if (!ws_listen(&loop, cfg.host, cfg.port, tls, &wcfg) || !chat_start(&loop)) {
+    if (!ws_listen(&loop, cfg.host, cfg.port, tls, &wcfg) || !chat_start(&loop) ||
+        !cluster_start(&loop)) {
         io_loop_free(&loop);
         return 1;
     }
@@ -425,6 +437,7 @@ int main(int argc, char **argv)
              cfg.deflate_budget, WICK_VERSION_STRING);
     io_loop_run(&loop);
     log_line(LOG_INFO, "stopped", "accepted=%llu messages=%llu", stats.accepted, stats.messages);
+    cluster_stop();
     io_loop_free(&loop);
     chat_cleanup();
     history_cleanup();

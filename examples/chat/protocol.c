@@ -250,8 +250,38 @@ void proto_user_left(struct room *r, struct client *c, const char *reason)
     json_object_set_new(p, "reason", json_string(reason));
     json_object_set_new(m, "payload", p);
     struct frame *f = encode(m);
-    bus_room(r, f, c, 0);
+    bus_leave(r, f, c);
     frame_unref(f);
+}
+
+void proto_service_notice(struct client *c, const char *event)
+{
+    send_system(c, event, NULL, NULL);
+}
+
+void proto_set_id_base(unsigned long long base)
+{
+    next_msg_id = base + 1;
+}
+
+void proto_joined(struct client *c, struct room *r, json_t *members, unsigned count,
+                  bool complete)
+{
+    if (members == NULL) {
+        members = json_array();
+        for (unsigned i = 0; i < r->count; i++) {
+            json_array_append_new(members, member_obj(r->members[i]));
+        }
+    }
+    json_t *p = json_object();
+    json_object_set_new(p, "members", members);
+    json_object_set_new(p, "you", member_obj(c));
+    /* The kept messages follow "joined" (history.c). */
+    json_t *hp = json_object();
+    json_object_set_new(hp, "count", json_integer(count));
+    json_object_set_new(hp, "complete", json_boolean(complete));
+    json_object_set_new(p, "history", hp);
+    send_system(c, "joined", r->name, p);
 }
 
 bool proto_name_taken(const char *name, const struct client *self)
@@ -394,30 +424,14 @@ static void do_join(struct client *c, const struct msg *m)
         return;
     }
     log_line(LOG_INFO, "join", "id=%s room=%s members=%u", c->id, r->name, r->count);
-    json_t *members = json_array();
-    for (unsigned i = 0; i < r->count; i++) {
-        json_array_append_new(members, member_obj(r->members[i]));
-    }
-    json_t *p = json_object();
-    json_object_set_new(p, "members", members);
-    json_object_set_new(p, "you", member_obj(c));
-    /* The kept messages follow "joined" (history.c). */
-    bool complete = true;
-    unsigned n = history_replay(NULL, r->name, since != NULL, after, &complete);
-    json_t *hp = json_object();
-    json_object_set_new(hp, "count", json_integer(n));
-    json_object_set_new(hp, "complete", json_boolean(complete));
-    json_object_set_new(p, "history", hp);
-    send_system(c, "joined", r->name, p);
-
     json_t *j = msg_new("user_joined");
     json_object_set_new(j, "room", json_string(r->name));
     json_object_set_new(j, "from", json_string(c->id));
     json_object_set_new(j, "payload", member_obj(c));
     struct frame *f = encode(j);
-    bus_room(r, f, c, 0);
+    /* "joined", user_joined to the others, then the history (bus.c). */
+    bus_join(c, r, f, since != NULL ? json_string_value(since) : NULL, after);
     frame_unref(f);
-    history_replay(c, r->name, since != NULL, after, &complete);
 }
 
 /* The room named in m, if c is in it; otherwise sends an error. */
@@ -644,6 +658,11 @@ static void do_direct(struct client *c, const struct msg *m, bool is_private, bo
                 break;
             }
         }
+    }
+    if (sent == 0 && bus_shared()) { /* not here: maybe on another node (cluster.c) */
+        snprintf(sid, sizeof sid, "s%llu", next_msg_id);
+        f = encode(relay_of(c, m));
+        sent = bus_direct(c, m->to, f, all_sessions) ? 1 : 0;
     }
     frame_unref(f);
     if (sent == 0) {

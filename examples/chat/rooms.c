@@ -125,11 +125,12 @@ bool room_leave(struct room *r, struct client *c, const char *reason)
         return false;
     }
     log_line(LOG_INFO, "leave", "id=%s room=%s reason=%s", c->id, r->name, reason);
+    /* Told even when no local member is left: with --redis the room has
+     * members on other nodes (bus.c). */
+    proto_user_left(r, c, reason);
     if (r->count == 0) {
         room_free(r);
-        return true;
     }
-    proto_user_left(r, c, reason);
     return true;
 }
 

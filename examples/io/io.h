@@ -7,6 +7,7 @@
  *   tls.c     OpenSSL contexts and the non-blocking handshake
  *   net.c     listen, accept, non-blocking connect, ws:// and wss:// URLs
  *   peer.c    connections per peer address (io_loop.max_per_ip)
+ *   watch.c   any other descriptor on the loop (fd watches: hiredis, timerfd)
  *   ws.c      a WebSocket on a stream: both opening handshakes, feeding
  *             wick_conn, one message one frame, backpressure, closing
  *   deflate.c permessage-deflate (RFC 7692): the --deflate-* options and
@@ -170,6 +171,27 @@ void io_peer_key(const struct sockaddr *sa, uint8_t out[16], uint8_t *len);
 bool io_peer_admit(io_loop *loop, io_stream *s, const struct sockaddr *sa);
 void io_peer_release(io_stream *s); /* io_close() */
 void io_peer_free(io_loop *loop);   /* io_loop_free() */
+
+/* watch.c: a descriptor the owner reads and writes itself; fn is called
+ * with IO_WATCH_READ and/or IO_WATCH_WRITE as it becomes ready (errors and
+ * hang-ups count as readable). The io_watch must stay valid until the end
+ * of the batch in which it is removed (see watch.c). */
+typedef struct io_watch io_watch;
+typedef void (*io_watch_fn)(io_watch *w, unsigned ready);
+struct io_watch {
+    io_loop *loop;
+    int fd; /* -1: not registered */
+    bool want_read, want_write;
+    io_watch_fn fn;
+    void *user;
+};
+#define IO_WATCH_READ  1u
+#define IO_WATCH_WRITE 2u
+bool io_watch_add(io_loop *loop, io_watch *w, int fd, io_watch_fn fn, void *user);
+void io_watch_set(io_watch *w, bool read, bool write); /* the interest */
+void io_watch_del(io_watch *w);                         /* does not close fd */
+bool io_watch_tagged(const void *tag);                  /* loop.c: a watch's epoll tag? */
+void io_watch_event(const void *tag, unsigned events);
 
 /* Small helpers shared by the examples' command lines. */
 bool io_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

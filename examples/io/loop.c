@@ -253,6 +253,8 @@ void io_loop_run(io_loop *loop)
                 while (read(loop->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 }
                 io_loop_stop(loop);
+            } else if (io_watch_tagged(tag)) {
+                io_watch_event(tag, events[i].events); /* watch.c */
             } else {
                 io_stream_event(events[i].data.ptr, events[i].events);
             }

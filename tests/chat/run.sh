@@ -13,6 +13,8 @@ PY=/usr/bin/python3
 need=""
 [ -f /usr/include/jansson.h ] || need="$need libjansson-dev"
 [ -f /usr/include/openssl/hmac.h ] || need="$need libssl-dev"
+[ -f /usr/include/hiredis/async.h ] || need="$need libhiredis-dev"
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 $PY -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
 [ -x /usr/bin/chromium ] || need="$need chromium"
@@ -67,13 +69,15 @@ echo "== chat history and scale-out (tests/chat/test_scale.py)" >>"$LOG.3"
 timeout 120 $PY tests/chat/test_scale.py "$BUILD" >>"$LOG.3" 2>&1 || rc3=$?
 echo "== chat limits: per user/address rate, --max-per-ip, reassembly cap and deadline (tests/chat/test_limits.py)" >>"$LOG.3"
 timeout 60 $PY tests/chat/test_limits.py "$BUILD" >>"$LOG.3" 2>&1 || rc3=$?
+echo "== chat scale-out over Redis: two nodes, presence, Redis lost (tests/chat/test_redis.py)" >>"$LOG.3"
+WICK_SAN_BUILD=build/test-san timeout 90 $PY tests/chat/test_redis.py build/test-san >>"$LOG.3" 2>&1 || rc3=$?
 cat "$LOG.3"
 cat "$LOG.1" "$LOG.2" "$LOG.3" >"$LOG"
 set -- $(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOG" |
          awk '{p += $1; f += $2; n++} END {print p + 0, f + 0, n + 0}')
 pass=$1; fail=$2; runners=$3
 # A runner that failed or died before its summary line counts as a failure.
-if [ "$rc1" != 0 ] || [ "$rc2" != 0 ] || [ "$rc3" != 0 ] || [ "$runners" != 6 ]; then
+if [ "$rc1" != 0 ] || [ "$rc2" != 0 ] || [ "$rc3" != 0 ] || [ "$runners" != 7 ]; then
     [ "$fail" != 0 ] || fail=1
 fi
 echo "test-chat: $pass passed, $fail failed"

@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Scale-out over Redis (issue 13): a real redis-server (no persistence)
+and two chat_server nodes with --redis, all on 127.0.0.1 free ports and
+stopped by the test that started them. Members, one order per room,
+private messages and history across nodes; a node killed with SIGKILL
+(its users leave within the stated 5 s); Redis killed mid-run (system
+"degraded", local chat goes on) and restarted (system "restored", no
+duplicates).
+
+Usage: test_redis.py [BUILD_DIR] [-k NAME]
+"""
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import websockets
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = "build"
+T = 3.0
+PRESENCE_S = 5.0  # docs/chat.md: a dead node's users leave within 4 s of its last beat
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+
+class Node:
+    def __init__(self, redis, *args):
+        self.args = ["--redis", redis.url()] + list(args)
+        self.log = tempfile.TemporaryFile()
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        b = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
+        self.proc = subprocess.Popen(
+            [os.path.join(b, "examples", "chat_server"), "--port", "0", "--public",
+             os.path.join(ROOT, "examples", "chat", "public"), "-v"] + self.args,
+            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("listening on "), "node did not start: %r" % line
+        self.port = int(line.split()[2])
+        return self
+
+    def url(self):
+        return "ws://127.0.0.1:%d/chat" % self.port
+
+    def logtext(self):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            print("node log (last 40 lines):\n" + "\n".join(self.logtext().splitlines()[-40:]))
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("node did not stop on SIGTERM")
+            if exc[0] is None:
+                assert code == 0, "node exit status %s\n%s" % (code, self.logtext()[-3000:])
+        else:
+            self.proc.wait()
+
+
+_ids = [0]
+
+
+async def send(ws, type_, **fields):
+    _ids[0] += 1
+    msg = {"id": "t%d" % _ids[0], "type": type_}
+    msg.update(fields)
+    await ws.send(json.dumps(msg))
+    return msg["id"]
+
+
+async def recv_until(ws, pred, timeout=T, what="a message"):
+    """Reads until pred(m); returns (m, the messages skipped)."""
+    skipped = []
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise AssertionError("timed out waiting for %s; got %r" % (what, skipped[-5:]))
+        m = json.loads(await asyncio.wait_for(ws.recv(), left))
+        if pred(m):
+            return m, skipped
+        skipped.append(m)
+
+
+async def join(node, room, name, since=None):
+    """Connects and joins; returns (ws, joined message, replayed chats)."""
+    ws = await websockets.connect(node.url(), max_queue=None)
+    await recv_until(ws, lambda m: m["type"] == "connected")
+    payload = {"name": name}
+    if since is not None:
+        payload["since"] = since
+    await send(ws, "join", room=room, payload=payload)
+    j, _ = await recv_until(ws, lambda m: m["type"] == "system" and
+                            m["payload"].get("event") == "joined", what="joined")
+    replay = []
+    for _ in range(j["payload"]["history"]["count"]):
+        m, _ = await recv_until(ws, lambda m: m["type"] == "chat", what="history")
+        replay.append(m)
+    return ws, j, replay
+
+
+def names(members):
+    return sorted(m["name"] for m in members)
+
+
+async def chats(ws, n, timeout=T):
+    out = []
+    while len(out) < n:
+        m, _ = await recv_until(ws, lambda m: m["type"] == "chat", timeout, "chat %d" % len(out))
+        out.append(m)
+    return out
+
+
+async def nothing_but(ws, allowed, timeout=0.5):
+    """No message of a type outside `allowed` for `timeout` seconds."""
+    try:
+        while True:
+            m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            assert m["type"] in allowed, "unexpected %r" % m
+    except asyncio.TimeoutError:
+        return
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+async def test_two_nodes_members_order_private_history():
+    with Redis() as redis, Node(redis) as na, Node(redis) as nb:
+        await asyncio.sleep(0.3)  # both subscribed
+        a, ja, _ = await join(na, "lobby", "alice")
+        assert names(ja["payload"]["members"]) == ["alice"], ja
+        b, jb, _ = await join(nb, "lobby", "bob")
+        assert names(jb["payload"]["members"]) == ["alice", "bob"], jb
+        uj, _ = await recv_until(a, lambda m: m["type"] == "user_joined", what="user_joined")
+        assert uj["payload"]["name"] == "bob" and uj["from"] == jb["payload"]["you"]["id"], uj
+        assert ja["payload"]["you"]["id"] != jb["payload"]["you"]["id"]
+        # Interleaved bursts from both nodes: a third member on each node
+        # sees every message, in one order.
+        c, _, _ = await join(na, "lobby", "carol")
+        d, _, _ = await join(nb, "lobby", "dave")
+        n = 40
+        for i in range(n):
+            await send(a, "chat", room="lobby", payload={"text": "a%d" % i})
+            await send(b, "chat", room="lobby", payload={"text": "b%d" % i})
+        seq_c = [m["payload"]["text"] for m in await chats(c, 2 * n)]
+        seq_d = [m["payload"]["text"] for m in await chats(d, 2 * n)]
+        assert seq_c == seq_d, "orders differ:\n%r\n%r" % (seq_c, seq_d)
+        assert sorted(seq_c) == sorted(["a%d" % i for i in range(n)] + ["b%d" % i for i in range(n)])
+        got_b = [m["payload"]["text"] for m in await chats(b, n)]  # bob sees alice's, not his own
+        got_a = [m["payload"]["text"] for m in await chats(a, n)]
+        assert got_b == [t for t in seq_c if t[0] == "a"], got_b
+        assert got_a == [t for t in seq_c if t[0] == "b"], got_a
+        ids = [m["id"] for m in await chats(c, 0)]
+        assert ids == []
+        # Private messages across nodes, by name and by id.
+        await send(a, "private", to="bob", payload={"text": "psst"})
+        p, _ = await recv_until(b, lambda m: m["type"] == "private", what="private by name")
+        assert p["payload"]["text"] == "psst" and p["from_name"] == "alice", p
+        await send(b, "private", to=ja["payload"]["you"]["id"], payload={"text": "hi back"})
+        p, _ = await recv_until(a, lambda m: m["type"] == "private", what="private by id")
+        assert p["payload"]["text"] == "hi back" and p["from_name"] == "bob", p
+        # History on join across nodes, and since.
+        e, je, replay = await join(nb, "lobby", "erin")
+        assert [m["payload"]["text"] for m in replay] == seq_c, "history differs from the order"
+        assert je["payload"]["history"]["complete"] is True
+        mid = replay[2 * n - 5]["id"]
+        f, jf, replay = await join(na, "lobby", "frank", since=mid)
+        assert [m["payload"]["text"] for m in replay] == seq_c[-4:], replay
+        assert jf["payload"]["history"]["complete"] is True, jf
+        g, jg, replay = await join(na, "lobby", "gina", since="s1")
+        assert jg["payload"]["history"]["complete"] is False, jg
+        for w in (a, b, c, d, e, f, g):
+            await w.close()
+
+
+@test
+async def test_node_killed():
+    with Redis() as redis, Node(redis) as na, Node(redis) as nb:
+        await asyncio.sleep(0.3)
+        a, _, _ = await join(na, "lobby", "alice")
+        b, _, _ = await join(nb, "lobby", "bob")
+        await recv_until(a, lambda m: m["type"] == "user_joined", what="user_joined")
+        t0 = time.monotonic()
+        nb.proc.kill()
+        left, _ = await recv_until(a, lambda m: m["type"] == "user_left", PRESENCE_S + 1,
+                                   "bob's user_left")
+        took = time.monotonic() - t0
+        assert left["payload"]["name"] == "bob" and left["payload"]["reason"] == "node_lost", left
+        assert took <= PRESENCE_S, "took %.1f s" % took
+        c, jc, _ = await join(na, "lobby", "carol")
+        assert names(jc["payload"]["members"]) == ["alice", "carol"], jc
+        print("  node lost: bob left alice's list after %.1f s" % took)
+        await a.close()
+        await c.close()
+
+
+@test
+async def test_redis_lost_and_back():
+    redis = Redis().start()
+    try:
+        with Node(redis) as na, Node(redis) as nb:
+            await asyncio.sleep(0.3)
+            a, _, _ = await join(na, "lobby", "alice")
+            a2, _, _ = await join(na, "lobby", "amy")
+            b, _, _ = await join(nb, "lobby", "bob")
+            await send(a, "chat", room="lobby", payload={"text": "before"})
+            assert [m["payload"]["text"] for m in await chats(b, 1)] == ["before"]
+            assert [m["payload"]["text"] for m in await chats(a2, 1)] == ["before"]
+            redis.kill()
+            for w in (a, a2, b):
+                m, _ = await recv_until(w, lambda m: m["type"] == "system" and
+                                        m["payload"].get("event") == "degraded", what="degraded")
+            # Local chat goes on.
+            await send(a, "chat", room="lobby", payload={"text": "during"})
+            assert [m["payload"]["text"] for m in await chats(a2, 1)] == ["during"]
+            await nothing_but(b, ("ack",), 0.3)
+            redis.start()
+            for w in (a, a2, b):
+                await recv_until(w, lambda m: m["type"] == "system" and
+                                 m["payload"].get("event") == "restored", 8, "restored")
+            await send(a, "chat", room="lobby", payload={"text": "after"})
+            assert [m["payload"]["text"] for m in await chats(b, 1)] == ["after"]
+            assert [m["payload"]["text"] for m in await chats(a2, 1)] == ["after"]
+            # Nothing twice: no more chats anywhere.
+            for w in (a, a2, b):
+                await nothing_but(w, ("ack", "user_joined", "user_left", "system"), 0.5)
+            await send(b, "chat", room="lobby", payload={"text": "from b"})
+            assert [m["payload"]["text"] for m in await chats(a, 1)] == ["from b"]
+            for w in (a, a2, b):
+                await w.close()
+            assert "redis_down" in na.logtext() and "redis_up" in na.logtext()
+    finally:
+        redis.kill()
+
+
+@test
+async def test_redis_down_at_start():
+    redis = Redis()
+    with Node(redis) as na:
+        a, j, _ = await join(na, "lobby", "alice")
+        c, _, _ = await join(na, "lobby", "carol")
+        await send(a, "chat", room="lobby", payload={"text": "local"})
+        assert [m["payload"]["text"] for m in await chats(c, 1)] == ["local"]
+        redis.start()
+        try:
+            await recv_until(a, lambda m: m["type"] == "system" and
+                             m["payload"].get("event") == "restored", 8, "restored")
+            await send(a, "chat", room="lobby", payload={"text": "shared"})
+            assert [m["payload"]["text"] for m in await chats(c, 1)] == ["shared"]
+            await a.close()
+            await c.close()
+        finally:
+            redis.kill()
+
+
+async def main():
+    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
+    passed = failed = 0
+    for t in TESTS:
+        if only and only not in t.__name__:
+            continue
+        t0 = time.monotonic()
+        try:
+            await asyncio.wait_for(t(), 60)
+            passed += 1
+            print("ok   %s (%.1f s)" % (t.__name__, time.monotonic() - t0))
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print("FAIL %s: %r" % (t.__name__, e))
+    print("test-redis: %d passed, %d failed" % (passed, failed))
+    return failed == 0
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if args:
+        BUILD = args[0]
+    sys.exit(0 if asyncio.run(main()) else 1)
