@@ -9,7 +9,9 @@
  *   protocol.c  JSON messages: parsing, validation, dispatch (jansson)
  *   rooms.c     rooms, membership, broadcast (encode once)
  *   history.c   the last --history messages of each room, replay on join
- *   bus.c       delivery to "every node" (bus.h); in-process for now
+ *   bus.c       delivery to "every node" (bus.h); in-process
+ *   cluster.c   --redis: the Redis bus, presence, degraded mode
+ *   redis.c     hiredis on the examples/io loop (redis.h)
  *   auth.c      HMAC-SHA256 tokens (OpenSSL)
  *   log.c       structured log lines
  *
