@@ -3,7 +3,8 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
+# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR
+# NO_SHARED AMALGAMATION (see "Firmware and vendoring" at the end).
 
 CC      ?= cc
 AR      ?= ar
@@ -80,6 +81,11 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # test_err once more, against a wick_err.c built with WICK_NO_ERR_STRINGS.
 TEST_BIN += $(if $(filter -DWICK_NO_ERR_STRINGS,$(DEFS)),,$(BUILD)/tests/test_err_nostr)
+# AMALGAMATION=1: the library is the one-file build (see the end).
+ifeq ($(AMALGAMATION),1)
+LIB_OBJ := $(BUILD)/amalg/wick.o
+TEST_BIN := $(filter-out $(BUILD)/tests/test_err_nostr,$(TEST_BIN))
+endif
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/tests/support/%.o)
 TEST_WARN := $(filter-out -Wcast-qual -Wmissing-declarations,$(WARN))
@@ -92,7 +98,11 @@ EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
         clean check-symbols lint format format-check fuzz fuzz-smoke fuzz-replay bench deps-test \
         valgrind
 
-lib: $(STATIC) $(BUILD)/libwick.so
+# A bare-metal compiler (a *-none-* target such as arm-none-eabi-gcc) has no
+# shared libraries: `make lib CC=arm-none-eabi-gcc` builds only libwick.a.
+# NO_SHARED=1 does the same for any compiler.
+NO_SHARED ?= $(if $(findstring -none-,$(shell $(CC) -dumpmachine 2>/dev/null)),1,0)
+lib: $(STATIC) $(if $(filter 1,$(NO_SHARED)),,$(BUILD)/libwick.so)
 all: lib examples
 
 # Order-only directory prerequisites keep `make -j` safe.
@@ -411,3 +421,57 @@ clean:
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/pic/*.d $(BUILD)/tests/*.d $(BUILD)/nostr/*.d \
 	$(BUILD)/tests/support/*.d $(BUILD)/examples/*.d)
+
+# --- Firmware and vendoring (issue 12; docs/embedded.md) ---------------------
+
+# `make amalgamation`: build/amalgamation/wick.c + wick.h, every src/*.c
+# (globbed, so new sources join by themselves) as one translation unit.
+AMALG_DIR := build/amalgamation
+.PHONY: amalgamation test-amalgamation cross test-firmware test-qemu-m test-multiarch \
+        test-limits test-cmake
+amalgamation: $(AMALG_DIR)/wick.c
+
+$(AMALG_DIR)/wick.c: tools/amalgamate.sh include/wick.h $(wildcard src/*.c src/*.h)
+	$(Q)sh tools/amalgamate.sh $(AMALG_DIR)
+
+# AMALGAMATION=1 builds libwick.a from it, private functions left extern so
+# the unit tests that call private hooks link (test-variant uses this).
+$(BUILD)/amalg/wick.o: $(AMALG_DIR)/wick.c
+	$(Q)mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -I$(AMALG_DIR) $(DEFS) $(CPPFLAGS) -DWICK_AMALGAMATION_EXPORT_PRIVATE $(CFLAGS) \
+		$(WARN) -c $< -o $@
+
+# The one file compiles warning-free (gcc, clang, Cortex-M0+) and exports
+# only public names; then every unit test runs against it. The 512-byte
+# frame limit of the library build applies to the Cortex-M0+ build only:
+# on the host at -O2 gcc inlines helpers that used to be in other files
+# (608 bytes for the client handshake check), which is a deeper frame but
+# not a deeper stack.
+test-amalgamation: amalgamation
+	$(Q)sh tests/firmware/deps.sh arm
+	$(Q)sh tests/firmware/amalgamation.sh $(AMALG_DIR) "$(WARN) -Werror"
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-amalg AMALGAMATION=1 WERROR=1 OPT=-O1 \
+		test-variant
+
+# `make cross`: libwick.a for Cortex-M0+ and Cortex-M4F with arm-none-eabi-gcc,
+# freestanding, warning-free with -Werror (build/cross-m0plus, build/cross-m4f).
+CROSS_PREFIX ?= arm-none-eabi-
+CROSS_COMMON := -ffreestanding -ffunction-sections -fdata-sections -g
+CROSS_M0PLUS := -mcpu=cortex-m0plus -mthumb -Os
+CROSS_M4F := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2
+cross:
+	$(Q)sh tests/firmware/deps.sh arm
+	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m0plus CC=$(CROSS_PREFIX)gcc \
+		AR=$(CROSS_PREFIX)ar WERROR=1 CFLAGS="$(CROSS_M0PLUS) $(CROSS_COMMON)" lib
+	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m4f CC=$(CROSS_PREFIX)gcc \
+		AR=$(CROSS_PREFIX)ar WERROR=1 CFLAGS="$(CROSS_M4F) $(CROSS_COMMON)" lib
+	@for t in m0plus m4f; do \
+		echo "cross: build/cross-$$t/libwick.a (text+data+bss of every object, before --gc-sections):"; \
+		$(CROSS_PREFIX)size -t build/cross-$$t/libwick.a | tail -n 1; \
+	done
+
+# What `make test` runs for issue 12 (each step prints its time).
+test-firmware:
+	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
+	$(Q)sh tests/firmware/timed.sh cross $(MAKE) --no-print-directory cross
