@@ -471,7 +471,14 @@ cross:
 		$(CROSS_PREFIX)size -t build/cross-$$t/libwick.a | tail -n 1; \
 	done
 
+# CMakeLists.txt: build, install, and a consumer through find_package(wick)
+# and through add_subdirectory (tests/cmake/run.sh).
+test-cmake:
+	$(Q)sh tests/firmware/deps.sh cmake
+	$(Q)sh tests/cmake/run.sh $(BUILD)
+
 # What `make test` runs for issue 12 (each step prints its time).
 test-firmware:
 	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
 	$(Q)sh tests/firmware/timed.sh cross $(MAKE) --no-print-directory cross
+	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
