@@ -477,8 +477,40 @@ test-cmake:
 	$(Q)sh tests/firmware/deps.sh cmake
 	$(Q)sh tests/cmake/run.sh $(BUILD)
 
+# Config safety (tests/firmware/limits.sh): with the default, the smallest
+# and the largest limits, the handshake parser takes exactly what they
+# allow, and a program and a library built with different limits do not
+# link. Then the library and every unit test build with -Werror with the
+# smallest and largest limits (the library also at -O2, where gcc 12 saw an
+# array overrun at WICK_MAX_EXTENSIONS=1; 10 parameters per extension
+# keeps every library frame under 512 bytes on 64-bit hosts), and the unit
+# tests run, except those whose tables are written for the default limits
+# (the handshake tests, test_sizes): built, not run.
+LIMITS_MIN := -DWICK_MAX_HEADERS=8 -DWICK_MAX_PROTOCOLS=1 -DWICK_MAX_EXTENSIONS=1 \
+              -DWICK_MAX_EXT_PARAMS=1 -DWICK_MAX_HEADER_BYTES=1024
+LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIONS=16 \
+              -DWICK_MAX_EXT_PARAMS=10 -DWICK_MAX_HEADER_BYTES=65536
+LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c) tests/test_sizes.c
+test-limits: amalgamation
+	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
+		CPPFLAGS="$(LIMITS_MIN)" build/test-limits-min-O2/libwick.a >/dev/null
+	$(Q)for v in min max; do \
+		if [ $$v = min ]; then d="$(LIMITS_MIN)"; else d="$(LIMITS_MAX)"; fi; \
+		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+			CPPFLAGS="$$d" $(LIMITS_DEFAULT_ONLY:tests/%.c=build/test-limits-$$v/tests/%) \
+			>/dev/null || exit 1; \
+		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+			CPPFLAGS="$$d" TEST_SRC="$(filter-out $(LIMITS_DEFAULT_ONLY),$(TEST_SRC))" \
+			test-variant > build/test-limits-$$v.log 2>&1 || \
+			{ tail -n 40 build/test-limits-$$v.log; exit 1; }; \
+		echo "limits $$v: $$(grep -c '^== ' build/test-limits-$$v.log) unit test programs" \
+			"passed; $(words $(LIMITS_DEFAULT_ONLY)) built"; \
+	done
+
 # What `make test` runs for issue 12 (each step prints its time).
 test-firmware:
 	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
 	$(Q)sh tests/firmware/timed.sh cross $(MAKE) --no-print-directory cross
 	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
+	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory test-limits

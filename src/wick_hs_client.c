@@ -109,7 +109,11 @@ static wick_err cl_extensions(wick_hs_client *c, const wick__hs_fields *f)
     if (e != WICK_OK) {
         return e;
     }
-    for (size_t k = 0; k < c->num_extensions; k++) {
+    /* wick__hs_ext_fields() never stores more than the array holds; the
+     * bound in the loop says so to the compiler too (gcc 12 -Warray-bounds
+     * flagged extensions[k] when WICK_MAX_EXTENSIONS is 1). */
+    size_t n = c->num_extensions < WICK_MAX_EXTENSIONS ? c->num_extensions : WICK_MAX_EXTENSIONS;
+    for (size_t k = 0; k < n; k++) {
         if (!wick__hs_ext_offered(c->priv_.opts->extensions, c->extensions[k].name)) {
             return WICK_ERR_HS_EXTENSION;
         }
