@@ -508,9 +508,17 @@ test-limits: amalgamation
 			"passed; $(words $(LIMITS_DEFAULT_ONLY)) built"; \
 	done
 
+# The bare-metal test on emulated Cortex-M boards (qemu-system-arm with
+# semihosting): micro:bit (Cortex-M0) with the Cortex-M0+ library of
+# `make cross`, MPS2 AN386 (Cortex-M4F) with the M4F one
+# (tests/firmware/qemu.sh, tests/firmware/baremetal/).
+test-qemu-m: cross
+	$(Q)sh tests/firmware/deps.sh qemu
+	$(Q)sh tests/firmware/qemu.sh build/firmware
+
 # What `make test` runs for issue 12 (each step prints its time).
 test-firmware:
 	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
-	$(Q)sh tests/firmware/timed.sh cross $(MAKE) --no-print-directory cross
+	$(Q)sh tests/firmware/timed.sh "cross + test-qemu-m" $(MAKE) --no-print-directory test-qemu-m
 	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
 	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory test-limits
