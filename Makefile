@@ -3,8 +3,7 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR
-# NO_SHARED AMALGAMATION (see "Firmware and vendoring" at the end).
+# INCLUDEDIR BUILD V WICK_OPENSSL WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
 
 CC      ?= cc
 AR      ?= ar
@@ -186,10 +185,13 @@ valgrind: deps-test
 test-interop: examples
 	@sh tests/interop/run.sh $(BUILD)
 
-# Everything CI needs to trust a change: unit tests in three builds, corpus
+# Everything CI needs to trust a change: unit tests in three builds, the
+# firmware and vendoring checks (test-firmware: amalgamation, cross builds
+# on emulated Cortex-M, CMake, config limits, s390x and armhf), corpus
 # replay through the fuzz targets, interop with Python websockets and Node
 # ws, the conformance catalogue in both roles, and the chat example end to end.
 test: test-unit
+	$(Q)$(MAKE) --no-print-directory test-firmware
 	$(Q)sh tests/install_test.sh
 	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory test-interop
@@ -516,9 +518,16 @@ test-qemu-m: cross
 	$(Q)sh tests/firmware/deps.sh qemu
 	$(Q)sh tests/firmware/qemu.sh build/firmware
 
+# Every unit test on big-endian s390x and on 32-bit armhf with NEON, under
+# qemu-user (tests/firmware/multiarch.sh).
+test-multiarch:
+	$(Q)sh tests/firmware/deps.sh multi
+	$(Q)sh tests/firmware/multiarch.sh "$(MAKE)"
+
 # What `make test` runs for issue 12 (each step prints its time).
 test-firmware:
 	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
 	$(Q)sh tests/firmware/timed.sh "cross + test-qemu-m" $(MAKE) --no-print-directory test-qemu-m
 	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
 	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory test-limits
+	$(Q)sh tests/firmware/timed.sh test-multiarch $(MAKE) --no-print-directory test-multiarch

@@ -120,6 +120,8 @@ WICK_API unsigned long wick_version(void);
 #define wick_hs_server_accept  WICK__LIMITED(wick_hs_server_accept)
 #define wick_hs_client_request WICK__LIMITED(wick_hs_client_request)
 #define wick_hs_client_verify  WICK__LIMITED(wick_hs_client_verify)
+#define wick_pmd_accept        WICK__LIMITED(wick_pmd_accept)
+#define wick_pmd_verify        WICK__LIMITED(wick_pmd_verify)
 
 /* === Errors ===
  *

@@ -1,0 +1,56 @@
+#!/bin/sh
+# The unit tests on other CPUs under qemu-user (make test-multiarch):
+#   s390x  64-bit big-endian: every wire value, the word-at-a-time masking
+#          and UTF-8 paths, SHA-1 and base64 with the bytes the other way;
+#   armhf  32-bit ARMv7 with -mfpu=neon: the NEON masking path (compiled
+#          in, and run by test_mask against the byte-at-a-time reference),
+#          32-bit size_t and the 4-byte word loops.
+# Debian's cross compilers and multiarch cmocka build the test programs
+# (tests/firmware/deps.sh multi installs them); qemu-user runs them with
+# the multiarch libraries (QEMU_LD_PREFIX=/). The two architectures run at
+# the same time, one core each (test_utf8's exhaustive checks take most of
+# a minute under emulation; -O2 makes that a fifth shorter than -O1).
+# Usage: tests/firmware/multiarch.sh [MAKE]
+set -eu
+make=${1:-make}
+# name  compiler prefix  qemu  extra flags
+archs="s390x:s390x-linux-gnu-:qemu-s390x: armhf:arm-linux-gnueabihf-:qemu-arm:-mfpu=neon"
+for a in $archs; do
+    IFS=: read -r name cross qemu flags <<EOF2
+$a
+EOF2
+    b=build/test-$name
+    bins=$(ls tests/test_*.c | sed "s|^tests/|$b/tests/|; s|\.c\$||")
+    $make --no-print-directory BUILD="$b" CC="${cross}gcc" AR="${cross}ar" NO_SHARED=1 \
+        WERROR=1 OPT="-O2 $flags" $bins "$b/tests/test_err_nostr" >"$b.build.log" 2>&1 || {
+        tail -n 30 "$b.build.log"
+        exit 1
+    }
+done
+run_arch() { # name qemu
+    b=build/test-$1
+    n=0
+    start=$(date +%s)
+    for t in $(ls tests/test_*.c | sed "s|^tests/|$b/tests/|; s|\.c\$||") "$b/tests/test_err_nostr"; do
+        if ! QEMU_LD_PREFIX=/ "$2" "$t" >"$t.log" 2>&1; then
+            echo "multiarch $1: $t FAILED:"
+            tail -n 30 "$t.log"
+            return 1
+        fi
+        n=$((n + 1))
+    done
+    echo "multiarch $1: $n unit test programs passed under $2 ($(($(date +%s) - start)) s)"
+}
+run_arch s390x qemu-s390x &
+p1=$!
+run_arch armhf qemu-arm &
+p2=$!
+fail=0
+wait $p1 || fail=1
+wait $p2 || fail=1
+# The NEON path must really be in the armhf build (veor: NEON XOR).
+if ! arm-linux-gnueabihf-objdump -d build/test-armhf/obj/wick_mask.o | grep -q veor; then
+    echo "multiarch armhf: the NEON masking path was not compiled in"
+    fail=1
+fi
+exit $fail
