@@ -8,8 +8,13 @@
 # Debian's cross compilers and multiarch cmocka build the test programs
 # (tests/firmware/deps.sh multi installs them); qemu-user runs them with
 # the multiarch libraries (QEMU_LD_PREFIX=/). The two architectures run at
-# the same time, one core each (test_utf8's exhaustive checks take most of
-# a minute under emulation; -O2 makes that a fifth shorter than -O1).
+# the same time, one core each, built with -O2 (a fifth faster under
+# emulation than -O1). test_utf8's test_every_split, which feeds texts of
+# every length split at every position, takes 22 s of the 35 s all tests
+# take under qemu-s390x: it is skipped here (tests/firmware/skip.c); the
+# host runs it in every build, and test_every_length, test_all_code_points
+# and test_exhaustive_short still run on both architectures.
+skip=test_every_split
 # Usage: tests/firmware/multiarch.sh [MAKE]
 set -eu
 make=${1:-make}
@@ -20,9 +25,11 @@ for a in $archs; do
 $a
 EOF2
     b=build/test-$name
+    mkdir -p "$b"
+    "${cross}gcc" -std=c99 -O2 -c tests/firmware/skip.c -o "$b/skip.o"
     bins=$(ls tests/test_*.c | sed "s|^tests/|$b/tests/|; s|\.c\$||")
     $make --no-print-directory BUILD="$b" CC="${cross}gcc" AR="${cross}ar" NO_SHARED=1 \
-        WERROR=1 OPT="-O2 $flags" $bins "$b/tests/test_err_nostr" >"$b.build.log" 2>&1 || {
+        WERROR=1 OPT="-O2 $flags" LDFLAGS="$(pwd)/$b/skip.o" $bins "$b/tests/test_err_nostr" >"$b.build.log" 2>&1 || {
         tail -n 30 "$b.build.log"
         exit 1
     }
@@ -32,14 +39,15 @@ run_arch() { # name qemu
     n=0
     start=$(date +%s)
     for t in $(ls tests/test_*.c | sed "s|^tests/|$b/tests/|; s|\.c\$||") "$b/tests/test_err_nostr"; do
-        if ! QEMU_LD_PREFIX=/ "$2" "$t" >"$t.log" 2>&1; then
+        if ! WICK_TEST_SKIP=$skip QEMU_LD_PREFIX=/ "$2" "$t" >"$t.log" 2>&1; then
             echo "multiarch $1: $t FAILED:"
             tail -n 30 "$t.log"
             return 1
         fi
         n=$((n + 1))
     done
-    echo "multiarch $1: $n unit test programs passed under $2 ($(($(date +%s) - start)) s)"
+    echo "multiarch $1: $n unit test programs passed under $2 ($(($(date +%s) - start)) s;" \
+        "skipped: $skip)"
 }
 run_arch s390x qemu-s390x &
 p1=$!
