@@ -476,7 +476,7 @@ cross:
 # CMakeLists.txt: build, install, and a consumer through find_package(wick)
 # and through add_subdirectory (tests/cmake/run.sh).
 test-cmake:
-	$(Q)sh tests/firmware/deps.sh cmake
+	$(Q)sh tests/firmware/deps.sh cmake arm
 	$(Q)sh tests/cmake/run.sh $(BUILD)
 
 # Config safety (tests/firmware/limits.sh): with the default, the smallest
