@@ -462,12 +462,13 @@ CROSS_PREFIX ?= arm-none-eabi-
 CROSS_COMMON := -ffreestanding -ffunction-sections -fdata-sections -g
 CROSS_M0PLUS := -mcpu=cortex-m0plus -mthumb -Os
 CROSS_M4F := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2
+# (WICK_ZLIB=0: firmware has no zlib.)
 cross:
 	$(Q)sh tests/firmware/deps.sh arm
 	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m0plus CC=$(CROSS_PREFIX)gcc \
-		AR=$(CROSS_PREFIX)ar WERROR=1 CFLAGS="$(CROSS_M0PLUS) $(CROSS_COMMON)" lib
+		AR=$(CROSS_PREFIX)ar WERROR=1 WICK_ZLIB=0 CFLAGS="$(CROSS_M0PLUS) $(CROSS_COMMON)" lib
 	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m4f CC=$(CROSS_PREFIX)gcc \
-		AR=$(CROSS_PREFIX)ar WERROR=1 CFLAGS="$(CROSS_M4F) $(CROSS_COMMON)" lib
+		AR=$(CROSS_PREFIX)ar WERROR=1 WICK_ZLIB=0 CFLAGS="$(CROSS_M4F) $(CROSS_COMMON)" lib
 	@for t in m0plus m4f; do \
 		echo "cross: build/cross-$$t/libwick.a (text+data+bss of every object, before --gc-sections):"; \
 		$(CROSS_PREFIX)size -t build/cross-$$t/libwick.a | tail -n 1; \
