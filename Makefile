@@ -488,12 +488,13 @@ test-cmake:
 # array overrun at WICK_MAX_EXTENSIONS=1; 10 parameters per extension
 # keeps every library frame under 512 bytes on 64-bit hosts), and the unit
 # tests run, except those whose tables are written for the default limits
-# (the handshake tests, test_sizes): built, not run.
+# (the handshake and permessage-deflate negotiation tests, test_sizes):
+# built, not run.
 LIMITS_MIN := -DWICK_MAX_HEADERS=8 -DWICK_MAX_PROTOCOLS=1 -DWICK_MAX_EXTENSIONS=1 \
               -DWICK_MAX_EXT_PARAMS=1 -DWICK_MAX_HEADER_BYTES=1024
 LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIONS=16 \
               -DWICK_MAX_EXT_PARAMS=10 -DWICK_MAX_HEADER_BYTES=65536
-LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c) tests/test_sizes.c
+LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c tests/test_pmd*.c) tests/test_sizes.c
 test-limits: amalgamation
 	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
 	$(Q)$(MAKE) --no-print-directory BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \

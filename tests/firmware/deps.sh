@@ -3,9 +3,8 @@
 #   arm      gcc-arm-none-eabi + newlib headers (make cross, make size,
 #            the bare-metal test)
 #   qemu     qemu-system-arm (the emulated Cortex-M board)
-#   multi    qemu-user, the s390x and armhf cross compilers, and cmocka and
-#            zlib (permessage-deflate) for both architectures (Debian
-#            multiarch: dpkg --add-architecture)
+#   multi    qemu-user, the s390x and armhf cross compilers and cmocka for
+#            both architectures (Debian multiarch: dpkg --add-architecture)
 #   cmake    cmake
 # As root it installs what is missing with apt-get; otherwise it prints the
 # exact commands and fails.
@@ -27,9 +26,7 @@ for what in "$@"; do
         has s390x-linux-gnu-gcc || need="$need gcc-s390x-linux-gnu"
         has arm-linux-gnueabihf-gcc || need="$need gcc-arm-linux-gnueabihf"
         for a in s390x armhf; do
-            for p in libcmocka-dev zlib1g-dev; do
-                pkg_ok "$p:$a" || { need="$need $p:$a"; arches="$arches $a"; }
-            done
+            pkg_ok "libcmocka-dev:$a" || { need="$need libcmocka-dev:$a"; arches="$arches $a"; }
         done
         ;;
     cmake) has cmake || need="$need cmake" ;;
