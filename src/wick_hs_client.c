@@ -109,19 +109,20 @@ static wick_err cl_extensions(wick_hs_client *c, const wick__hs_fields *f)
     if (e != WICK_OK) {
         return e;
     }
-    /* wick__hs_ext_fields() never stores more than the array holds; the
-     * bound in the loop says so to the compiler too (gcc 12 -Warray-bounds
-     * flagged extensions[k] when WICK_MAX_EXTENSIONS is 1). */
-    size_t n = c->num_extensions < WICK_MAX_EXTENSIONS ? c->num_extensions : WICK_MAX_EXTENSIONS;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < c->num_extensions; k++) {
         if (!wick__hs_ext_offered(c->priv_.opts->extensions, c->extensions[k].name)) {
             return WICK_ERR_HS_EXTENSION;
         }
+#if WICK_MAX_EXTENSIONS > 1
+        /* With room for one extension there is no pair to compare (and
+         * gcc 12's -Warray-bounds read extensions[k] for k >= 1 as an
+         * overrun of the one-element array). */
         for (size_t j = 0; j < k; j++) {
             if (wick__str_ieq2(c->extensions[j].name, c->extensions[k].name)) {
                 return WICK_ERR_HS_EXTENSION;
             }
         }
+#endif
     }
     return WICK_OK;
 }
