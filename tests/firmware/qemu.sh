@@ -1,5 +1,5 @@
 #!/bin/sh
-# The bare-metal test (make test-qemu-m): tests/firmware/baremetal/fw_test.c
+# The bare-metal test (make test-qemu-m): tests/firmware/baremetal/fw_*.c
 # linked with the library that `make cross` built, run under
 # qemu-system-arm with semihosting on two emulated boards:
 #   microbit     BBC micro:bit, nRF51 Cortex-M0 (ARMv6-M), 256 KB flash,
@@ -22,7 +22,7 @@ run_board() { # name machine library cpu-flags
     mkdir -p "$out"
     "${CROSS}gcc" $4 $warn -ffreestanding -ffunction-sections -fdata-sections -g -Iinclude \
         -I"$here" -nostartfiles -T "$here/link.ld" -Wl,--gc-sections -Wl,-Map="$out/fw.map" \
-        "$here/fw_test.c" "$here/startup.c" "$3" -lc -lgcc -o "$out/fw.elf"
+        "$here"/fw_*.c "$here/startup.c" "$3" -lc -lgcc -o "$out/fw.elf"
     echo "== $1: qemu-system-arm -M $2 ($("${CROSS}size" "$out/fw.elf" | awk 'NR == 2 {
         printf "program text %d, data %d, bss %d bytes", $1, $2, $3 }'))"
     # qemu exits with the status the program passes to semihosting SYS_EXIT.

@@ -1,5 +1,5 @@
 /* The board functions on a PC, to debug the bare-metal test itself:
- *   cc -std=c99 -Iinclude tests/firmware/baremetal/fw_test.c \
+ *   cc -std=c99 -Iinclude tests/firmware/baremetal/fw_*.c \
  *      tests/firmware/baremetal/host.c build/libwick.a && ./a.out
  * The stack is not measured here. */
 #include <stdio.h>
