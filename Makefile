@@ -88,6 +88,11 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # test_err once more, against a wick_err.c built with WICK_NO_ERR_STRINGS.
 TEST_BIN += $(if $(filter -DWICK_NO_ERR_STRINGS,$(DEFS)),,$(BUILD)/tests/test_err_nostr)
+# AMALGAMATION=1: the library is the one-file build (see the end).
+ifeq ($(AMALGAMATION),1)
+LIB_OBJ := $(BUILD)/amalg/wick.o
+TEST_BIN := $(filter-out $(BUILD)/tests/test_err_nostr,$(TEST_BIN))
+endif
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:tests/support/%.c=$(BUILD)/tests/support/%.o)
 TEST_WARN := $(filter-out -Wcast-qual -Wmissing-declarations,$(WARN))
@@ -100,7 +105,11 @@ EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
         clean check-symbols lint format format-check fuzz fuzz-smoke fuzz-replay bench deps-test \
         valgrind
 
-lib: $(STATIC) $(BUILD)/libwick.so
+# A bare-metal compiler (a *-none-* target such as arm-none-eabi-gcc) has no
+# shared libraries: `make lib CC=arm-none-eabi-gcc` builds only libwick.a.
+# NO_SHARED=1 does the same for any compiler.
+NO_SHARED ?= $(if $(findstring -none-,$(shell $(CC) -dumpmachine 2>/dev/null)),1,0)
+lib: $(STATIC) $(if $(filter 1,$(NO_SHARED)),,$(BUILD)/libwick.so)
 all: lib examples
 
 # Order-only directory prerequisites keep `make -j` safe.
@@ -184,10 +193,13 @@ valgrind: deps-test
 test-interop: examples
 	@sh tests/interop/run.sh $(BUILD)
 
-# Everything CI needs to trust a change: unit tests in three builds, corpus
+# Everything CI needs to trust a change: unit tests in three builds, the
+# firmware and vendoring checks (test-firmware: amalgamation, cross builds
+# on emulated Cortex-M, CMake, config limits, s390x and armhf), corpus
 # replay through the fuzz targets, interop with Python websockets and Node
 # ws, the conformance catalogue in both roles, and the chat example end to end.
 test: test-unit
+	$(Q)$(MAKE) --no-print-directory test-firmware
 	$(Q)sh tests/install_test.sh
 	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory test-interop
@@ -457,3 +469,113 @@ clean:
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/pic/*.d $(BUILD)/tests/*.d $(BUILD)/nostr/*.d \
 	$(BUILD)/tests/support/*.d $(BUILD)/examples/*.d)
+
+# --- Firmware and vendoring (issue 12; docs/embedded.md) ---------------------
+
+# `make amalgamation`: build/amalgamation/wick.c + wick.h, every src/*.c
+# (globbed, so new sources join by themselves) as one translation unit.
+AMALG_DIR := build/amalgamation
+.PHONY: amalgamation test-amalgamation cross test-firmware test-qemu-m test-multiarch \
+        test-limits test-cmake
+amalgamation: $(AMALG_DIR)/wick.c
+
+$(AMALG_DIR)/wick.c: tools/amalgamate.sh include/wick.h $(wildcard src/*.c src/*.h)
+	$(Q)sh tools/amalgamate.sh $(AMALG_DIR)
+
+# AMALGAMATION=1 builds libwick.a from it, private functions left extern so
+# the unit tests that call private hooks link (test-variant uses this).
+$(BUILD)/amalg/wick.o: $(AMALG_DIR)/wick.c
+	$(Q)mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -I$(AMALG_DIR) $(DEFS) $(CPPFLAGS) -DWICK_AMALGAMATION_EXPORT_PRIVATE $(CFLAGS) \
+		$(WARN) -c $< -o $@
+
+# The one file compiles warning-free (gcc, clang, Cortex-M0+) and exports
+# only public names; then every unit test runs against it. The 512-byte
+# frame limit of the library build applies to the Cortex-M0+ build only:
+# on the host at -O2 gcc inlines helpers that used to be in other files
+# (608 bytes for the client handshake check), which is a deeper frame but
+# not a deeper stack.
+test-amalgamation: amalgamation
+	$(Q)sh tests/firmware/deps.sh arm
+	$(Q)sh tests/firmware/amalgamation.sh $(AMALG_DIR) "$(WARN) -Werror"
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-amalg AMALGAMATION=1 WERROR=1 OPT=-O1 \
+		test-variant
+
+# `make cross`: libwick.a for Cortex-M0+ and Cortex-M4F with arm-none-eabi-gcc,
+# freestanding, warning-free with -Werror (build/cross-m0plus, build/cross-m4f).
+CROSS_PREFIX ?= arm-none-eabi-
+CROSS_COMMON := -ffreestanding -ffunction-sections -fdata-sections -g
+CROSS_M0PLUS := -mcpu=cortex-m0plus -mthumb -Os
+CROSS_M4F := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2
+# (WICK_ZLIB=0: firmware has no zlib.)
+cross:
+	$(Q)sh tests/firmware/deps.sh arm
+	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m0plus CC=$(CROSS_PREFIX)gcc \
+		AR=$(CROSS_PREFIX)ar WERROR=1 WICK_ZLIB=0 CFLAGS="$(CROSS_M0PLUS) $(CROSS_COMMON)" lib
+	$(Q)$(MAKE) --no-print-directory BUILD=build/cross-m4f CC=$(CROSS_PREFIX)gcc \
+		AR=$(CROSS_PREFIX)ar WERROR=1 WICK_ZLIB=0 CFLAGS="$(CROSS_M4F) $(CROSS_COMMON)" lib
+	@for t in m0plus m4f; do \
+		echo "cross: build/cross-$$t/libwick.a (text+data+bss of every object, before --gc-sections):"; \
+		$(CROSS_PREFIX)size -t build/cross-$$t/libwick.a | tail -n 1; \
+	done
+
+# CMakeLists.txt: build, install, and a consumer through find_package(wick)
+# and through add_subdirectory (tests/cmake/run.sh).
+test-cmake:
+	$(Q)sh tests/firmware/deps.sh cmake arm
+	$(Q)sh tests/cmake/run.sh $(BUILD)
+
+# Config safety (tests/firmware/limits.sh): with the default, the smallest
+# and the largest limits, the handshake parser takes exactly what they
+# allow, and a program and a library built with different limits do not
+# link. Then the library and every unit test build with -Werror with the
+# smallest and largest limits (the library also at -O2, where gcc 12 saw an
+# array overrun at WICK_MAX_EXTENSIONS=1; 10 parameters per extension
+# keeps every library frame under 512 bytes on 64-bit hosts), and the unit
+# tests run, except those whose tables are written for the default limits
+# (the handshake and permessage-deflate negotiation tests, test_sizes):
+# built, not run.
+LIMITS_MIN := -DWICK_MAX_HEADERS=8 -DWICK_MAX_PROTOCOLS=1 -DWICK_MAX_EXTENSIONS=1 \
+              -DWICK_MAX_EXT_PARAMS=1 -DWICK_MAX_HEADER_BYTES=1024
+LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIONS=16 \
+              -DWICK_MAX_EXT_PARAMS=10 -DWICK_MAX_HEADER_BYTES=65536
+LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c tests/test_pmd*.c) tests/test_sizes.c
+test-limits: amalgamation
+	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
+	$(Q)$(MAKE) --no-print-directory BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
+		CPPFLAGS="$(LIMITS_MIN)" build/test-limits-min-O2/libwick.a >/dev/null
+	$(Q)for v in min max; do \
+		if [ $$v = min ]; then d="$(LIMITS_MIN)"; else d="$(LIMITS_MAX)"; fi; \
+		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+			CPPFLAGS="$$d" $(LIMITS_DEFAULT_ONLY:tests/%.c=build/test-limits-$$v/tests/%) \
+			>/dev/null || exit 1; \
+		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+			CPPFLAGS="$$d" TEST_SRC="$(filter-out $(LIMITS_DEFAULT_ONLY),$(TEST_SRC))" \
+			test-variant > build/test-limits-$$v.log 2>&1 || \
+			{ tail -n 40 build/test-limits-$$v.log; exit 1; }; \
+		echo "limits $$v: $$(grep -c '^== ' build/test-limits-$$v.log) unit test programs" \
+			"passed; $(words $(LIMITS_DEFAULT_ONLY)) built"; \
+	done
+
+# The bare-metal test on emulated Cortex-M boards (qemu-system-arm with
+# semihosting): micro:bit (Cortex-M0) with the Cortex-M0+ library of
+# `make cross`, MPS2 AN386 (Cortex-M4F) with the M4F one
+# (tests/firmware/qemu.sh, tests/firmware/baremetal/).
+test-qemu-m: cross
+	$(Q)sh tests/firmware/deps.sh qemu
+	$(Q)sh tests/firmware/qemu.sh build/firmware
+
+# Every unit test on big-endian s390x and on 32-bit armhf with NEON, under
+# qemu-user (tests/firmware/multiarch.sh).
+test-multiarch:
+	$(Q)sh tests/firmware/deps.sh multi
+	$(Q)sh tests/firmware/multiarch.sh "$(MAKE)"
+
+# What `make test` runs for issue 12 (each step prints its time).
+test-firmware:
+	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
+	$(Q)sh tests/firmware/timed.sh "cross + test-qemu-m" $(MAKE) --no-print-directory test-qemu-m
+	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
+	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory test-limits
+	$(Q)sh tests/firmware/timed.sh test-multiarch $(MAKE) --no-print-directory test-multiarch

@@ -88,6 +88,41 @@ WICK_API unsigned long wick_version(void);
  * frame (14-byte header + 125 bytes) twice over. */
 #define WICK_OUT_MIN 280U
 
+/* Config safety. WICK_MAX_HEADERS, _PROTOCOLS, _EXTENSIONS and _EXT_PARAMS
+ * size public structs (wick_hs_request, wick_hs_client, wick_ext), so a
+ * library and a program built with different values would disagree about
+ * their layout. The functions that take those structs are therefore
+ * renamed, by the macros below, to link names that carry the four values
+ * (wick_hs_server_parse is linked as
+ * wick_hs_server_parse__limits_h32_p8_e8_x6 with the defaults): a mismatch
+ * fails at link time with an undefined reference that names the limits the
+ * program expects. The source-level API is unchanged. The limits MUST be
+ * plain decimal integers (as -DWICK_MAX_HEADERS=16 gives), since they
+ * become part of a name. WICK_MAX_HEADER_BYTES and
+ * WICK_DEFAULT_MAX_MESSAGE are defaults read by the library only; they do
+ * not change any layout. A new function that takes one of these structs
+ * joins the list. See docs/embedded.md. */
+#if WICK_MAX_HEADERS < 1 || WICK_MAX_PROTOCOLS < 1 || WICK_MAX_EXTENSIONS < 1 ||                   \
+    WICK_MAX_EXT_PARAMS < 1
+#error "wick: the WICK_MAX_* limits must be at least 1"
+#endif
+#define WICK__CAT2(a, b)       a##b
+#define WICK__CAT(a, b)        WICK__CAT2(a, b)
+#define WICK__TAG2(h, p, e, x) __limits_h##h##_p##p##_e##e##_x##x
+#define WICK__TAG(h, p, e, x)  WICK__TAG2(h, p, e, x)
+#define WICK__LIMITS_TAG                                                                           \
+    WICK__TAG(WICK_MAX_HEADERS, WICK_MAX_PROTOCOLS, WICK_MAX_EXTENSIONS, WICK_MAX_EXT_PARAMS)
+#define WICK__LIMITED(name)    WICK__CAT(name, WICK__LIMITS_TAG)
+#define wick_ext_parse         WICK__LIMITED(wick_ext_parse)
+#define wick_hs_request_init   WICK__LIMITED(wick_hs_request_init)
+#define wick_hs_server_parse   WICK__LIMITED(wick_hs_server_parse)
+#define wick_hs_request_header WICK__LIMITED(wick_hs_request_header)
+#define wick_hs_server_accept  WICK__LIMITED(wick_hs_server_accept)
+#define wick_hs_client_request WICK__LIMITED(wick_hs_client_request)
+#define wick_hs_client_verify  WICK__LIMITED(wick_hs_client_verify)
+#define wick_pmd_accept        WICK__LIMITED(wick_pmd_accept)
+#define wick_pmd_verify        WICK__LIMITED(wick_pmd_verify)
+
 /* === Errors ===
  *
  * One table defines every status: X(NAME, value, close_code, "message").

@@ -113,11 +113,16 @@ static wick_err cl_extensions(wick_hs_client *c, const wick__hs_fields *f)
         if (!wick__hs_ext_offered(c->priv_.opts->extensions, c->extensions[k].name)) {
             return WICK_ERR_HS_EXTENSION;
         }
+#if WICK_MAX_EXTENSIONS > 1
+        /* With room for one extension there is no pair to compare (and
+         * gcc 12's -Warray-bounds read extensions[k] for k >= 1 as an
+         * overrun of the one-element array). */
         for (size_t j = 0; j < k; j++) {
             if (wick__str_ieq2(c->extensions[j].name, c->extensions[k].name)) {
                 return WICK_ERR_HS_EXTENSION;
             }
         }
+#endif
     }
     return WICK_OK;
 }

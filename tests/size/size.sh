@@ -7,7 +7,10 @@
 # -Wl,--gc-sections, -nostdlib and tests/size/rt.c (entry point and
 # byte-loop mem* functions), so nothing of newlib is linked:
 #   everything  tests/size/everything.c: every part of the library;
-#   minimal     tests/size/minimal.c: the engine's core calls only.
+#   minimal     tests/size/minimal.c: the engine's core calls only;
+#   server      tests/size/server.c: server handshake + server engine;
+#   client      tests/size/client.c: client handshake + client engine
+#               (these two in the WICK_NO_ERR_STRINGS build; not budgeted).
 # "library" is the .text + .rodata + .data that the link keeps from
 # libwick.a, read from the linker map. The mem* functions of rt.c and the
 # libgcc helpers the library calls (division, 64-bit shifts, switch
@@ -90,6 +93,9 @@ link() {
 link everything everything "$out/obj"
 link minimal minimal "$out/obj"
 link everything-nostr everything "$out/obj-nostr"
+# A server and a client product, firmware configuration (docs/embedded.md).
+link server server "$out/obj-nostr"
+link client client "$out/obj-nostr"
 
 # Library rows of a .sections file: "kind size object name".
 lib_rows() {
@@ -146,14 +152,14 @@ check() { # label value budget
         echo "  -> $1: $2 bytes, budget $3: ok ($(($3 - $2)) to spare)"
     fi
 }
-for p in everything minimal everything-nostr; do
+for p in everything minimal everything-nostr server client; do
     total=$(lib_total "$out/$p.sections")
     echo "$p: library $total bytes"
     echo "  ${CROSS}size of the whole program: $("${CROSS}size" "$out/$p.elf" | awk 'NR == 2 {
         printf "text %d data %d bss %d", $1, $2, $3 }')"
     echo "  not counted: $(extras "$out/$p.sections")"
     n=12
-    [ "$p" = everything-nostr ] && n=0
+    case $p in everything-nostr | server | client) n=0 ;; esac
     if [ "$n" -gt 0 ]; then
         echo "  biggest symbols:"
         lib_rows "$out/$p.sections" | awk '$1 != "bss" { print $2, $1, $3, $4 }' |
