@@ -42,7 +42,7 @@ void *wick__pmd_arena_alloc(wick_pmd *pmd, size_t n)
 size_t wick_pmd_arena_size(const wick_pmd_config *cfg, const wick_pmd_params *agreed,
                            wick_role role)
 {
-    wick__pmd_plan plan;
+    wick__pmd_plan plan = {0, 0, 0, 0};
     return wick__pmd_plan_for(cfg, agreed, role, &plan) ? plan.bytes : 0;
 }
 
@@ -183,7 +183,7 @@ wick_err wick_pmd_init(wick_pmd *pmd, const wick_pmd_config *cfg, const wick_pmd
         return WICK_ERR_ARG;
     }
     memset(pmd, 0, sizeof(*pmd));
-    wick__pmd_plan plan;
+    wick__pmd_plan plan = {0, 0, 0, 0};
     if (!wick__pmd_plan_for(cfg, agreed, role, &plan)) {
         return WICK_ERR_STATE;
     }

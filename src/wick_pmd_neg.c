@@ -193,7 +193,7 @@ static bool pmd_answer(const wick_pmd_config *cfg, const pmd_terms *o, pmd_terms
      * (7.1.2.2: the answer MUST NOT carry the parameter then). With it we
      * may answer any value, and with a value no more than that value. */
     unsigned inflate = 15;
-    wick__pmd_plan plan;
+    wick__pmd_plan plan = {0, 0, 0, 0};
     if (o->cmwb) {
         unsigned cap = o->cmwb_bits != 0 ? o->cmwb_bits : 15U;
         if (!wick__pmd_plan_fit(budget, 0, deflate_cap, compress, &plan)) {
@@ -253,8 +253,8 @@ wick_err wick_pmd_accept(const wick_pmd_config *cfg, const wick_ext *exts, size_
     /* RFC 6455 9.1: the offers are in the client's order of preference;
      * RFC 7692 5: accept at most one, declining invalid ones (7.1). */
     for (size_t i = 0; i < n; i++) {
-        pmd_terms o;
-        pmd_terms a;
+        pmd_terms o = {false, false, false, false, 0, 0};
+        pmd_terms a = {false, false, false, false, 0, 0};
         wick_pmd_params p;
         if (!wick__str_ieq(exts[i].name, pmd_name) || !pmd_read(&exts[i], false, &o) ||
             !pmd_answer(cfg, &o, &a, &p)) {
@@ -278,7 +278,7 @@ static wick_err pmd_offer_terms(const wick_pmd_config *cfg, pmd_terms *t)
     if (!wick__pmd_be_present()) {
         return WICK_ERR_STATE;
     }
-    wick__pmd_plan plan;
+    wick__pmd_plan plan = {0, 0, 0, 0};
     if (!wick__pmd_plan_fit(wick__pmd_budget(cfg), 0, 15, pmd_compress(cfg), &plan)) {
         return WICK_ERR_ARG; /* the budget cannot hold even an inflater */
     }
@@ -304,7 +304,7 @@ wick_err wick_pmd_offer(const wick_pmd_config *cfg, char *out, size_t cap, size_
         return WICK_ERR_ARG;
     }
     *out_len = 0;
-    pmd_terms t;
+    pmd_terms t = {false, false, false, false, 0, 0};
     wick_err e = pmd_offer_terms(cfg, &t);
     return e != WICK_OK ? e : pmd_write(&t, out, cap, out_len);
 }
@@ -361,10 +361,10 @@ wick_err wick_pmd_verify(const wick_pmd_config *cfg, const wick_ext *exts, size_
     }
     /* RFC 7692 7.1: without a backend, or with a budget too small to
      * offer, we made no offer this answer could be to. */
-    pmd_terms o;
-    pmd_terms r;
+    pmd_terms o = {false, false, false, false, 0, 0};
+    pmd_terms r = {false, false, false, false, 0, 0};
     wick_pmd_params p;
-    wick__pmd_plan plan;
+    wick__pmd_plan plan = {0, 0, 0, 0};
     if (pmd_offer_terms(cfg, &o) != WICK_OK || !pmd_read(x, true, &r) ||
         !pmd_check(&o, &r, pmd_flags(cfg), &p)) {
         return WICK_ERR_HS_DEFLATE;
