@@ -4,6 +4,10 @@
  * under the server's secret. User names are [A-Za-z0-9_-]{1,50}, so the
  * dots separate the parts unambiguously, and a token is safe in a query
  * string or a cookie without escaping.
+ *
+ * An admin token ("USER.EXPIRY.admin.SIG") signs the role with the rest,
+ * so it cannot be added to an ordinary token; its holder may send the
+ * `broadcast` message (as may the users named by --admin).
  */
 #include "chat.h"
 
@@ -49,13 +53,13 @@ static bool sign(const uint8_t *key, size_t key_len, const char *msg, size_t len
 }
 
 size_t auth_make_token(const uint8_t *key, size_t key_len, const char *user, long long expiry,
-                       char *out, size_t cap)
+                       bool admin, char *out, size_t cap)
 {
     if (!valid_name(user, strlen(user)) || expiry < 0) {
         return 0;
     }
     char body[CHAT_MAX_NAME + 32];
-    int n = snprintf(body, sizeof body, "%s.%lld", user, expiry);
+    int n = snprintf(body, sizeof body, "%s.%lld%s", user, expiry, admin ? ".admin" : "");
     if (n < 0 || (size_t)n >= sizeof body) {
         return 0;
     }
@@ -71,10 +75,10 @@ size_t auth_make_token(const uint8_t *key, size_t key_len, const char *user, lon
 }
 
 bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_t len,
-                      long long now_s, char *user)
+                      long long now_s, char *user, bool *admin)
 {
-    /* USER '.' DIGITS '.' 64 hex */
-    if (len < 1 + 1 + 1 + 1 + 64 || len > CHAT_MAX_NAME + 1 + 20 + 1 + 64) {
+    /* USER '.' DIGITS ['.admin'] '.' 64 hex */
+    if (len < 1 + 1 + 1 + 1 + 64 || len > CHAT_MAX_NAME + 1 + 20 + 6 + 1 + 64) {
         return false;
     }
     size_t sig_at = len - 64;
@@ -82,6 +86,11 @@ bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_
         return false;
     }
     size_t body_len = sig_at - 1;
+    size_t signed_len = body_len; /* the role, if any, is signed too */
+    bool is_admin = body_len > 6 && memcmp(tok + body_len - 6, ".admin", 6) == 0;
+    if (is_admin) {
+        body_len -= 6;
+    }
     size_t dot = 0;
     while (dot < body_len && tok[dot] != '.') {
         dot++;
@@ -101,7 +110,7 @@ bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_
         return false;
     }
     char hex[65];
-    if (!sign(key, key_len, tok, body_len, hex)) {
+    if (!sign(key, key_len, tok, signed_len, hex)) {
         return false;
     }
     /* Constant-time comparison of the signature. */
@@ -113,5 +122,8 @@ bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_
     }
     memcpy(user, tok, dot);
     user[dot] = '\0';
+    if (admin != NULL) {
+        *admin = is_admin;
+    }
     return true;
 }

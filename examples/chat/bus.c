@@ -9,6 +9,8 @@
  */
 #include "bus.h"
 
+#include <string.h>
+
 void bus_room(struct room *r, struct frame *f, const struct client *except,
               unsigned long long keep_seq)
 {
@@ -41,7 +43,26 @@ void bus_leave(struct room *r, struct frame *f, struct client *c)
     }
 }
 
-bool bus_direct(const struct client *from, const char *to, const struct frame *f, bool all)
+bool bus_direct(const struct client *from, const char *to, const struct frame *f, bool all,
+                const char *ref, const char *sid, bool ack)
 {
-    return cluster_direct(from, to, f, all);
+    return cluster_direct(from, to, f, all, ref, sid, ack);
+}
+
+void broadcast_local(struct frame *f, const char *except)
+{
+    for (struct client *c = client_first(); c != NULL; c = c->next) {
+        /* In auth mode only those who have authenticated. */
+        if (c->phase == PH_WS && !c->closing && (cfg.secret_len == 0 || c->authed) &&
+            strcmp(c->id, except) != 0) {
+            client_send(c, f);
+        }
+    }
+}
+
+void bus_broadcast(const struct client *from, struct frame *f)
+{
+    if (!cluster_broadcast(from, f)) {
+        broadcast_local(f, from->id);
+    }
 }

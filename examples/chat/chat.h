@@ -32,7 +32,8 @@
 #define CHAT_MAX_ID           64 /* client-chosen message ids */
 #define CHAT_MAX_ORIGINS      8
 #define CHAT_ROOMS_PER_CLIENT 16
-#define CHAT_RATE_GRACE       5 /* over-limit messages answered with an error before closing */
+#define CHAT_RATE_GRACE       5  /* over-limit messages answered with an error before closing */
+#define CHAT_MAX_ADMINS       16 /* --admin NAME, repeatable */
 
 struct config {
     const char *host;
@@ -62,6 +63,9 @@ struct config {
     bool deflate_shared;   /* server_no_context_takeover everywhere; broadcasts
                               compressed once (wick_pmd_prepare) */
     unsigned history;      /* chat messages kept per room (0: none) */
+    /* --admin NAME: users allowed to send `broadcast` */
+    const char *admins[CHAT_MAX_ADMINS];
+    size_t num_admins;
 };
 
 /* A frame encoded once (wick_prepare) and shared by every recipient;
@@ -95,6 +99,8 @@ struct client {
     char addr[64];
     const char *why; /* why we closed it (the disconnect log line) */
     bool authed;     /* auth mode: token verified */
+    bool admin;      /* auth mode: the token carries the admin role */
+    bool listed;     /* registered in the cluster's directory (cluster.c) */
     bool bad_token;  /* the upgrade carried an invalid token: close 1008 */
     bool closing;    /* we sent a close frame */
     bool awaiting_pong;
@@ -141,12 +147,14 @@ int64_t now_ms(void);  /* CLOCK_MONOTONIC */
 int64_t wall_ms(void); /* CLOCK_REALTIME, for timestamps */
 
 /* auth.c */
-/* Writes "USER.EXPIRY.HEXSIG" into out; returns its length or 0. */
+/* Writes "USER.EXPIRY.HEXSIG" (admin: "USER.EXPIRY.admin.HEXSIG") into
+ * out; returns its length or 0. */
 size_t auth_make_token(const uint8_t *key, size_t key_len, const char *user, long long expiry,
-                       char *out, size_t cap);
-/* Verifies a token; on success copies the user into user[CHAT_MAX_NAME+1]. */
+                       bool admin, char *out, size_t cap);
+/* Verifies a token; on success copies the user into user[CHAT_MAX_NAME+1]
+ * and sets *admin (may be NULL) when the token carries the admin role. */
 bool auth_check_token(const uint8_t *key, size_t key_len, const char *tok, size_t len,
-                      long long now_s, char *user);
+                      long long now_s, char *user, bool *admin);
 bool valid_name(const char *s, size_t len);
 
 /* client.c */

@@ -27,7 +27,21 @@
  * Presence: every second a node SETs node:<n> EX 3 and runs the reaper:
  * a node whose key is gone has its users (nodeusers:<n>) removed from
  * the member lists and user_left (reason "node_lost") published, within
- * 4 s of its last heartbeat.
+ * 4 s of its last heartbeat, and its directory (nodeclients:<n>) dropped.
+ *
+ * Directory: each node keeps in nodeclients:<n> its connected clients'
+ * ids ("i:<id>") and names ("n:<name>", with how many connections use
+ * it). A private or signalling message for nobody on the sender's node
+ * is handed to a script that looks `to` up in every live node's directory
+ * and publishes it only if some node has it; its answer (found or not)
+ * becomes the sender's ack or no_such_user. One hash per node, one
+ * field per connection and name: bounded by the connections.
+ *
+ * Read receipts for another node's message go to that node's own channel
+ * (the message id names it), where the author is known.
+ *
+ * Broadcasts (admins) go on the one channel like room events, and every
+ * node delivers them to all its connected clients.
  *
  * Trouble: any error on either connection ends both and the node goes
  * local-only (bus.c's in-process path, in-memory history), tells its
@@ -137,7 +151,7 @@ static const char reap_lua[] =
     "     payload = {id = cid, name = u[i + 1], reason = 'node_lost'}}) "
     "   redis.call('PUBLISH', KEYS[2], 'R ' .. room .. ' - ' .. msg) "
     "  end "
-    "  redis.call('DEL', 'wick:nodeusers:' .. n) "
+    "  redis.call('DEL', 'wick:nodeusers:' .. n, 'wick:nodeclients:' .. n) "
     "  redis.call('SREM', KEYS[1], n) "
     "  dead = dead + 1 "
     " end "
@@ -162,6 +176,32 @@ static const char resync_lua[] =
     " redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
     "return 1";
+
+/* KEYS: this node's directory. ARGV: its fields now ("i:<id>" once per
+ * client, "n:<name>" once per connection using the name). */
+static const char dir_lua[] = "redis.call('DEL', KEYS[1]) "
+                              "for i = 1, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end "
+                              "return 1";
+
+/* KEYS: this node's directory. ARGV: a field to count down (removed at 0). */
+static const char undir_lua[] = "if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then "
+                                "redis.call('HDEL', KEYS[1], ARGV[1]) end return 1";
+
+/* KEYS: nodes set, channel. ARGV: to (id or name), this node, envelope.
+ * Publishes the envelope if a live node other than this one has `to`;
+ * returns 1 then, else 0. */
+static const char direct_lua[] =
+    "for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+    " if n ~= ARGV[2] and redis.call('EXISTS', 'wick:node:' .. n) == 1 then "
+    "  local k = 'wick:nodeclients:' .. n "
+    "  if redis.call('HEXISTS', k, 'i:' .. ARGV[1]) == 1 or "
+    "     redis.call('HEXISTS', k, 'n:' .. ARGV[1]) == 1 then "
+    "   redis.call('PUBLISH', KEYS[2], ARGV[3]) "
+    "   return 1 "
+    "  end "
+    " end "
+    "end "
+    "return 0";
 
 /* === Link state === */
 
@@ -300,6 +340,52 @@ static void heartbeat(void)
                       now);
 }
 
+static void dir_key(char *out, size_t cap, unsigned node)
+{
+    snprintf(out, cap, "wick:nodeclients:%u", node);
+}
+
+/* Writes this node's directory again (every connected client's id and
+ * name) and marks the clients listed. */
+static void resync_directory(void)
+{
+    size_t n = 0;
+    for (const struct client *c = client_first(); c != NULL; c = c->next) {
+        n += 2;
+    }
+    const char **argv = calloc(4 + n, sizeof *argv);
+    char *bufs = calloc(n + 1, CHAT_MAX_NAME + 4);
+    char key[48];
+    if (argv == NULL || bufs == NULL) {
+        free(argv);
+        free(bufs);
+        return;
+    }
+    dir_key(key, sizeof key, R.node);
+    argv[0] = "EVAL";
+    argv[1] = dir_lua;
+    argv[2] = "1";
+    argv[3] = key;
+    size_t argc = 4, k = 0;
+    for (struct client *c = client_first(); c != NULL; c = c->next) {
+        c->listed = c->phase == PH_WS && !c->closing;
+        if (!c->listed) {
+            continue;
+        }
+        char *b = bufs + k++ * (CHAT_MAX_NAME + 4);
+        snprintf(b, CHAT_MAX_NAME + 4, "i:%s", c->id);
+        argv[argc++] = b;
+        if (c->name[0] != '\0') {
+            b = bufs + k++ * (CHAT_MAX_NAME + 4);
+            snprintf(b, CHAT_MAX_NAME + 4, "n:%s", c->name);
+            argv[argc++] = b;
+        }
+    }
+    redisAsyncCommandArgv(R.cmd, on_reply, WHAT("directory"), (int)argc, argv, NULL);
+    free(argv);
+    free(bufs);
+}
+
 /* Registers this node's members again (after a reconnect: an outage may
  * have outlived the heartbeat, or Redis may have restarted empty). */
 static void resync(void)
@@ -333,6 +419,7 @@ static void resync(void)
     redisAsyncCommandArgv(R.cmd, on_reply, WHAT("resync"), (int)argc, argv, NULL);
     free(argv);
     free(bufs);
+    resync_directory();
 }
 
 /* === Incoming (the subscription) === */
@@ -391,6 +478,35 @@ static void deliver_direct(const char *p, size_t len)
         }
     }
     frame_unref(f);
+}
+
+static void deliver_broadcast(const char *p, size_t len)
+{
+    /* "B <from id> <json>" */
+    const char *sp = memchr(p, ' ', len);
+    if (sp == NULL || sp - p >= 24) {
+        return;
+    }
+    char from[24];
+    memcpy(from, p, (size_t)(sp - p));
+    from[sp - p] = '\0';
+    struct frame *f = frame_new(sp + 1, (size_t)(p + len - sp - 1));
+    if (f != NULL) {
+        broadcast_local(f, from);
+        frame_unref(f);
+    }
+}
+
+static void deliver_read(const char *p, size_t len)
+{
+    /* "K <seq> <room> <json>" */
+    unsigned long long seq = 0;
+    char room[CHAT_MAX_NAME + 1];
+    int off = 0;
+    if (sscanf(p, "%llu %50s %n", &seq, room, &off) != 2 || off <= 0 || (size_t)off > len) {
+        return;
+    }
+    proto_read_remote(seq, room, p + off, len - (size_t)off);
 }
 
 /* The snapshot for one of our joins: "J <client id> <room>\n<n>\n" then n
@@ -499,6 +615,10 @@ static void on_message(redisAsyncContext *ac, void *reply, void *priv)
         deliver_direct(msg->str + 2, msg->len - 2);
     } else if (msg->str[0] == 'J' && msg->str[1] == ' ') {
         deliver_snapshot(msg->str + 2, msg->len - 2);
+    } else if (msg->str[0] == 'B' && msg->str[1] == ' ') {
+        deliver_broadcast(msg->str + 2, msg->len - 2);
+    } else if (msg->str[0] == 'K' && msg->str[1] == ' ') {
+        deliver_read(msg->str + 2, msg->len - 2);
     }
 }
 
@@ -764,13 +884,33 @@ bool cluster_join(struct client *c, struct room *r, struct frame *joined, const 
     return true;
 }
 
-bool cluster_direct(const struct client *from, const char *to, const struct frame *f, bool all)
+/* What the sender of a direct message is waiting for (the directory's
+ * answer); one per message in flight, freed by the reply callback. */
+struct direct_wait {
+    uint64_t num;
+    bool ack;
+    char ref[CHAT_MAX_ID + 1];
+    char sid[32];
+};
+
+static void on_direct(redisAsyncContext *ac, void *reply, void *priv)
 {
-    if (!bus_shared() || f == NULL) {
-        return false;
+    (void)ac;
+    const redisReply *rp = reply;
+    struct direct_wait *w = priv;
+    int found = -1; /* no reply: the link went down */
+    if (rp != NULL && rp->type == REDIS_REPLY_INTEGER) {
+        found = rp->integer > 0 ? 1 : 0;
+    } else if (rp != NULL) {
+        on_reply(ac, reply, WHAT("direct"));
     }
-    char head[CHAT_MAX_NAME + 40];
-    snprintf(head, sizeof head, "D %s %s %d ", to, from->id, all ? 1 : 0);
+    proto_direct_answer(w->num, w->ref, w->sid, w->ack, found);
+    free(w);
+}
+
+/* Publishes "<kind> <a> <json>" on channel chan (no answer awaited). */
+static bool publish(const char *chan, const char *head, const struct frame *f)
+{
     size_t hl = strlen(head);
     char *env = malloc(hl + f->json_len);
     if (env == NULL) {
@@ -778,9 +918,124 @@ bool cluster_direct(const struct client *from, const char *to, const struct fram
     }
     memcpy(env, head, hl);
     memcpy(env + hl, f->json, f->json_len);
-    const char *argv[] = {"PUBLISH", R.chan, env};
-    size_t lens[] = {7, strlen(R.chan), hl + f->json_len};
-    redisAsyncCommandArgv(R.cmd, on_reply, WHAT("direct"), 3, argv, lens);
+    const char *argv[] = {"PUBLISH", chan, env};
+    size_t lens[] = {7, strlen(chan), hl + f->json_len};
+    redisAsyncCommandArgv(R.cmd, on_reply, WHAT("publish"), 3, argv, lens);
     free(env);
     return true;
+}
+
+bool cluster_direct(const struct client *from, const char *to, const struct frame *f, bool all,
+                    const char *ref, const char *sid, bool ack)
+{
+    if (!bus_shared() || f == NULL) {
+        return false;
+    }
+    char head[CHAT_MAX_NAME + 40], node[16];
+    snprintf(head, sizeof head, "D %s %s %d ", to, from->id, all ? 1 : 0);
+    snprintf(node, sizeof node, "%u", R.node);
+    size_t hl = strlen(head);
+    char *env = malloc(hl + f->json_len);
+    struct direct_wait *w = calloc(1, sizeof *w);
+    if (env == NULL || w == NULL) {
+        free(env);
+        free(w);
+        return false;
+    }
+    w->num = from->num;
+    w->ack = ack;
+    snprintf(w->ref, sizeof w->ref, "%s", ref);
+    snprintf(w->sid, sizeof w->sid, "%s", sid);
+    memcpy(env, head, hl);
+    memcpy(env + hl, f->json, f->json_len);
+    const char *argv[] = {"EVAL", direct_lua, "2", "wick:nodes", R.chan, to, node, env};
+    size_t lens[8];
+    for (size_t i = 0; i < 8; i++) {
+        lens[i] = i == 7 ? hl + f->json_len : strlen(argv[i]);
+    }
+    if (redisAsyncCommandArgv(R.cmd, on_direct, w, 8, argv, lens) != REDIS_OK) {
+        free(w);
+        free(env);
+        return false;
+    }
+    free(env);
+    return true;
+}
+
+bool cluster_broadcast(const struct client *from, const struct frame *f)
+{
+    if (!bus_shared() || f == NULL) {
+        return false;
+    }
+    char head[40];
+    snprintf(head, sizeof head, "B %s ", from->id);
+    return publish(R.chan, head, f);
+}
+
+bool cluster_read(unsigned long long seq, const char *room, const struct frame *f)
+{
+    unsigned long long node = seq / ID_SPAN;
+    if (!bus_shared() || f == NULL || node == 0 || node == R.node || node > 99999) {
+        return false;
+    }
+    char chan[64], head[CHAT_MAX_NAME + 40];
+    snprintf(chan, sizeof chan, "wick:%u:node:%llu", R.db, node);
+    snprintf(head, sizeof head, "K %llu %s ", seq, room);
+    return publish(chan, head, f);
+}
+
+/* The directory: "i:<id>" while c is connected, "n:<name>" counted. */
+static void dir_add(const char *prefix, const char *v)
+{
+    char key[48], field[CHAT_MAX_NAME + 4];
+    dir_key(key, sizeof key, R.node);
+    snprintf(field, sizeof field, "%s%s", prefix, v);
+    redisAsyncCommand(R.cmd, on_reply, WHAT("directory"), "HINCRBY %s %s 1", key, field);
+}
+
+static void dir_del(const char *prefix, const char *v)
+{
+    char key[48], field[CHAT_MAX_NAME + 4];
+    dir_key(key, sizeof key, R.node);
+    snprintf(field, sizeof field, "%s%s", prefix, v);
+    redisAsyncCommand(R.cmd, on_reply, WHAT("directory"), "EVAL %s 1 %s %s", undir_lua, key, field);
+}
+
+void cluster_list(struct client *c)
+{
+    if (!bus_shared() || c->listed) {
+        return; /* while Redis is down: resync_directory() lists it */
+    }
+    c->listed = true;
+    dir_add("i:", c->id);
+    if (c->name[0] != '\0') {
+        dir_add("n:", c->name);
+    }
+}
+
+void cluster_rename(struct client *c, const char *old)
+{
+    if (!bus_shared() || !c->listed || strcmp(old, c->name) == 0) {
+        return;
+    }
+    if (old[0] != '\0') {
+        dir_del("n:", old);
+    }
+    if (c->name[0] != '\0') {
+        dir_add("n:", c->name);
+    }
+}
+
+void cluster_unlist(struct client *c)
+{
+    if (!c->listed) {
+        return;
+    }
+    c->listed = false;
+    if (bus_shared()) {
+        dir_del("i:", c->id);
+        if (c->name[0] != '\0') {
+            dir_del("n:", c->name);
+        }
+    }
 }

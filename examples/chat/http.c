@@ -186,7 +186,7 @@ int http_upgrade(ws_conn *ws, const wick_hs_request *r, wick_hs_accept_opts *opt
         }
         if (tok.ptr != NULL) {
             if (auth_check_token(cfg.secret, cfg.secret_len, tok.ptr, tok.len,
-                                 (long long)time(NULL), c->name)) {
+                                 (long long)time(NULL), c->name, &c->admin)) {
                 c->authed = true;
             } else {
                 c->bad_token = true; /* RFC 6455 7.4.1: 1008 once open */

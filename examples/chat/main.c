@@ -26,7 +26,7 @@ struct stats stats;
 static void usage(FILE *to)
 {
     fputs("usage: chat_server [OPTIONS]\n"
-          "       chat_server token USER --auth-secret FILE [--ttl SECS]\n"
+          "       chat_server token USER --auth-secret FILE [--ttl SECS] [--role admin]\n"
           "\n"
           "A multi-room WebSocket chat server built on wick. One port serves the\n"
           "browser page (GET /, files from --public) and the WebSocket endpoint\n"
@@ -52,8 +52,7 @@ static void usage(FILE *to)
           "                         closed with 1008 (256)\n"
           "  --max-clients N        concurrent connections (100000)\n"
           "  --rate-limit N         messages per client per window (100)\n"
-          "  --rate-window SECS     rate limit window (60)\n"
-          LIMITS_HELP
+          "  --rate-window SECS     rate limit window (60)\n" LIMITS_HELP
           "  --ping-interval SECS   protocol ping; no pong by the next ping: dropped (30)\n"
           "  --handshake-timeout SECS  TLS + HTTP request, and authentication deadline (10)\n"
           "  --close-timeout SECS   closing handshake deadline (5)\n"
@@ -67,11 +66,14 @@ static void usage(FILE *to)
           "  --redis redis://HOST:PORT[/DB]  share rooms, members, private messages\n"
           "                         and history with the other nodes on this Redis\n"
           "                         (docs/chat.md \"Scale-out\"); HOST: an IP address\n"
+          "  --admin NAME           this user may send `broadcast` (to everyone on\n"
+          "                         every node); repeatable, up to 16; needs --auth-secret\n"
           "  -v, --verbose          debug log lines\n"
           "  -q, --quiet            errors only\n"
           "  -h, --help             this help\n"
           "\n"
-          "token: prints a token for USER valid for --ttl seconds (86400).\n",
+          "token: prints a token for USER valid for --ttl seconds (86400); with\n"
+          "--role admin the token also allows `broadcast`.\n",
           to);
 }
 
@@ -145,7 +147,9 @@ enum {
     OPT_DEFLATE_BUDGET,
     OPT_DEFLATE_SHARED,
     OPT_HISTORY,
-    OPT_REDIS
+    OPT_REDIS,
+    OPT_ADMIN,
+    OPT_ROLE
 };
 
 static const struct option long_opts[] = {
@@ -163,8 +167,7 @@ static const struct option long_opts[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"rate-limit", required_argument, NULL, OPT_RATE},
     {"rate-window", required_argument, NULL, OPT_RATE_WINDOW},
-    LIMITS_LONG_OPTS
-    {"ping-interval", required_argument, NULL, OPT_PING},
+    LIMITS_LONG_OPTS{"ping-interval", required_argument, NULL, OPT_PING},
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
     {"close-timeout", required_argument, NULL, OPT_CLOSE},
     {"ttl", required_argument, NULL, OPT_TTL},
@@ -173,6 +176,8 @@ static const struct option long_opts[] = {
     {"deflate-shared", no_argument, NULL, OPT_DEFLATE_SHARED},
     {"history", required_argument, NULL, OPT_HISTORY},
     {"redis", required_argument, NULL, OPT_REDIS},
+    {"admin", required_argument, NULL, OPT_ADMIN},
+    {"role", required_argument, NULL, OPT_ROLE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -208,9 +213,11 @@ int main(int argc, char **argv)
     bool token_mode = argc > 1 && strcmp(argv[1], "token") == 0;
     const char *token_user = NULL;
     unsigned long long ttl = 86400;
+    bool token_admin = false;
     if (token_mode) {
         if (argc < 3 || argv[2][0] == '-') {
-            fputs("usage: chat_server token USER --auth-secret FILE [--ttl SECS]\n", stderr);
+            fputs("usage: chat_server token USER --auth-secret FILE [--ttl SECS] [--role admin]\n",
+                  stderr);
             return 2;
         }
         token_user = argv[2];
@@ -346,6 +353,18 @@ int main(int argc, char **argv)
                 return bad("redis", optarg);
             }
             break;
+        case OPT_ADMIN:
+            if (!valid_name(optarg, strlen(optarg)) || cfg.num_admins == CHAT_MAX_ADMINS) {
+                return bad("admin", optarg);
+            }
+            cfg.admins[cfg.num_admins++] = optarg;
+            break;
+        case OPT_ROLE:
+            if (!token_mode || strcmp(optarg, "admin") != 0) {
+                return bad("role", optarg);
+            }
+            token_admin = true;
+            break;
         case 'v':
             cfg.log_level = LOG_DEBUG;
             break;
@@ -371,7 +390,8 @@ int main(int argc, char **argv)
         }
         char tok[256];
         if (auth_make_token(cfg.secret, cfg.secret_len, token_user,
-                            (long long)time(NULL) + (long long)ttl, tok, sizeof tok) == 0) {
+                            (long long)time(NULL) + (long long)ttl, token_admin, tok,
+                            sizeof tok) == 0) {
             fprintf(stderr, "chat_server token: invalid user name (1-50 of A-Z a-z 0-9 - _)\n");
             return 2;
         }
@@ -382,6 +402,10 @@ int main(int argc, char **argv)
      * and must fit the engine's output buffer whole. */
     cfg.out_cap = cfg.max_payload + 4096 > 64 * 1024 ? cfg.max_payload + 4096 : 64 * 1024;
 
+    if (cfg.num_admins > 0 && cfg.secret_len == 0) {
+        fputs("chat_server: --admin needs --auth-secret (display names are self-chosen)\n", stderr);
+        return 2;
+    }
     if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
         fputs("chat_server: --tls-cert and --tls-key go together (see --help)\n", stderr);
         return 2;

@@ -5,7 +5,7 @@
  * "from", "to" and "room". docs/chat.md has the full table.
  *
  * Client to server: auth, resume, join, leave, chat, private, typing,
- * read, offer, answer, ice_candidate, ping, pong.
+ * read, offer, answer, ice_candidate, ping, pong, broadcast (admins).
  * Server to client: connected, system, user_joined, user_left, ack,
  * error, pong, read (to the author of the message read), and the relayed
  * chat/private/typing/offer/answer/ice_candidate (with "from" and
@@ -104,9 +104,10 @@ static struct sess *sess_get(const struct client *c)
     return s;
 }
 
-void proto_forget(const struct client *c);
-void proto_forget(const struct client *c)
+void proto_forget(struct client *c);
+void proto_forget(struct client *c)
 {
+    cluster_unlist(c);
     for (struct sess **pp = &sessions[c->num % SESS_BUCKETS]; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->num == c->num) {
             struct sess *s = *pp;
@@ -234,6 +235,7 @@ void proto_connected(struct client *c)
     json_object_set_new(m, "payload", p);
     json_object_set_new(m, "to", json_string(c->id));
     send_msg(c, m);
+    cluster_list(c);
 }
 
 void proto_shutdown_notice(struct client *c)
@@ -264,8 +266,7 @@ void proto_set_id_base(unsigned long long base)
     next_msg_id = base + 1;
 }
 
-void proto_joined(struct client *c, struct room *r, json_t *members, unsigned count,
-                  bool complete)
+void proto_joined(struct client *c, struct room *r, json_t *members, unsigned count, bool complete)
 {
     if (members == NULL) {
         members = json_array();
@@ -351,7 +352,10 @@ static bool set_name(struct client *c, const struct msg *m, json_t *name)
         send_error(c, "name_taken", "that name is in use", m->id);
         return false;
     }
+    char old[CHAT_MAX_NAME + 1];
+    strcpy(old, c->name);
     strcpy(c->name, n);
+    cluster_rename(c, old);
     return true;
 }
 
@@ -378,14 +382,17 @@ static void do_auth(struct client *c, const struct msg *m)
     char user[CHAT_MAX_NAME + 1];
     if (!json_is_string(tok) ||
         !auth_check_token(cfg.secret, cfg.secret_len, json_string_value(tok),
-                          json_string_length(tok), (long long)time(NULL), user)) {
+                          json_string_length(tok), (long long)time(NULL), user, &c->admin)) {
         log_line(LOG_INFO, "auth_failed", "id=%s source=message", c->id);
         client_close(c, WICK_CLOSE_POLICY, "Invalid token");
         return;
     }
     c->authed = true;
     c->deadline = 0;
+    char old[CHAT_MAX_NAME + 1];
+    strcpy(old, c->name);
     strcpy(c->name, user);
+    cluster_rename(c, old);
     log_line(LOG_INFO, "auth", "id=%s user=%s", c->id, user);
     json_t *p = json_object();
     json_object_set_new(p, "user", json_string(c->name));
@@ -537,6 +544,19 @@ static bool parse_sid(const char *s, unsigned long long *seq)
     return true;
 }
 
+/* The receipt the author gets: "c read up to up_to in r". */
+static json_t *read_of(const struct client *c, const struct room *r, const char *up_to)
+{
+    json_t *out = msg_new("read");
+    json_object_set_new(out, "room", json_string(r->name));
+    json_object_set_new(out, "from", json_string(c->id));
+    json_object_set_new(out, "from_name", json_string(c->name[0] ? c->name : c->id));
+    json_t *p = json_object();
+    json_object_set_new(p, "up_to", json_string(up_to));
+    json_object_set_new(out, "payload", p);
+    return out;
+}
+
 /* A read receipt, "read up to message X in room R": goes to the author of
  * X only (if X is recent, in R, and not the reader's own), so a receipt
  * costs one delivery whatever the room size. The page sends one per room
@@ -553,8 +573,19 @@ static void do_read(struct client *c, const struct msg *m)
         send_error(c, "invalid_field", "payload.up_to: a server message id (s<number>)", m->id);
         return;
     }
-    if (recent[seq % RECENT].seq != seq || recent[seq % RECENT].room != r ||
-        recent[seq % RECENT].author == c->num) {
+    bool here = recent[seq % RECENT].seq == seq;
+    if (!here && bus_shared()) {
+        /* Maybe another node's message: its id names that node, which
+         * knows the author (cluster.c). */
+        json_t *out = read_of(c, r, json_string_value(up));
+        struct frame *f = encode(out);
+        if (f != NULL) {
+            cluster_read(seq, r->name, f);
+        }
+        frame_unref(f);
+        return;
+    }
+    if (!here || recent[seq % RECENT].room != r || recent[seq % RECENT].author == c->num) {
         return;
     }
     char id[32];
@@ -563,14 +594,24 @@ static void do_read(struct client *c, const struct msg *m)
     if (a == NULL || a->phase != PH_WS || a->closing || !room_has(r, a)) {
         return;
     }
-    json_t *out = msg_new("read");
-    json_object_set_new(out, "room", json_string(r->name));
-    json_object_set_new(out, "from", json_string(c->id));
-    json_object_set_new(out, "from_name", json_string(c->name[0] ? c->name : c->id));
-    json_t *p = json_object();
-    json_object_set_new(p, "up_to", json_string(json_string_value(up)));
-    json_object_set_new(out, "payload", p);
-    send_msg(a, out);
+    send_msg(a, read_of(c, r, json_string_value(up)));
+}
+
+void proto_read_remote(unsigned long long seq, const char *room, const char *json, size_t len)
+{
+    struct room *r = room_find(room);
+    if (r == NULL || recent[seq % RECENT].seq != seq || recent[seq % RECENT].room != r) {
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "c%llu", (unsigned long long)recent[seq % RECENT].author);
+    struct client *a = client_find_id(id);
+    if (a == NULL || a->phase != PH_WS || a->closing || !room_has(r, a)) {
+        return;
+    }
+    struct frame *f = frame_new(json, len);
+    client_send(a, f);
+    frame_unref(f);
 }
 
 /* Takes over the session of an earlier connection of the same tab (the
@@ -615,6 +656,7 @@ static void do_resume(struct client *c, const struct msg *m)
         client_close(old, 4001, "Session resumed elsewhere");
         if (cfg.secret_len == 0 && c->name[0] == '\0') {
             strcpy(c->name, name);
+            cluster_rename(c, "");
         }
     }
     if (c->name[0] != '\0') {
@@ -662,7 +704,10 @@ static void do_direct(struct client *c, const struct msg *m, bool is_private, bo
     if (sent == 0 && bus_shared()) { /* not here: maybe on another node (cluster.c) */
         snprintf(sid, sizeof sid, "s%llu", next_msg_id);
         f = encode(relay_of(c, m));
-        sent = bus_direct(c, m->to, f, all_sessions) ? 1 : 0;
+        if (f != NULL && bus_direct(c, m->to, f, all_sessions, m->id, sid, is_private)) {
+            frame_unref(f);
+            return; /* answered when the other nodes have looked: proto_direct_answer */
+        }
     }
     frame_unref(f);
     if (sent == 0) {
@@ -670,6 +715,53 @@ static void do_direct(struct client *c, const struct msg *m, bool is_private, bo
     } else if (is_private) {
         send_ack(c, m->id, sid);
     }
+}
+
+void proto_direct_answer(uint64_t num, const char *ref, const char *sid, bool ack, int found)
+{
+    char id[24];
+    snprintf(id, sizeof id, "c%llu", (unsigned long long)num);
+    struct client *c = client_find_id(id);
+    if (c == NULL || c->phase != PH_WS || c->closing) {
+        return;
+    }
+    if (found > 0) {
+        if (ack) {
+            send_ack(c, ref, sid);
+        }
+    } else if (found == 0) {
+        send_error(c, "no_such_user", "no such user", ref);
+    } else {
+        send_error(c, "unavailable", "the other nodes could not be reached; not delivered", ref);
+    }
+}
+
+/* An admin's message to everyone on every node: `--admin NAME`, or a
+ * token with the admin role (auth.c). Acknowledged like a chat. */
+static void do_broadcast(struct client *c, const struct msg *m)
+{
+    bool allowed = c->admin;
+    for (size_t i = 0; i < cfg.num_admins && !allowed && c->authed; i++) {
+        allowed = strcmp(cfg.admins[i], c->name) == 0;
+    }
+    if (!allowed) {
+        send_error(c, "forbidden", "broadcast is for admins (--admin, or an admin token)", m->id);
+        return;
+    }
+    if (!need_text(c, m)) {
+        return;
+    }
+    char sid[32];
+    snprintf(sid, sizeof sid, "s%llu", next_msg_id);
+    struct frame *f = encode(relay_of(c, m));
+    if (f == NULL) {
+        send_error(c, "payload_too_large", "the message does not fit the output buffer", m->id);
+        return;
+    }
+    log_line(LOG_INFO, "broadcast", "id=%s user=%s msg=%s", c->id, c->name, sid);
+    bus_broadcast(c, f);
+    frame_unref(f);
+    send_ack(c, m->id, sid);
 }
 
 static void do_ping(struct client *c, const struct msg *m)
@@ -801,9 +893,9 @@ static const struct {
     const char *type;
     int kind;
 } types[] = {
-    {"auth", 0}, {"join", 1},    {"leave", 2},   {"chat", 3},   {"typing", 4},
-    {"read", 9}, {"private", 5}, {"offer", 6},   {"answer", 6}, {"ice_candidate", 6},
-    {"ping", 7}, {"pong", 8},    {"resume", 10},
+    {"auth", 0}, {"join", 1},    {"leave", 2},   {"chat", 3},       {"typing", 4},
+    {"read", 9}, {"private", 5}, {"offer", 6},   {"answer", 6},     {"ice_candidate", 6},
+    {"ping", 7}, {"pong", 8},    {"resume", 10}, {"broadcast", 11},
 };
 
 static bool is_housekeeping(int kind)
@@ -928,6 +1020,9 @@ void proto_message(struct client *c, uint8_t opcode, const uint8_t *data, size_t
         break;
     case 7:
         do_ping(c, &m);
+        break;
+    case 11:
+        do_broadcast(c, &m);
         break;
     case 8:
     default:

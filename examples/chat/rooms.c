@@ -15,7 +15,7 @@
 /* protocol.c: drops a connection's protocol state (resume secret,
  * budgets). Declared here until chat.h, which is being reworked with the
  * I/O layer move, takes it. */
-void proto_forget(const struct client *c);
+void proto_forget(struct client *c);
 
 static struct room *buckets[ROOM_BUCKETS];
 

@@ -1,9 +1,13 @@
 /*
  * chat_load: load generator for the chat example (make bench-chat).
  *
- *   chat_load --port P [--clients N] [--room-size R] [--broadcasts B]
- *             [--server-pid PID] [--deflate 0|1] [--churn ROUNDS]
+ *   chat_load --port P[,P2...] [--clients N] [--room-size R] [--broadcasts B]
+ *             [--server-pid PID[,PID2...]] [--deflate 0|1] [--churn ROUNDS]
  *
+ * Several ports (chat nodes sharing rooms over Redis): client i connects
+ * to the (i mod count)-th, so the room is spread over the nodes and the
+ * sender (client 0) is on the first; RSS and CPU are summed over the
+ * server pids.
  * Opens N WebSocket connections to 127.0.0.1:P with wick's client role
  * (one epoll loop, non-blocking sockets), at most 256 handshakes in flight.
  * The first R clients join room "bench", the others join rooms of 10
@@ -59,8 +63,10 @@ static struct lc *lcs;
 static int n_clients = 1000;
 static int room_size = 1000;
 static int n_broadcasts = 50;
-static int port;
-static int server_pid;
+#define MAX_NODES 8
+static int ports[MAX_NODES], n_ports;
+static int pids[MAX_NODES], n_pids;
+static int server_pid; /* the first of pids, 0: none */
 static int ep;
 static int joined_count, dead_count, open_count, inflight;
 static int bcast_seq;      /* current broadcast number, 0: none */
@@ -74,6 +80,7 @@ static int errors_shown;
 static int use_deflate;
 static wick_pmd_config pmd_cfg;
 static unsigned long long bcast_wire_bytes; /* received during the broadcasts */
+static int64_t last_rx_ns;                  /* when anything last arrived */
 static int deflate_agreed;
 
 static int64_t now_ns(void)
@@ -223,7 +230,7 @@ static void start_connect(struct lc *c)
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
+    sa.sin_port = htons((uint16_t)ports[c->idx % n_ports]);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     c->st = ST_CONNECTING;
     inflight++;
@@ -359,6 +366,7 @@ static void on_readable(struct lc *c)
         if (bcast_seq > 0) {
             bcast_wire_bytes += (unsigned long long)n;
         }
+        last_rx_ns = now_ns();
         feed(c, buf, keep + (size_t)n);
         if (c->st == ST_DEAD) {
             return;
@@ -497,12 +505,54 @@ static double pct(const int64_t *v, size_t n, double p)
     return (double)v[i] / 1e6;
 }
 
+/* "A,B,C" into out[MAX_NODES]; returns how many, 0 on error. */
+static int parse_list(const char *s, int *out)
+{
+    int n = 0;
+    while (*s != '\0' && n < MAX_NODES) {
+        char *end = NULL;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > 4194304 || (*end != ',' && *end != '\0')) {
+            return 0;
+        }
+        out[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return *s == '\0' ? n : 0;
+}
+
+static long rss_all(void)
+{
+    long sum = 0;
+    for (int i = 0; i < n_pids; i++) {
+        long v = rss_kb(pids[i]);
+        if (v < 0) {
+            return -1;
+        }
+        sum += v;
+    }
+    return sum;
+}
+
+static double cpu_all(void)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n_pids; i++) {
+        double v = cpu_ms(pids[i]);
+        if (v < 0.0) {
+            return -1.0;
+        }
+        sum += v;
+    }
+    return sum;
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--port") == 0) {
-            port = v;
+            n_ports = parse_list(argv[i + 1], ports);
         } else if (strcmp(argv[i], "--clients") == 0) {
             n_clients = v;
         } else if (strcmp(argv[i], "--room-size") == 0) {
@@ -510,7 +560,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--broadcasts") == 0) {
             n_broadcasts = v;
         } else if (strcmp(argv[i], "--server-pid") == 0) {
-            server_pid = v;
+            n_pids = parse_list(argv[i + 1], pids);
+            server_pid = n_pids > 0 ? pids[0] : 0;
         } else if (strcmp(argv[i], "--deflate") == 0) {
             use_deflate = v;
         } else if (strcmp(argv[i], "--churn") == 0) {
@@ -520,7 +571,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (port <= 0 || n_clients < 2 || room_size < 2 || room_size > n_clients) {
+    if (n_ports <= 0 || n_clients < 2 || room_size < 2 || room_size > n_clients) {
         fputs("usage: chat_load --port P [--clients N] [--room-size R] [--broadcasts B] "
               "[--server-pid PID]\n",
               stderr);
@@ -537,7 +588,7 @@ int main(int argc, char **argv)
         }
     }
     static char host[32];
-    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    snprintf(host, sizeof host, "127.0.0.1:%d", ports[0]);
     static wick_hs_client_opts opts;
     opts.target.ptr = "/chat";
     opts.target.len = 5;
@@ -565,7 +616,7 @@ int main(int argc, char **argv)
     if (lcs == NULL || last_ns == NULL) {
         return 1;
     }
-    long rss0 = server_pid ? rss_kb(server_pid) : -1;
+    long rss0 = server_pid ? rss_all() : -1;
     int64_t t0 = now_ns();
     for (int i = 0; i < n_clients; i++) {
         lcs[i].idx = i;
@@ -591,23 +642,26 @@ int main(int argc, char **argv)
                 poll_once(50);
             }
             printf("churn round %d: %d joined, server RSS %ld KiB\n", round, joined_count,
-                   rss_kb(server_pid));
+                   rss_all());
         }
     }
     if (n_churn > 0 && server_pid) {
         close_all();
         printf("churn: server RSS %ld KiB with no clients after %d rounds (idle at start %ld)\n",
-               rss_kb(server_pid), n_churn, rss0);
+               rss_all(), n_churn, rss0);
         t0 = now_ns();
         connect_all();
     }
     double setup_s = (double)(now_ns() - t0) / 1e9;
-    /* Let the server settle (the joins broadcast user_joined to the room). */
-    int64_t settle = now_ns() + 1000000000;
-    while (now_ns() < settle) {
+    /* Let the server settle (the joins broadcast user_joined to the room;
+     * over Redis every join also sends the joiner a snapshot of the
+     * members): at least 1 s, then until nothing arrived for 0.5 s (30 s
+     * at most). */
+    int64_t settle = now_ns() + 1000000000, cap = now_ns() + 30 * (int64_t)1000000000;
+    while (now_ns() < cap && (now_ns() < settle || now_ns() - last_rx_ns < 500000000)) {
         poll_once(50);
     }
-    long rss1 = server_pid ? rss_kb(server_pid) : -1;
+    long rss1 = server_pid ? rss_all() : -1;
     printf("connections: %d open, %d joined, %d failed, in %.2f s\n", open_count, joined_count,
            dead_count, setup_s);
     if (use_deflate) {
@@ -619,7 +673,7 @@ int main(int argc, char **argv)
     }
     /* Broadcasts: client 0 talks to the room, one message at a time. */
     int done = 0;
-    double cpu0 = server_pid ? cpu_ms(server_pid) : -1.0;
+    double cpu0 = server_pid ? cpu_all() : -1.0;
     for (int b = 1; b <= n_broadcasts && lcs[0].st == ST_JOINED; b++) {
         bcast_seq = b;
         bcast_received = 0;
@@ -657,7 +711,7 @@ int main(int argc, char **argv)
         }
     }
     bcast_seq = 0;
-    double cpu1 = server_pid ? cpu_ms(server_pid) : -1.0;
+    double cpu1 = server_pid ? cpu_all() : -1.0;
     qsort(lat_ns, lat_count, sizeof *lat_ns, cmp64);
     int64_t *lasts = calloc((size_t)done + 1, sizeof *lasts);
     size_t nl = 0;
@@ -673,6 +727,16 @@ int main(int argc, char **argv)
            pct(lat_ns, lat_count, 0.99), lat_count ? (double)lat_ns[lat_count - 1] / 1e6 : 0.0);
     printf("whole-room latency (last receiver): p50 %.3f ms, p99 %.3f ms\n", pct(lasts, nl, 0.5),
            pct(lasts, nl, 0.99));
+    /* Throughput: deliveries over the time the broadcasts took (each from
+     * its send to its last receiver; the idle gaps between them left out). */
+    int64_t busy = 0;
+    for (size_t b = 0; b < nl; b++) {
+        busy += lasts[b];
+    }
+    if (busy > 0) {
+        printf("throughput: %.0f deliveries/s while broadcasting (%d node%s)\n",
+               (double)lat_count * 1e9 / (double)busy, n_ports, n_ports > 1 ? "s" : "");
+    }
     if (lat_count > 0) {
         printf("wire: %llu bytes received during the broadcasts, %.1f per delivery\n",
                bcast_wire_bytes, (double)bcast_wire_bytes / (double)lat_count);

@@ -69,7 +69,7 @@ echo "== chat history and scale-out (tests/chat/test_scale.py)" >>"$LOG.3"
 timeout 120 $PY tests/chat/test_scale.py "$BUILD" >>"$LOG.3" 2>&1 || rc3=$?
 echo "== chat limits: per user/address rate, --max-per-ip, reassembly cap and deadline (tests/chat/test_limits.py)" >>"$LOG.3"
 timeout 60 $PY tests/chat/test_limits.py "$BUILD" >>"$LOG.3" 2>&1 || rc3=$?
-echo "== chat scale-out over Redis: two nodes, presence, Redis lost (tests/chat/test_redis.py)" >>"$LOG.3"
+echo "== chat scale-out over Redis: two and three nodes, receipts, broadcast, presence, Redis lost (tests/chat/test_redis.py)" >>"$LOG.3"
 WICK_SAN_BUILD=build/test-san timeout 90 $PY tests/chat/test_redis.py build/test-san >>"$LOG.3" 2>&1 || rc3=$?
 cat "$LOG.3"
 cat "$LOG.1" "$LOG.2" "$LOG.3" >"$LOG"

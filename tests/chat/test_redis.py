@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Scale-out over Redis (issue 13): a real redis-server (no persistence)
-and two chat_server nodes with --redis, all on 127.0.0.1 free ports and
-stopped by the test that started them. Members, one order per room,
-private messages and history across nodes; a node killed with SIGKILL
-(its users leave within the stated 5 s); Redis killed mid-run (system
-"degraded", local chat goes on) and restarted (system "restored", no
-duplicates).
+and two or three chat_server nodes with --redis, all on 127.0.0.1 free
+ports and stopped by the test that started them. Members, one order per
+room, private messages and history across nodes; the issue's scenario on
+three nodes (one order seen by members on all three, read receipts to
+the author's node, no_such_user across nodes, admin broadcasts to every
+node, a node killed with SIGKILL and its users gone from the others'
+lists within the stated 5 s); Redis killed mid-run (system "degraded",
+local chat goes on) and restarted (system "restored", no duplicates).
 
 Usage: test_redis.py [BUILD_DIR] [-k NAME]
 """
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -136,9 +140,20 @@ async def recv_until(ws, pred, timeout=T, what="a message"):
         skipped.append(m)
 
 
-async def join(node, room, name, since=None):
-    """Connects and joins; returns (ws, joined message, replayed chats)."""
-    ws = await websockets.connect(node.url(), max_queue=None)
+SECRET = b"test-redis-secret"
+
+
+def token(user, admin=False):
+    """A token as `chat_server token USER [--role admin]` makes it (auth.c)."""
+    body = "%s.%d%s" % (user, int(time.time()) + 3600, ".admin" if admin else "")
+    return body + "." + hmac.new(SECRET, body.encode(), hashlib.sha256).hexdigest()
+
+
+async def join(node, room, name, since=None, tok=None):
+    """Connects and joins; returns (ws, joined message, replayed chats).
+    tok: connect with ?token= (auth mode; name must be the token's user)."""
+    url = node.url() + ("?token=" + tok if tok else "")
+    ws = await websockets.connect(url, max_queue=None)
     await recv_until(ws, lambda m: m["type"] == "connected")
     payload = {"name": name}
     if since is not None:
@@ -233,25 +248,114 @@ async def test_two_nodes_members_order_private_history():
             await w.close()
 
 
+def is_event(event):
+    return lambda m: m["type"] == "system" and m["payload"].get("event") == event
+
+
 @test
-async def test_node_killed():
-    with Redis() as redis, Node(redis) as na, Node(redis) as nb:
-        await asyncio.sleep(0.3)
-        a, _, _ = await join(na, "lobby", "alice")
-        b, _, _ = await join(nb, "lobby", "bob")
-        await recv_until(a, lambda m: m["type"] == "user_joined", what="user_joined")
-        t0 = time.monotonic()
-        nb.proc.kill()
-        left, _ = await recv_until(a, lambda m: m["type"] == "user_left", PRESENCE_S + 1,
-                                   "bob's user_left")
-        took = time.monotonic() - t0
-        assert left["payload"]["name"] == "bob" and left["payload"]["reason"] == "node_lost", left
-        assert took <= PRESENCE_S, "took %.1f s" % took
-        c, jc, _ = await join(na, "lobby", "carol")
-        assert names(jc["payload"]["members"]) == ["alice", "carol"], jc
-        print("  node lost: bob left alice's list after %.1f s" % took)
-        await a.close()
-        await c.close()
+async def test_three_nodes_scenario():
+    """The issue's scenario: three nodes and one Redis, members of one room
+    on every node, interleaved sends from all three seen in one order by
+    all; receipts, no_such_user, broadcasts across nodes; then node C is
+    killed and its users leave the lists on A and B."""
+    with tempfile.NamedTemporaryFile() as sf:
+        sf.write(SECRET)
+        sf.flush()
+        opts = ("--auth-secret", sf.name, "--admin", "root")
+        with Redis() as redis, Node(redis, *opts) as na, Node(redis, *opts) as nb, \
+                Node(redis, *opts) as nc:
+            await asyncio.sleep(0.3)
+            users = {}  # name -> (ws, joined)
+            for node, who in ((na, "alice"), (nb, "bob"), (nc, "carol"),
+                              (na, "dave"), (nb, "erin"), (nc, "frank")):
+                ws, j, _ = await join(node, "lobby", who, tok=token(who))
+                users[who] = (ws, j)
+            assert names(users["frank"][1]["payload"]["members"]) == \
+                ["alice", "bob", "carol", "dave", "erin", "frank"]
+            ws = {k: v[0] for k, v in users.items()}
+            cid = {k: v[1]["payload"]["you"]["id"] for k, v in users.items()}
+            # Interleaved sends from the three nodes: the three listeners (one
+            # per node) see one order; each sender sees the others' in it.
+            n = 20
+            for i in range(n):
+                for who in ("alice", "bob", "carol"):
+                    await send(ws[who], "chat", room="lobby", payload={"text": "%s%d" % (who, i)})
+            seqs = {}
+            for who in ("dave", "erin", "frank"):
+                seqs[who] = await chats(ws[who], 3 * n)
+            texts = [m["payload"]["text"] for m in seqs["dave"]]
+            for who in ("erin", "frank"):
+                assert [m["payload"]["text"] for m in seqs[who]] == texts, "orders differ"
+            assert [m["id"] for m in seqs["erin"]] == [m["id"] for m in seqs["dave"]]
+            for who in ("alice", "bob", "carol"):
+                got = [m["payload"]["text"] for m in await chats(ws[who], 2 * n)]
+                assert got == [t for t in texts if not t.startswith(who)], (who, got)
+            # Read receipts go to the author, on the author's node only.
+            last_alice = [m for m in seqs["erin"] if m["from_name"] == "alice"][-1]["id"]
+            last_carol = [m for m in seqs["dave"] if m["from_name"] == "carol"][-1]["id"]
+            await send(ws["erin"], "read", room="lobby", payload={"up_to": last_alice})
+            await send(ws["dave"], "read", room="lobby", payload={"up_to": last_carol})
+            r, _ = await recv_until(ws["alice"], lambda m: m["type"] == "read", what="read on A")
+            assert r["from_name"] == "erin" and r["payload"]["up_to"] == last_alice, r
+            assert r["room"] == "lobby" and r["from"] == cid["erin"], r
+            r, _ = await recv_until(ws["carol"], lambda m: m["type"] == "read", what="read on C")
+            assert r["from_name"] == "dave" and r["payload"]["up_to"] == last_carol, r
+            # Private messages: found on another node (ack), unknown (no_such_user).
+            ref = await send(ws["alice"], "private", to="frank", payload={"text": "hi f"})
+            a, _ = await recv_until(ws["alice"], lambda m: m["type"] in ("ack", "error") and
+                                    m["payload"].get("ref") == ref, what="ack")
+            assert a["type"] == "ack", a
+            p, _ = await recv_until(ws["frank"], lambda m: m["type"] == "private", what="private")
+            assert p["payload"]["text"] == "hi f" and p["id"] == a["payload"]["msg"], (p, a)
+            for to, typ in (("nobody", "private"), ("c123", "private"), ("ghost", "offer")):
+                ref = await send(ws["alice"], typ, to=to, payload={"text": "x", "sdp": "v=0"})
+                e, _ = await recv_until(ws["alice"], lambda m: m["payload"].get("ref") == ref,
+                                        what="no_such_user for %s" % to)
+                assert e["type"] == "error" and e["payload"]["code"] == "no_such_user", e
+            # Broadcasts: not for alice; for root (--admin) and boss (an
+            # admin token), to everyone on every node, rooms or not.
+            ref = await send(ws["alice"], "broadcast", payload={"text": "all"})
+            e, _ = await recv_until(ws["alice"], lambda m: m["payload"].get("ref") == ref,
+                                    what="forbidden")
+            assert e["type"] == "error" and e["payload"]["code"] == "forbidden", e
+            root = await websockets.connect(nb.url() + "?token=" + token("root"))
+            boss = await websockets.connect(nc.url() + "?token=" + token("boss", True))
+            idle = await websockets.connect(na.url() + "?token=" + token("idle"))
+            for w in (root, boss, idle):
+                await recv_until(w, lambda m: m["type"] == "connected")
+            for sender, others, text in ((root, (boss, idle), "from root"),
+                                         (boss, (root, idle), "from boss")):
+                ref = await send(sender, "broadcast", payload={"text": text})
+                a, _ = await recv_until(sender, lambda m: m["payload"].get("ref") == ref,
+                                        what="broadcast ack")
+                assert a["type"] == "ack", a
+                for w in list(ws.values()) + list(others):
+                    b, _ = await recv_until(w, lambda m: m["type"] == "broadcast",
+                                            what="broadcast")
+                    assert b["payload"]["text"] == text and b["id"] == a["payload"]["msg"], b
+            await nothing_but(sender, ("ack",), 0.2)  # not to the sender itself
+            # Node C killed: carol and frank leave the lists on A and B.
+            t0 = time.monotonic()
+            nc.proc.kill()
+            for who in ("alice", "bob"):
+                gone = set()
+                while gone != {"carol", "frank"}:
+                    m, _ = await recv_until(ws[who], lambda m: m["type"] == "user_left",
+                                            PRESENCE_S + 1, "user_left on " + who)
+                    assert m["payload"]["reason"] == "node_lost", m
+                    gone.add(m["payload"]["name"])
+            took = time.monotonic() - t0
+            assert took <= PRESENCE_S, "took %.1f s" % took
+            g, jg, _ = await join(na, "lobby", "gina", tok=token("gina"))
+            assert names(jg["payload"]["members"]) == ["alice", "bob", "dave", "erin", "gina"], jg
+            ref = await send(ws["alice"], "private", to="carol", payload={"text": "there?"})
+            e, _ = await recv_until(ws["alice"], lambda m: m["payload"].get("ref") == ref,
+                                    what="no_such_user for carol")
+            assert e["type"] == "error" and e["payload"]["code"] == "no_such_user", e
+            print("  three nodes: %d messages in one order on all; node C lost: its 2 users "
+                  "left A's and B's lists after %.1f s" % (3 * n, took))
+            for w in (ws["alice"], ws["bob"], ws["dave"], ws["erin"], g, root, idle):
+                await w.close()
 
 
 @test

@@ -2,7 +2,8 @@
 """The chat server beyond one connection's lifetime (issue 13): room
 history in memory (--history N), replayed on join, and a reconnect that
 names the last message id it saw getting exactly what it missed, or being
-told history no longer reaches back that far.
+told history no longer reaches back that far. And the admin `broadcast`
+(to everyone connected), allowed by --admin NAME or an admin token.
 
 Every test starts its own server on 127.0.0.1 port 0 and stops it with
 SIGTERM. Usage: test_scale.py [BUILD_DIR] [-k NAME]
@@ -189,6 +190,56 @@ async def test_history_off():
         assert j["payload"]["history"] == {"count": 0, "complete": True} and replay == []
         await a.close()
         await b.close()
+
+
+@test
+async def test_broadcast_single_process():
+    with tempfile.NamedTemporaryFile() as sf:
+        sf.write(b"scale-secret")
+        sf.flush()
+
+        def tok(user, role=()):
+            out = subprocess.run([server_path(), "token", user, "--auth-secret", sf.name] +
+                                 list(role), check=True, capture_output=True)
+            return out.stdout.decode().strip()
+
+        bad = subprocess.run([server_path(), "--admin", "root"], capture_output=True)
+        assert bad.returncode == 2 and b"--auth-secret" in bad.stderr, bad
+        with Server("--auth-secret", sf.name, "--admin", "root") as srv:
+            conns = {}
+            for user, role in (("root", ()), ("boss", ("--role", "admin")), ("alice", ()),
+                               ("bob", ())):
+                ws = await websockets.connect(srv.url() + "?token=" + tok(user, role))
+                await recv(ws, "connected")
+                conns[user] = ws
+            await send(conns["bob"], "join", room="lobby", payload={})
+            await recv(conns["bob"], "system")
+            ref = await send(conns["alice"], "broadcast", payload={"text": "hi all"})
+            e = await recv(conns["alice"], "error")
+            assert e["payload"]["code"] == "forbidden" and e["payload"]["ref"] == ref, e
+            # A token's role cannot be added by hand: the signature covers it.
+            t = tok("alice").rsplit(".", 1)
+            forged = await websockets.connect(srv.url() + "?token=%s.admin.%s" % (t[0], t[1]))
+            await recv(forged, "connected")
+            try:
+                await asyncio.wait_for(forged.recv(), T)
+                raise AssertionError("a forged admin token was accepted")
+            except websockets.ConnectionClosed as c:
+                assert c.rcvd is not None and c.rcvd.code == 1008, c
+            for sender in ("root", "boss"):
+                ref = await send(conns[sender], "broadcast", payload={"text": "from " + sender})
+                a = await recv(conns[sender], "ack")
+                assert a["payload"]["ref"] == ref, a
+                for user, ws in conns.items():
+                    if user != sender:
+                        b = await recv(ws, "broadcast")
+                        assert b["payload"]["text"] == "from " + sender, b
+                        assert b["from_name"] == sender and b["id"] == a["payload"]["msg"], b
+                await nothing(conns[sender])
+            await send(conns["root"], "broadcast", payload={})
+            assert (await recv(conns["root"], "error"))["payload"]["code"] == "invalid_field"
+            for ws in conns.values():
+                await ws.close()
 
 
 async def run(selected):
