@@ -978,11 +978,14 @@ WICK_API void *wick_conn_user(const wick_conn *c);
 
 /* === permessage-deflate (RFC 7692) ===
  *
- * Negotiation (both roles) needs no compression library. Compressing and
- * decompressing need a backend: zlib when the library is built with
- * WICK_ZLIB (Makefile: WICK_ZLIB=1, the default there); without one,
- * wick_pmd_available() is false, wick_pmd_accept() declines every offer
- * and wick_pmd_init() returns WICK_ERR_STATE.
+ * Negotiation (both roles) needs no compression library. Compressing
+ * needs zlib (built with WICK_ZLIB; Makefile: WICK_ZLIB=1, the default
+ * there); decompressing uses zlib or, without it (or with WICK_INFLATE),
+ * wick's own inflater (RFC 1951, no allocation, a window of exactly
+ * 2^bits bytes in the arena). Without zlib a connection is
+ * decompress-only: it negotiates, inflates what it receives and sends
+ * every message uncompressed (RFC 7692 6 lets the sender choose), as with
+ * WICK_PMD_DECOMPRESS_ONLY.
  *
  * Memory: no allocation. Each connection gets an arena of the caller's
  * (any memory, e.g. a slice of its own per-connection block); the
@@ -1045,7 +1048,8 @@ typedef struct wick_pmd_params {
     uint8_t client_max_window_bits;
 } wick_pmd_params;
 
-/* True when the library was built with a compression backend. */
+/* True: the library always has a backend (zlib, or its own inflater for
+ * decompress-only). Kept for builds that check. */
 WICK_API bool wick_pmd_available(void);
 
 /* Server: goes through the offers in exts[0..n) (wick_hs_request's

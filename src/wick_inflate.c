@@ -8,49 +8,49 @@
 #include <string.h>
 
 enum {
-    M_HEADER,      /* BFINAL, BTYPE (RFC 1951 3.2.3) */
-    M_STORED,      /* LEN, NLEN (3.2.4) */
-    M_STORED_COPY, /* s->len bytes as they are */
-    M_TABLE,       /* HLIT, HDIST, HCLEN (3.2.7) */
-    M_CLEN,        /* the code length code's lengths */
-    M_CODELENS,    /* the literal/length and distance code lengths */
-    M_LEN,         /* a literal/length symbol, with its extra bits */
-    M_DIST,        /* a distance symbol */
-    M_DISTEXT,     /* its extra bits */
-    M_COPY,        /* s->len bytes from s->dist back */
-    M_DONE,        /* the final block ended */
-    M_BAD          /* s->err */
+    INF_M_HEADER,      /* BFINAL, BTYPE (RFC 1951 3.2.3) */
+    INF_M_STORED,      /* LEN, NLEN (3.2.4) */
+    INF_M_STORED_COPY, /* s->len bytes as they are */
+    INF_M_TABLE,       /* HLIT, HDIST, HCLEN (3.2.7) */
+    INF_M_CLEN,        /* the code length code's lengths */
+    INF_M_CODELENS,    /* the literal/length and distance code lengths */
+    INF_M_LEN,         /* a literal/length symbol, with its extra bits */
+    INF_M_DIST,        /* a distance symbol */
+    INF_M_DISTEXT,     /* its extra bits */
+    INF_M_COPY,        /* s->len bytes from s->dist back */
+    INF_M_DONE,        /* the final block ended */
+    INF_M_BAD          /* s->err */
 };
 
 /* A lookup entry: symbol << 4 | code length. Length 0: the code is longer
- * than the root (walk the canonical code). ENTRY_BAD: no code starts with
+ * than the root (walk the canonical code). INF_ENTRY_BAD: no code starts with
  * these bits (only in the incomplete codes zlib accepts, whose codes are
  * at most one bit long: one bit tells). */
-#define SYM_BAD   0xFFFU
-#define SYM_NEED  0x1000U
-#define ENTRY_BAD ((uint16_t)(SYM_BAD << 4 | 1U))
+#define INF_SYM_BAD   0xFFFU
+#define INF_SYM_NEED  0x1000U
+#define INF_ENTRY_BAD ((uint16_t)(INF_SYM_BAD << 4 | 1U))
 
 /* RFC 1951 3.2.5 */
-static const uint16_t len_base[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
-                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
-                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {
+static const uint16_t inf_len_base[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                          15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                          67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const uint8_t inf_len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t inf_dist_base[30] = {
     1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
     193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+static const uint8_t inf_dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                           6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 /* RFC 1951 3.2.7 */
-static const uint8_t clen_order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
-                                       11, 4,  12, 3, 13, 2, 14, 1, 15};
+static const uint8_t inf_clen_order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                           11, 4,  12, 3, 13, 2, 14, 1, 15};
 
-/* What build() found of a set of code lengths (RFC 1951 3.2.2). */
-enum { B_COMPLETE, B_ONE, B_EMPTY, B_INCOMPLETE, B_OVER };
+/* What inf_build() found of a set of code lengths (RFC 1951 3.2.2). */
+enum { INF_B_COMPLETE, INF_B_ONE, INF_B_EMPTY, INF_B_INCOMPLETE, INF_B_OVER };
 
 /* Counts the codes of each length and lists the symbols in canonical
  * order (by length, then symbol). */
-static int build(const uint8_t *lens, unsigned n, uint16_t *count, uint16_t *sym)
+static int inf_build(const uint8_t *lens, unsigned n, uint16_t *count, uint16_t *sym)
 {
     uint16_t offs[16];
     memset(count, 0, 16 * sizeof(count[0]));
@@ -62,7 +62,7 @@ static int build(const uint8_t *lens, unsigned n, uint16_t *count, uint16_t *sym
     for (unsigned l = 1; l < 16; l++) {
         left = left * 2 - count[l];
         if (left < 0) {
-            return B_OVER;
+            return INF_B_OVER;
         }
         max = count[l] != 0 ? l : max;
     }
@@ -76,19 +76,19 @@ static int build(const uint8_t *lens, unsigned n, uint16_t *count, uint16_t *sym
         }
     }
     if (left == 0) {
-        return B_COMPLETE;
+        return INF_B_COMPLETE;
     }
-    return max == 0 ? B_EMPTY : max == 1 ? B_ONE : B_INCOMPLETE;
+    return max == 0 ? INF_B_EMPTY : max == 1 ? INF_B_ONE : INF_B_INCOMPLETE;
 }
 
 /* Fills the lookup from the canonical order: codes are sent from their
  * most significant bit (3.1.1), so each code's bits are reversed to index
  * by the bit buffer, and repeated for every value of the bits after it. */
-static void fill(uint16_t *fast, unsigned root, const uint16_t *count, const uint16_t *sym)
+static void inf_fill(uint16_t *fast, unsigned root, const uint16_t *count, const uint16_t *sym)
 {
     unsigned size = 1U << root;
     for (unsigned i = 0; i < size; i++) {
-        fast[i] = ENTRY_BAD;
+        fast[i] = INF_ENTRY_BAD;
     }
     unsigned code = 0;
     unsigned k = 0;
@@ -112,15 +112,15 @@ static void fill(uint16_t *fast, unsigned root, const uint16_t *count, const uin
 
 /* A code longer than the root: walks the canonical code a bit at a time
  * (the first code of each length follows from the counts, 3.2.2). */
-static unsigned decode_slow(const uint16_t *count, const uint16_t *sym, uint32_t bb, unsigned bc,
-                            unsigned *nbits)
+static unsigned inf_decode_slow(const uint16_t *count, const uint16_t *sym, uint32_t bb,
+                                unsigned bc, unsigned *nbits)
 {
     int code = 0;
     int first = 0;
     int index = 0;
     for (unsigned l = 1; l < 16; l++) {
         if (l > bc) {
-            return SYM_NEED;
+            return INF_SYM_NEED;
         }
         code |= (int)((bb >> (l - 1U)) & 1U);
         int c = count[l];
@@ -132,19 +132,19 @@ static unsigned decode_slow(const uint16_t *count, const uint16_t *sym, uint32_t
         first = (first + c) * 2;
         code *= 2;
     }
-    return SYM_BAD;
+    return INF_SYM_BAD;
 }
 
-static inline unsigned decode(const uint16_t *fast, unsigned root, const uint16_t *count,
-                              const uint16_t *sym, uint32_t bb, unsigned bc, unsigned *nbits)
+static inline unsigned inf_decode(const uint16_t *fast, unsigned root, const uint16_t *count,
+                                  const uint16_t *sym, uint32_t bb, unsigned bc, unsigned *nbits)
 {
     unsigned e = fast[bb & ((1U << root) - 1U)];
     unsigned n = e & 15U;
     if (n == 0) {
-        return decode_slow(count, sym, bb, bc, nbits);
+        return inf_decode_slow(count, sym, bb, bc, nbits);
     }
     if (n > bc) {
-        return SYM_NEED;
+        return INF_SYM_NEED;
     }
     *nbits = n;
     return e >> 4;
@@ -153,7 +153,7 @@ static inline unsigned decode(const uint16_t *fast, unsigned root, const uint16_
 /* RFC 1951 3.2.6: the fixed code. Kept until a dynamic header replaces
  * it, since permessage-deflate sends short messages as fixed blocks, one
  * after another. */
-static void load_fixed(wick__inflater *s)
+static void inf_load_fixed(wick__inflater *s)
 {
     uint8_t dl[32];
     uint8_t *l = s->lit.lens;
@@ -164,10 +164,10 @@ static void load_fixed(wick__inflater *s)
     memset(dl, 5, sizeof(dl));
     /* 286, 287 and distances 30, 31 take part in the code but never
      * occur (3.2.6): decoding them is an error. */
-    (void)build(l, 288, s->lit_count, s->lit_sym);
-    (void)build(dl, 32, s->dtab.count, s->dtab.sym);
-    fill(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym);
-    fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
+    (void)inf_build(l, 288, s->lit_count, s->lit_sym);
+    (void)inf_build(dl, 32, s->dtab.count, s->dtab.sym);
+    inf_fill(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym);
+    inf_fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
     s->fixed = 1;
 }
 
@@ -188,22 +188,22 @@ void wick__inflate_reset(wick__inflater *s)
     s->len = 0;
     s->final = 0;
     s->err = 0;
-    s->mode = M_HEADER;
+    s->mode = INF_M_HEADER;
 }
 
 bool wick__inflate_boundary(const wick__inflater *s)
 {
-    return s->mode == M_HEADER || s->mode == M_DONE;
+    return s->mode == INF_M_HEADER || s->mode == INF_M_DONE;
 }
 
 bool wick__inflate_done(const wick__inflater *s)
 {
-    return s->mode == M_DONE;
+    return s->mode == INF_M_DONE;
 }
 
 /* Copies p[0..n) into the circular window. */
-static uint32_t window_put(uint8_t *win, uint32_t mask, uint32_t wpos, const uint8_t *p, size_t n,
-                           uint8_t *full)
+static uint32_t inf_window_put(uint8_t *win, uint32_t mask, uint32_t wpos, const uint8_t *p,
+                               size_t n, uint8_t *full)
 {
     size_t size = (size_t)mask + 1U;
     if (n >= size) {
@@ -221,10 +221,10 @@ static uint32_t window_put(uint8_t *win, uint32_t mask, uint32_t wpos, const uin
     return (uint32_t)((wpos + n) & mask);
 }
 
-/* Bits: NEED makes sure n are in the buffer or leaves (input used up);
- * REFILL tops the buffer up to 25 or more bits while input lasts, so any
+/* Bits: INF_NEED makes sure n are in the buffer or leaves (input used up);
+ * INF_REFILL tops the buffer up to 25 or more bits while input lasts, so any
  * step short of that fails only at the end of the input. */
-#define NEED(n)                                                                                    \
+#define INF_NEED(n)                                                                                \
     do {                                                                                           \
         while (bc < (n)) {                                                                         \
             if (ip == iend) {                                                                      \
@@ -234,23 +234,23 @@ static uint32_t window_put(uint8_t *win, uint32_t mask, uint32_t wpos, const uin
             bc += 8;                                                                               \
         }                                                                                          \
     } while (0)
-#define REFILL()                                                                                   \
+#define INF_REFILL()                                                                               \
     do {                                                                                           \
         while (bc <= 24 && ip < iend) {                                                            \
             bb |= (uint32_t)*ip++ << bc;                                                           \
             bc += 8;                                                                               \
         }                                                                                          \
     } while (0)
-#define BITS(n) (bb & ((1U << (n)) - 1U))
-#define DROP(n)                                                                                    \
+#define INF_BITS(n) (bb & ((1U << (n)) - 1U))
+#define INF_DROP(n)                                                                                \
     do {                                                                                           \
         bb >>= (n);                                                                                \
         bc -= (n);                                                                                 \
     } while (0)
-#define FAIL(e)                                                                                    \
+#define INF_FAIL(e)                                                                                \
     do {                                                                                           \
         s->err = (int8_t)(e);                                                                      \
-        s->mode = M_BAD;                                                                           \
+        s->mode = INF_M_BAD;                                                                       \
         goto leave;                                                                                \
     } while (0)
 
@@ -272,38 +272,38 @@ wick__inf_rc wick__inflate(wick__inflater *s, const uint8_t *in, size_t *in_len,
 
     for (;;) {
         switch (s->mode) {
-        case M_HEADER:
-            NEED(3U);
+        case INF_M_HEADER:
+            INF_NEED(3U);
             s->final = (uint8_t)(bb & 1U);
             sym = (bb >> 1) & 3U;
-            DROP(3U);
+            INF_DROP(3U);
             if (sym == 0) {
-                s->mode = M_STORED;
+                s->mode = INF_M_STORED;
             } else if (sym == 1) {
                 if (!s->fixed) {
-                    load_fixed(s);
+                    inf_load_fixed(s);
                 }
-                s->mode = M_LEN;
+                s->mode = INF_M_LEN;
             } else if (sym == 2) {
                 s->fixed = 0; /* the tables are about to be overwritten */
-                s->mode = M_TABLE;
+                s->mode = INF_M_TABLE;
             } else {
-                FAIL(WICK__INF_E_BTYPE);
+                INF_FAIL(WICK__INF_E_BTYPE);
             }
             continue;
 
-        case M_STORED:
-            DROP(bc & 7U); /* to a byte boundary; whole bytes stay */
-            NEED(32U);     /* bc was 0, 8, 16 or 24: now exactly 32 */
+        case INF_M_STORED:
+            INF_DROP(bc & 7U); /* to a byte boundary; whole bytes stay */
+            INF_NEED(32U);     /* bc was 0, 8, 16 or 24: now exactly 32 */
             if ((bb & 0xFFFFU) != (~bb >> 16)) {
-                FAIL(WICK__INF_E_STORED);
+                INF_FAIL(WICK__INF_E_STORED);
             }
             s->len = (uint16_t)(bb & 0xFFFFU);
             bb = 0;
             bc = 0;
-            s->mode = M_STORED_COPY;
+            s->mode = INF_M_STORED_COPY;
             goto stored_copy;
-        case M_STORED_COPY:
+        case INF_M_STORED_COPY:
         stored_copy:
             while (s->len != 0) {
                 size_t k = s->len;
@@ -317,61 +317,61 @@ wick__inf_rc wick__inflate(wick__inflater *s, const uint8_t *in, size_t *in_len,
                     goto leave;
                 }
                 memcpy(op, ip, k);
-                wpos = window_put(win, mask, wpos, op, k, &full);
+                wpos = inf_window_put(win, mask, wpos, op, k, &full);
                 op += k;
                 ip += k;
                 s->len = (uint16_t)(s->len - k);
             }
-            s->mode = s->final ? M_DONE : M_HEADER;
+            s->mode = s->final ? INF_M_DONE : INF_M_HEADER;
             continue;
 
-        case M_TABLE:
-            NEED(14U);
-            s->hlit = (uint16_t)(BITS(5U) + 257U);
+        case INF_M_TABLE:
+            INF_NEED(14U);
+            s->hlit = (uint16_t)(INF_BITS(5U) + 257U);
             s->hdist = (uint8_t)(((bb >> 5) & 31U) + 1U);
             s->hclen = (uint8_t)(((bb >> 10) & 15U) + 4U);
-            DROP(14U);
+            INF_DROP(14U);
             if (s->hlit > 286U || s->hdist > 30U) {
-                FAIL(WICK__INF_E_COUNTS); /* zlib refuses them too */
+                INF_FAIL(WICK__INF_E_COUNTS); /* zlib refuses them too */
             }
             s->have = 0;
-            s->mode = M_CLEN;
+            s->mode = INF_M_CLEN;
             goto clen;
-        case M_CLEN:
+        case INF_M_CLEN:
         clen:
             while (s->have < s->hclen) {
-                NEED(3U);
-                s->clens[clen_order[s->have++]] = (uint8_t)BITS(3U);
-                DROP(3U);
+                INF_NEED(3U);
+                s->clens[inf_clen_order[s->have++]] = (uint8_t)INF_BITS(3U);
+                INF_DROP(3U);
             }
             while (s->have < 19U) {
-                s->clens[clen_order[s->have++]] = 0;
+                s->clens[inf_clen_order[s->have++]] = 0;
             }
             /* The code length code lives in the distance tables until the
              * distance code replaces it. */
-            if (build(s->clens, 19, s->dtab.count, s->dtab.sym) != B_COMPLETE) {
-                FAIL(WICK__INF_E_CLEN_CODE);
+            if (inf_build(s->clens, 19, s->dtab.count, s->dtab.sym) != INF_B_COMPLETE) {
+                INF_FAIL(WICK__INF_E_CLEN_CODE);
             }
-            fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
+            inf_fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
             s->have = 0;
-            s->mode = M_CODELENS;
+            s->mode = INF_M_CODELENS;
             goto codelens;
-        case M_CODELENS:
+        case INF_M_CODELENS:
         codelens : {
             unsigned total = (unsigned)s->hlit + s->hdist;
             uint8_t *lens = s->lit.lens;
             while (s->have < total) {
-                REFILL();
-                sym = decode(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym, bb, bc,
-                             &n);
-                if (sym == SYM_NEED) {
+                INF_REFILL();
+                sym = inf_decode(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym, bb,
+                                 bc, &n);
+                if (sym == INF_SYM_NEED) {
                     goto leave;
                 }
                 if (sym > 18U) {
-                    FAIL(WICK__INF_E_CLEN_CODE); /* not reached: the code is complete */
+                    INF_FAIL(WICK__INF_E_CLEN_CODE); /* not reached: the code is complete */
                 }
                 if (sym < 16U) {
-                    DROP(n);
+                    INF_DROP(n);
                     lens[s->have++] = (uint8_t)sym;
                     continue;
                 }
@@ -381,103 +381,105 @@ wick__inf_rc wick__inflate(wick__inflater *s, const uint8_t *in, size_t *in_len,
                     goto leave;
                 }
                 unsigned rep = ((bb >> n) & ((1U << xb) - 1U)) + (sym == 18U ? 11U : 3U);
-                DROP(n + xb);
+                INF_DROP(n + xb);
                 uint8_t v = 0;
                 if (sym == 16U) {
                     if (s->have == 0) {
-                        FAIL(WICK__INF_E_REPEAT);
+                        INF_FAIL(WICK__INF_E_REPEAT);
                     }
                     v = lens[s->have - 1U];
                 }
                 if (s->have + rep > total) {
-                    FAIL(WICK__INF_E_REPEAT);
+                    INF_FAIL(WICK__INF_E_REPEAT);
                 }
                 memset(lens + s->have, v, rep);
                 s->have = (uint16_t)(s->have + rep);
             }
             if (lens[256] == 0) {
-                FAIL(WICK__INF_E_NO_EOB);
+                INF_FAIL(WICK__INF_E_NO_EOB);
             }
-            int r = build(lens, s->hlit, s->lit_count, s->lit_sym);
-            if (r != B_COMPLETE && r != B_ONE) {
-                FAIL(WICK__INF_E_LIT_CODE);
+            int r = inf_build(lens, s->hlit, s->lit_count, s->lit_sym);
+            if (r != INF_B_COMPLETE && r != INF_B_ONE) {
+                INF_FAIL(WICK__INF_E_LIT_CODE);
             }
-            r = build(lens + s->hlit, s->hdist, s->dtab.count, s->dtab.sym);
-            if (r != B_COMPLETE && r != B_ONE && r != B_EMPTY) {
-                FAIL(WICK__INF_E_DIST_CODE);
+            r = inf_build(lens + s->hlit, s->hdist, s->dtab.count, s->dtab.sym);
+            if (r != INF_B_COMPLETE && r != INF_B_ONE && r != INF_B_EMPTY) {
+                INF_FAIL(WICK__INF_E_DIST_CODE);
             }
             /* lens are done with: the lookup takes their place */
-            fill(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym);
-            fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
-            s->mode = M_LEN;
+            inf_fill(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym);
+            inf_fill(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym);
+            s->mode = INF_M_LEN;
             continue;
         }
 
-        case M_LEN:
+        case INF_M_LEN:
         lit:
             if (op == oend) {
                 goto leave;
             }
-            REFILL();
-            sym = decode(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym, bb, bc, &n);
+            INF_REFILL();
+            sym = inf_decode(s->lit.fast, WICK__INF_LIT_ROOT, s->lit_count, s->lit_sym, bb, bc, &n);
             if (sym < 256U) {
-                DROP(n);
+                INF_DROP(n);
                 *op++ = (uint8_t)sym;
                 win[wpos] = (uint8_t)sym;
                 wpos = (wpos + 1U) & mask;
                 full = (uint8_t)(full | (wpos == 0));
                 goto lit;
             }
-            if (sym == SYM_NEED) {
+            if (sym == INF_SYM_NEED) {
                 goto leave;
             }
             if (sym == 256U) {
-                DROP(n);
-                s->mode = s->final ? M_DONE : M_HEADER;
+                INF_DROP(n);
+                s->mode = s->final ? INF_M_DONE : INF_M_HEADER;
                 continue;
             }
             if (sym > 285U) {
-                FAIL(WICK__INF_E_LIT_SYM);
+                INF_FAIL(WICK__INF_E_LIT_SYM);
             }
             sym -= 257U;
-            if (n + len_extra[sym] > bc) {
-                goto leave; /* REFILL stopped short: no more input */
+            if (n + inf_len_extra[sym] > bc) {
+                goto leave; /* INF_REFILL stopped short: no more input */
             }
-            s->len = (uint16_t)(len_base[sym] + ((bb >> n) & ((1U << len_extra[sym]) - 1U)));
-            DROP(n + len_extra[sym]);
-            s->mode = M_DIST;
+            s->len =
+                (uint16_t)(inf_len_base[sym] + ((bb >> n) & ((1U << inf_len_extra[sym]) - 1U)));
+            INF_DROP(n + inf_len_extra[sym]);
+            s->mode = INF_M_DIST;
             goto dist;
-        case M_DIST:
+        case INF_M_DIST:
         dist:
-            REFILL();
-            sym = decode(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym, bb, bc, &n);
-            if (sym == SYM_NEED) {
+            INF_REFILL();
+            sym = inf_decode(s->dtab.fast, WICK__INF_DIST_ROOT, s->dtab.count, s->dtab.sym, bb, bc,
+                             &n);
+            if (sym == INF_SYM_NEED) {
                 goto leave;
             }
             if (sym > 29U) {
-                FAIL(WICK__INF_E_DIST_SYM);
+                INF_FAIL(WICK__INF_E_DIST_SYM);
             }
-            DROP(n);
+            INF_DROP(n);
             s->dist = (uint16_t)sym;
-            s->mode = M_DISTEXT;
+            s->mode = INF_M_DISTEXT;
             goto distext;
-        case M_DISTEXT:
+        case INF_M_DISTEXT:
         distext : {
-            unsigned xb = dist_extra[s->dist];
-            NEED(xb);
-            uint32_t d = dist_base[s->dist] + BITS(xb);
-            DROP(xb);
+            unsigned xb = inf_dist_extra[s->dist];
+            INF_NEED(xb);
+            uint32_t d = inf_dist_base[s->dist] + INF_BITS(xb);
+            INF_DROP(xb);
             if (d > mask + 1U) {
-                FAIL(WICK__INF_E_FAR);
+                INF_FAIL(WICK__INF_E_FAR);
             }
             if (!full && d > wpos) {
-                FAIL(WICK__INF_E_UNWRITTEN);
+                INF_FAIL(WICK__INF_E_UNWRITTEN);
             }
             s->dist = (uint16_t)d;
-            s->mode = M_COPY;
+            s->mode = INF_M_COPY;
             goto copy;
         }
-        case M_COPY:
+        case INF_M_COPY:
         copy : {
             size_t k = s->len;
             if (k > (size_t)(oend - op)) {
@@ -498,11 +500,11 @@ wick__inf_rc wick__inflate(wick__inflater *s, const uint8_t *in, size_t *in_len,
             if (s->len != 0) {
                 goto leave;
             }
-            s->mode = M_LEN;
+            s->mode = INF_M_LEN;
             goto lit;
         }
 
-        case M_DONE:
+        case INF_M_DONE:
             goto leave;
 
         default:
@@ -520,8 +522,17 @@ leave:
     s->full = full;
     *in_len = (size_t)(ip - in);
     *out_len = (size_t)(op - out);
-    if (s->mode == M_BAD) {
+    if (s->mode == INF_M_BAD) {
         return (wick__inf_rc)s->err;
     }
-    return s->mode == M_DONE ? WICK__INF_DONE : WICK__INF_OK;
+    return s->mode == INF_M_DONE ? WICK__INF_DONE : WICK__INF_OK;
 }
+
+#undef INF_NEED
+#undef INF_REFILL
+#undef INF_BITS
+#undef INF_DROP
+#undef INF_FAIL
+#undef INF_SYM_BAD
+#undef INF_SYM_NEED
+#undef INF_ENTRY_BAD

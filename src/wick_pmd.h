@@ -3,7 +3,10 @@
  * glue (wick_pmd.c) and a compression backend share.
  *
  * The backend is chosen at build time: src/wick_pmd_zlib.c under
- * WICK_ZLIB, else none (wick_pmd_available() is false). Another
+ * WICK_ZLIB; else wick's own inflater (src/wick_pmd_wick.c, issue 16),
+ * which only inflates: the plan then gives no deflater and every message
+ * goes out uncompressed. WICK_INFLATE=1 with WICK_ZLIB: wick's inflater
+ * receives, zlib deflates. Another
  * inflater/deflater plugs in by implementing the wick__pmd_be_* functions
  * below; everything it needs comes from the arena.
  */
@@ -50,8 +53,13 @@ size_t wick__pmd_budget(const wick_pmd_config *cfg);
 
 /* --- Backend ------------------------------------------------------------ */
 
-/* True when a backend is compiled in. */
+/* True when a backend is compiled in (always, since wick has its own
+ * inflater). */
 bool wick__pmd_be_present(void);
+
+/* False when the backend cannot deflate (wick's inflater alone): the plan
+ * is then decompress-only, whatever the config asks. */
+bool wick__pmd_be_can_deflate(void);
 
 /* Arena bytes for an inflater with 2^bits window / a deflater with 2^bits
  * window and memLevel m (alignment slack included). */

@@ -19,6 +19,7 @@ bool wick__pmd_plan_fit(size_t budget, unsigned inflate_bits, unsigned deflate_c
     if (!wick__pmd_be_present()) {
         return false;
     }
+    compress = compress && wick__pmd_be_can_deflate();
     if (deflate_cap < WICK__PMD_MIN_DEFLATE_BITS) {
         deflate_cap = WICK__PMD_MIN_DEFLATE_BITS; /* see WICK__PMD_MIN_DEFLATE_BITS */
     }

@@ -3,7 +3,8 @@
  * carries no zlib header), with every allocation served from the
  * connection's arena through zalloc: zlib allocates only in its init
  * functions (and the inflate window on first use), never per message, so
- * a bump allocator with a no-op free is enough. */
+ * a bump allocator with a no-op free is enough. With WICK_INFLATE, only
+ * the deflate half: wick's inflater receives (wick_pmd_wick.c). */
 #include "wick_pmd.h"
 
 #ifdef WICK_ZLIB
@@ -23,10 +24,18 @@ bool wick__pmd_be_present(void)
     return true;
 }
 
+bool wick__pmd_be_can_deflate(void)
+{
+    return true;
+}
+
+#ifndef WICK_INFLATE /* else wick's inflater receives (wick_pmd_wick.c) */
 size_t wick__pmd_be_inflate_size(unsigned bits)
 {
     return sizeof(z_stream) + ZLIB_INFLATE_STATE + ((size_t)1 << bits) + ZLIB_ALIGN_SLACK;
 }
+
+#endif /* WICK_INFLATE */
 
 size_t wick__pmd_be_deflate_size(unsigned bits, unsigned mem_level)
 {
@@ -62,6 +71,7 @@ static z_stream *new_stream(wick_pmd *pmd)
     return z;
 }
 
+#ifndef WICK_INFLATE
 wick_err wick__pmd_be_inflate_init(wick_pmd *pmd, unsigned bits)
 {
     z_stream *z = new_stream(pmd);
@@ -74,6 +84,7 @@ wick_err wick__pmd_be_inflate_init(wick_pmd *pmd, unsigned bits)
     pmd->priv_.inflater = z;
     return WICK_OK;
 }
+#endif /* WICK_INFLATE */
 
 wick_err wick__pmd_be_deflate_init(wick_pmd *pmd, unsigned bits, unsigned mem_level, int level)
 {
@@ -92,6 +103,7 @@ wick_err wick__pmd_be_deflate_init(wick_pmd *pmd, unsigned bits, unsigned mem_le
 /* zlib counts in uInt; feed it at most this much per call. */
 #define ZLIB_MAX_IN ((size_t)1 << 30)
 
+#ifndef WICK_INFLATE
 wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, uint8_t *out,
                               size_t *out_len)
 {
@@ -122,6 +134,7 @@ wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd)
 {
     return inflateReset((z_stream *)pmd->priv_.inflater) == Z_OK ? WICK_OK : WICK_ERR_EXTENSION;
 }
+#endif /* WICK_INFLATE */
 
 wick_err wick__pmd_be_deflate(wick_pmd *pmd, const uint8_t *in, size_t len, uint8_t *out,
                               size_t cap, size_t *out_len)
@@ -168,96 +181,16 @@ wick_err wick__pmd_be_deflate_reset(wick_pmd *pmd)
 
 void wick__pmd_be_end(wick_pmd *pmd)
 {
+#ifndef WICK_INFLATE
     if (pmd->priv_.inflater != NULL) {
         (void)inflateEnd((z_stream *)pmd->priv_.inflater);
-        pmd->priv_.inflater = NULL;
     }
+#endif
+    pmd->priv_.inflater = NULL;
     if (pmd->priv_.deflater != NULL) {
         (void)deflateEnd((z_stream *)pmd->priv_.deflater);
         pmd->priv_.deflater = NULL;
     }
-}
-
-#else /* no backend */
-
-bool wick__pmd_be_present(void)
-{
-    return false;
-}
-
-size_t wick__pmd_be_inflate_size(unsigned bits)
-{
-    (void)bits;
-    return 0;
-}
-
-size_t wick__pmd_be_deflate_size(unsigned bits, unsigned mem_level)
-{
-    (void)bits;
-    (void)mem_level;
-    return 0;
-}
-
-wick_err wick__pmd_be_inflate_init(wick_pmd *pmd, unsigned bits)
-{
-    (void)pmd;
-    (void)bits;
-    return WICK_ERR_STATE;
-}
-
-wick_err wick__pmd_be_deflate_init(wick_pmd *pmd, unsigned bits, unsigned mem_level, int level)
-{
-    (void)pmd;
-    (void)bits;
-    (void)mem_level;
-    (void)level;
-    return WICK_ERR_STATE;
-}
-
-wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, uint8_t *out,
-                              size_t *out_len)
-{
-    (void)pmd;
-    (void)in;
-    (void)out;
-    *in_len = 0;
-    *out_len = 0;
-    return WICK_ERR_INFLATE;
-}
-
-wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd)
-{
-    (void)pmd;
-    return WICK_ERR_STATE;
-}
-
-bool wick__pmd_be_inflate_boundary(const wick_pmd *pmd)
-{
-    (void)pmd;
-    return false;
-}
-
-wick_err wick__pmd_be_deflate(wick_pmd *pmd, const uint8_t *in, size_t len, uint8_t *out,
-                              size_t cap, size_t *out_len)
-{
-    (void)pmd;
-    (void)in;
-    (void)len;
-    (void)out;
-    (void)cap;
-    *out_len = 0;
-    return WICK_ERR_STATE;
-}
-
-wick_err wick__pmd_be_deflate_reset(wick_pmd *pmd)
-{
-    (void)pmd;
-    return WICK_ERR_STATE;
-}
-
-void wick__pmd_be_end(wick_pmd *pmd)
-{
-    (void)pmd;
 }
 
 #endif /* WICK_ZLIB */
