@@ -604,6 +604,28 @@ static void inflate_seeds(void)
     }
 }
 
+/* fuzz_inflate_diff: window bits and mode, split seed / zlib settings,
+ * then a raw stream (mode 0) or data zlib deflates (modes 1, 2). */
+static void inflate_diff_seeds(void)
+{
+    static const uint8_t hello[] = {0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07,
+                                    0x00, 0x00, 0x00, 0xFF, 0xFF};
+    static const char text[] =
+        "{\"type\":\"message\",\"room\":\"lobby\",\"text\":\"hello, world\"} "
+        "{\"type\":\"message\",\"room\":\"lobby\",\"text\":\"hello again\"}";
+    static const uint8_t confs[][2] = {{0x07, 0x11}, {0x0F, 0x06}, {0x09, 0x9E},
+                                       {0x0C, 0x31}, {0x17, 0x4B}, {0x08, 0x00}};
+    for (size_t c = 0; c < sizeof(confs) / sizeof(confs[0]); c++) {
+        char name[64];
+        snprintf(name, sizeof(name), "diff-%zu", c);
+        if ((confs[c][0] & 0x18U) == 0) {
+            seed("inflate_diff", name, confs[c], 2, hello, sizeof(hello));
+        } else {
+            seed("inflate_diff", name, confs[c], 2, text, sizeof(text) - 1);
+        }
+    }
+}
+
 /* Seeds from the files in tests/vectors: each RFC 6455 5.7 frame for the frame
  * parser and the engine of the receiving role; the RFC 6455 1.2 handshake
  * for both handshake targets. */
@@ -658,6 +680,7 @@ int main(int argc, char **argv)
     hs_seeds();
     pmd_seeds();
     inflate_seeds();
+    inflate_diff_seeds();
     vector_seeds();
     printf("gen_corpus: %u seeds in %s\n", written, root);
     return 0;

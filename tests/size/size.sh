@@ -85,7 +85,7 @@ build_lib "$out/obj-nostr" "-DWICK_NO_ERR_STRINGS"
 
 # link NAME PROGRAM LIBDIR: links and writes NAME.sections (mapsum.awk).
 link() {
-    "${CROSS}gcc" $TFLAGS $TDEFS -Iinclude -c "$here/$2.c" -o "$out/$1.main.o"
+    "${CROSS}gcc" $TFLAGS $TDEFS -Iinclude -Isrc -c "$here/$2.c" -o "$out/$1.main.o"
     "${CROSS}gcc" $TFLAGS -nostdlib -nostartfiles -Wl,--gc-sections -Wl,-Map="$out/$1.map" \
         -o "$out/$1.elf" "$out/$1.main.o" "$out/rt.o" "$3/libwick.a" -lgcc
     awk -f "$here/mapsum.awk" "$out/$1.map" > "$out/$1.sections"
@@ -96,6 +96,8 @@ link everything-nostr everything "$out/obj-nostr"
 # A server and a client product, firmware configuration (docs/embedded.md).
 link server server "$out/obj-nostr"
 link client client "$out/obj-nostr"
+# wick's inflater alone (issue 16; its own row and budget, "inflate").
+link inflate inflate "$out/obj-nostr"
 
 # Library rows of a .sections file: "kind size object name".
 lib_rows() {
@@ -152,14 +154,18 @@ check() { # label value budget
         echo "  -> $1: $2 bytes, budget $3: ok ($(($3 - $2)) to spare)"
     fi
 }
-for p in everything minimal everything-nostr server client; do
+probe() { # nm object symbol
+    v=$("$1" -S "$2" | awk -v s="$3" '$4 == s { print $2 }')
+    printf '%d' "0x$v"
+}
+for p in everything minimal everything-nostr server client inflate; do
     total=$(lib_total "$out/$p.sections")
     echo "$p: library $total bytes"
     echo "  ${CROSS}size of the whole program: $("${CROSS}size" "$out/$p.elf" | awk 'NR == 2 {
         printf "text %d data %d bss %d", $1, $2, $3 }')"
     echo "  not counted: $(extras "$out/$p.sections")"
     n=12
-    case $p in everything-nostr | server | client) n=0 ;; esac
+    case $p in everything-nostr | server | client | inflate) n=0 ;; esac
     if [ "$n" -gt 0 ]; then
         echo "  biggest symbols:"
         lib_rows "$out/$p.sections" | awk '$1 != "bss" { print $2, $1, $3, $4 }' |
@@ -171,6 +177,10 @@ for p in everything minimal everything-nostr server client; do
     minimal) check "minimal engine" "$total" "$(budget minimal)" ;;
     everything-nostr)
         check "everything, firmware build (WICK_NO_ERR_STRINGS)" "$total" "$(budget everything)" ;;
+    inflate)
+        echo "  state: sizeof(wick__inflater) $(probe "${CROSS}nm" "$out/inflate.main.o" \
+            size_inflater_state) bytes on the target, plus the window (2^bits bytes)"
+        check "wick's inflater" "$total" "$(budget inflate)" ;;
     esac
     echo
 done
@@ -178,10 +188,6 @@ done
 # --- sizeof the state structs, host and target (nm -S of probe.c).
 "$HOSTCC" -std=c99 -Iinclude -c "$here/probe.c" -o "$out/probe-host.o"
 "${CROSS}gcc" $TFLAGS -Iinclude -c "$here/probe.c" -o "$out/probe-target.o"
-probe() { # nm object symbol
-    v=$("$1" -S "$2" | awk -v s="$3" '$4 == s { print $2 }')
-    printf '%d' "0x$v"
-}
 host_arch=$("$HOSTCC" -dumpmachine | cut -d- -f1)
 printf '%-22s %8s %8s\n' "sizeof" "$host_arch" "cortex-m0+"
 for s in conn hs_request hs_client frame_parser; do
