@@ -394,6 +394,7 @@ coverage: build/fuzz/corpus/.stamp
 BENCH_DIR := $(BUILD)/bench
 BENCH_PROGS := $(BENCH_DIR)/bench_stream $(BENCH_DIR)/bench_frame $(BENCH_DIR)/bench_utf8 \
                $(BENCH_DIR)/bench_hs $(BENCH_DIR)/loadgen $(BENCH_DIR)/bench_pmd
+BENCH_PROGS += $(BENCH_DIR)/bench_inflate
 BENCH_LIBS := -lwslay -lcrypto $(LIBCRYPTO)
 
 $(BENCH_DIR):

@@ -38,6 +38,7 @@ run $PIN "$B/bench_utf8" "$REPS"
 run $PIN "$B/bench_hs" "$REPS" builtin
 run $PIN "$BUILD/bench-openssl/bench/bench_hs" "$REPS" openssl
 run $PIN "$B/bench_pmd" 1000
+run $PIN "$B/bench_inflate" "$REPS"
 
 # --- End to end --------------------------------------------------------
 # tests/bench/e2e.sh (issue 10): wick's echo_server, uWebSockets (when
