@@ -124,8 +124,8 @@ static bool ref_answer_ok(const int o[4], const int a[4])
     if (o[2] != ABSENT && (a[2] == ABSENT || a[2] > o[2])) {
         return false; /* 7.1.2.1 */
     }
-    if (a[3] != ABSENT && (o[3] == ABSENT || (o[3] != NOVALUE && a[3] > o[3]))) {
-        return false; /* 7.1.2.2 */
+    if (a[3] != ABSENT && o[3] == ABSENT) {
+        return false; /* 7.1.2.2 (a value above ours is the server ignoring our hint) */
     }
     return true;
 }
@@ -306,7 +306,8 @@ static void client_side(uint8_t cb, const wick_ext *x, size_t n)
     bool nct = (ccfg.flags & WICK_PMD_NO_CONTEXT_TAKEOVER) != 0;
     FZ_CHECK(p.client_no_context_takeover == (av[1] != ABSENT || nct));
     FZ_CHECK(p.server_max_window_bits == (av[2] != ABSENT ? av[2] : 15));
-    FZ_CHECK(p.client_max_window_bits == (av[3] != ABSENT ? av[3] : (o->v[3] > 0 ? o->v[3] : 15)));
+    int own = o->v[3] > 0 ? o->v[3] : 15; /* our own limit binds us, answered or not */
+    FZ_CHECK(p.client_max_window_bits == (av[3] != ABSENT && av[3] < own ? av[3] : own));
     check_fits(&ccfg, &p, WICK_ROLE_CLIENT);
 }
 

