@@ -11,102 +11,17 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = "build"
-T = 3.0
+from chatlib import T, Server, connect, joined, recv_raw as recv, send, server_path
+import chatlib
 
-
-def server_path():
-    b = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
-    return os.path.join(b, "examples", "chat_server")
-
-
-class Server:
-    def __init__(self, *args):
-        self.args = list(args)
-        self.log = tempfile.TemporaryFile()
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            [server_path(), "--port", "0", "--public",
-             os.path.join(ROOT, "examples", "chat", "public"), "-v"] + self.args,
-            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("listening on "), "server did not start: %r" % line
-        self.port = int(line.split()[2])
-        return self
-
-    def url(self):
-        return "ws://127.0.0.1:%d/chat" % self.port
-
-    def cpu_s(self):
-        f = open("/proc/%d/stat" % self.proc.pid).read().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-    def logs(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop on SIGTERM")
-        if exc[0] is None:
-            assert code == 0, "server exit status %s" % code
-
-
-_n = [0]
-
-
-async def send(ws, type_, **fields):
-    _n[0] += 1
-    msg = {"id": "a%d" % _n[0], "type": type_}
-    msg.update(fields)
-    await ws.send(json.dumps(msg))
-    return msg["id"]
-
-
-async def recv(ws, want=None, timeout=T):
-    m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-    if want is not None:
-        assert m["type"] == want, "want %s, got %r" % (want, m)
-    return m
-
-
-async def connect(srv):
-    ws = await websockets.connect(srv.url(), max_queue=None, max_size=None, compression=None)
-    m = await recv(ws, "connected")
-    return ws, m["payload"]
-
-
-async def joined(srv, room, name):
-    ws, hello = await connect(srv)
-    await send(ws, "join", room=room, payload={"name": name})
-    m = await recv(ws, "system")
-    assert m["payload"]["event"] == "joined", m
-    return ws, hello
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = chatlib.registry()
 
 
 @test
@@ -404,33 +319,5 @@ async def test_resume_auth_mode_same_user_only():
         os.unlink(sec)
 
 
-async def run(selected):
-    passed = failed = 0
-    for fn in TESTS:
-        if selected and not any(k in fn.__name__ for k in selected):
-            continue
-        start = time.monotonic()
-        try:
-            await asyncio.wait_for(fn(), 60)
-            passed += 1
-            print("ok   %-40s %.2fs" % (fn.__name__, time.monotonic() - start), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            import traceback
-            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e), flush=True)
-            traceback.print_exc()
-    print("chat-abuse: %d passed, %d failed" % (passed, failed))
-    return failed
-
-
-def main():
-    global BUILD
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        BUILD = args.pop(0)
-    selected = args[args.index("-k") + 1:] if "-k" in args else []
-    sys.exit(1 if asyncio.run(run(selected)) else 0)
-
-
 if __name__ == "__main__":
-    main()
+    chatlib.main(TESTS, "chat-abuse")

@@ -16,7 +16,6 @@ import socket
 import ssl
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -24,89 +23,21 @@ import urllib.request
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("WICK_BUILD", "build")
+import chatlib
+from chatlib import PUBLIC, ROOT, T, Server, close_code, nothing, send
+
+chatlib.BUILD = os.environ.get("WICK_BUILD", "build")
 SAN_BUILD = os.environ.get("WICK_SAN_BUILD", "build/test-san")
-SERVER = os.path.join(ROOT, BUILD, "examples", "chat_server")
-PUBLIC = os.path.join(ROOT, "examples", "chat", "public")
-T = 3.0  # seconds to wait for an expected message
-
-
-class Server:
-    def __init__(self, *args):
-        self.args = list(args)
-        self.proc = None
-        self.port = None
-        self.log = tempfile.TemporaryFile()
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            [SERVER, "--port", "0", "--public", PUBLIC, "-v"] + self.args,
-            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("listening on "), "server did not start: %r" % line
-        self.port = int(line.split()[2])
-        return self
-
-    def url(self, path="/chat"):
-        return "ws://127.0.0.1:%d%s" % (self.port, path)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop on SIGTERM")
-
-    def logs(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def __exit__(self, *exc):
-        code = self.stop()
-        if exc[0] is None:
-            assert code == 0, "server exit status %s" % code
-
-
-_ids = [0]
-
-
-def mid():
-    _ids[0] += 1
-    return "t%d" % _ids[0]
-
-
-async def send(ws, type_, **fields):
-    msg = {"id": mid(), "type": type_}
-    msg.update(fields)
-    await ws.send(json.dumps(msg))
-    return msg["id"]
+SERVER = chatlib.server_path()  # again in main(), from the command line
 
 
 async def recv(ws, want=None, timeout=T):
-    m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-    while m["type"] == "ack" and want != "ack":  # acks: test_abuse.py
-        m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    """chatlib.recv (acks skipped), and every message has the common fields."""
+    m = await chatlib.recv_next(ws, want, timeout)
     for k in ("id", "type", "payload", "timestamp"):
         assert k in m, "message without %s: %r" % (k, m)
     assert isinstance(m["payload"], dict) and isinstance(m["timestamp"], int)
-    if want is not None:
-        assert m["type"] == want, "want %s, got %r" % (want, m)
-    return m
-
-
-async def nothing(ws, timeout=0.3):
-    """Asserts no message arrives within timeout."""
-    try:
-        m = await asyncio.wait_for(ws.recv(), timeout)
-        while json.loads(m)["type"] == "ack":  # acks: test_abuse.py
-            m = await asyncio.wait_for(ws.recv(), timeout)
-    except asyncio.TimeoutError:
-        return
-    raise AssertionError("unexpected message: %r" % m)
+    return chatlib.check_type(m, want)
 
 
 async def error(ws, code):
@@ -215,12 +146,7 @@ def make_token(secret, user, ttl=3600):
 
 # === Tests ===================================================================
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = chatlib.registry()
 
 
 @test
@@ -772,28 +698,7 @@ async def test_slow_client_dropped():
 
 def read_close(s, timeout=3.0):
     """Reads server frames until a close frame; returns its code."""
-    s.settimeout(timeout)
-    buf = b""
-    while True:
-        while len(buf) >= 2:
-            n = buf[1] & 0x7F
-            off = 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n, off = struct.unpack("!H", buf[2:4])[0], 4
-            elif n == 127:
-                if len(buf) < 10:
-                    break
-                n, off = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < off + n:
-                break
-            op, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
-            if op == 0x8:
-                return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-        chunk = s.recv(65536)
-        assert chunk, "closed without a close frame"
-        buf += chunk
+    return close_code(s, timeout=timeout, strict=True)
 
 
 @test
@@ -960,34 +865,11 @@ async def test_sigterm_under_load_asan():
     assert stats["chats"] > 300 and stats["closed_1001"] > 100, stats
 
 
-async def run(selected):
-    passed = failed = 0
-    for fn in TESTS:
-        if selected and not any(k in fn.__name__ for k in selected):
-            continue
-        start = time.monotonic()
-        try:
-            await asyncio.wait_for(fn(), 60)
-            passed += 1
-            print("ok   %-40s %.2fs" % (fn.__name__, time.monotonic() - start), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            import traceback
-            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e), flush=True)
-            traceback.print_exc()
-    print("chat: %d passed, %d failed" % (passed, failed))
-    return failed
-
-
 def main():
-    args = sys.argv[1:]
-    global BUILD, SERVER
-    if args and not args[0].startswith("-"):
-        BUILD = args.pop(0)
-        SERVER = os.path.join(ROOT, BUILD, "examples", "chat_server") if not os.path.isabs(BUILD) \
-            else os.path.join(BUILD, "examples", "chat_server")
-    selected = args[args.index("-k") + 1:] if "-k" in args else []
-    sys.exit(1 if asyncio.run(run(selected)) else 0)
+    global SERVER
+    selected = chatlib.parse_args()
+    SERVER = chatlib.server_path()
+    chatlib.main(TESTS, "chat", selected)
 
 
 if __name__ == "__main__":

@@ -14,24 +14,15 @@ import re
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 
 import websockets
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_abuse as ta  # noqa: E402  (Server, send, recv, connect)
+from chatlib import T, Server, close_code, connect, recv_raw as recv, send, server_path
+import chatlib
 
-from test_abuse import Server, connect, recv, send  # noqa: E402
-
-T = 3.0
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = chatlib.registry()
 
 
 async def pings(ws, n):
@@ -63,7 +54,7 @@ async def test_rate_limit_survives_reconnect():
 
 
 def token(secret, user):
-    out = subprocess.run([ta.server_path(), "token", user, "--auth-secret", secret],
+    out = subprocess.run([server_path(), "token", user, "--auth-secret", secret],
                          capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
@@ -105,36 +96,6 @@ def raw_upgrade(port):
         buf += chunk
     assert buf.startswith(b"HTTP/1.1 101"), buf[:80]
     return s, buf.split(b"\r\n\r\n", 1)[1]
-
-
-def close_code(s, pending=b"", timeout=T):
-    """Reads server frames until a close frame; returns its code (None: EOF)."""
-    buf = pending
-    s.settimeout(timeout)
-    while True:
-        while len(buf) >= 2:
-            ln = buf[1] & 0x7F
-            off = 2
-            if ln == 126:
-                if len(buf) < 4:
-                    break
-                ln, off = struct.unpack("!H", buf[2:4])[0], 4
-            elif ln == 127:
-                if len(buf) < 10:
-                    break
-                ln, off = struct.unpack("!Q", buf[2:10])[0], 10
-            if len(buf) < off + ln:
-                break
-            op, body, buf = buf[0] & 0x0F, buf[off:off + ln], buf[off + ln:]
-            if op == 8:
-                return struct.unpack("!H", body[:2])[0] if len(body) >= 2 else 1005
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            return None
-        if not chunk:
-            return None
-        buf += chunk
 
 
 @test
@@ -222,32 +183,5 @@ async def test_reassembly_cap_and_deadline():
               % (rss0, rss1, max(peaks), cap), flush=True)
 
 
-async def run(selected):
-    passed = failed = 0
-    for fn in TESTS:
-        if selected and not any(k in fn.__name__ for k in selected):
-            continue
-        start = time.monotonic()
-        try:
-            await asyncio.wait_for(fn(), 60)
-            passed += 1
-            print("ok   %-40s %.2fs" % (fn.__name__, time.monotonic() - start), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            import traceback
-            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e), flush=True)
-            traceback.print_exc()
-    print("chat-limits: %d passed, %d failed" % (passed, failed))
-    return failed
-
-
-def main():
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        ta.BUILD = args.pop(0)
-    selected = args[args.index("-k") + 1:] if "-k" in args else []
-    sys.exit(1 if asyncio.run(run(selected)) else 0)
-
-
 if __name__ == "__main__":
-    main()
+    chatlib.main(TESTS, "chat-limits")

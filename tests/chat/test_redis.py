@@ -14,20 +14,16 @@ Usage: test_redis.py [BUILD_DIR] [-k NAME]
 import asyncio
 import hashlib
 import hmac
-import json
-import os
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = "build"
-T = 3.0
+from chatlib import Server, T, nothing_but, recv_until, send
+import chatlib
+
 PRESENCE_S = 5.0  # docs/chat.md: a dead node's users leave within 4 s of its last beat
 
 
@@ -73,71 +69,23 @@ class Redis:
         return "redis://127.0.0.1:%d" % self.port
 
 
-class Node:
+class Node(Server):
+    """chat_server with --redis; on a failure in its body, prints its last
+    40 log lines. A node the test killed is only reaped."""
+    what = "node"
+
     def __init__(self, redis, *args):
-        self.args = ["--redis", redis.url()] + list(args)
-        self.log = tempfile.TemporaryFile()
-        self.proc = None
-        self.port = None
-
-    def __enter__(self):
-        b = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
-        self.proc = subprocess.Popen(
-            [os.path.join(b, "examples", "chat_server"), "--port", "0", "--public",
-             os.path.join(ROOT, "examples", "chat", "public"), "-v"] + self.args,
-            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("listening on "), "node did not start: %r" % line
-        self.port = int(line.split()[2])
-        return self
-
-    def url(self):
-        return "ws://127.0.0.1:%d/chat" % self.port
-
-    def logtext(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+        super().__init__("--redis", redis.url(), *args)
 
     def __exit__(self, *exc):
         if exc[0] is not None:
-            print("node log (last 40 lines):\n" + "\n".join(self.logtext().splitlines()[-40:]))
+            print("node log (last 40 lines):\n" + "\n".join(self.logs().splitlines()[-40:]))
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("node did not stop on SIGTERM")
+            code = self.stop()
             if exc[0] is None:
-                assert code == 0, "node exit status %s\n%s" % (code, self.logtext()[-3000:])
+                assert code == 0, "node exit status %s\n%s" % (code, self.logs()[-3000:])
         else:
             self.proc.wait()
-
-
-_ids = [0]
-
-
-async def send(ws, type_, **fields):
-    _ids[0] += 1
-    msg = {"id": "t%d" % _ids[0], "type": type_}
-    msg.update(fields)
-    await ws.send(json.dumps(msg))
-    return msg["id"]
-
-
-async def recv_until(ws, pred, timeout=T, what="a message"):
-    """Reads until pred(m); returns (m, the messages skipped)."""
-    skipped = []
-    end = time.monotonic() + timeout
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            raise AssertionError("timed out waiting for %s; got %r" % (what, skipped[-5:]))
-        m = json.loads(await asyncio.wait_for(ws.recv(), left))
-        if pred(m):
-            return m, skipped
-        skipped.append(m)
 
 
 SECRET = b"test-redis-secret"
@@ -180,22 +128,7 @@ async def chats(ws, n, timeout=T):
     return out
 
 
-async def nothing_but(ws, allowed, timeout=0.5):
-    """No message of a type outside `allowed` for `timeout` seconds."""
-    try:
-        while True:
-            m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-            assert m["type"] in allowed, "unexpected %r" % m
-    except asyncio.TimeoutError:
-        return
-
-
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = chatlib.registry()
 
 
 @test
@@ -392,7 +325,7 @@ async def test_redis_lost_and_back():
             assert [m["payload"]["text"] for m in await chats(a, 1)] == ["from b"]
             for w in (a, a2, b):
                 await w.close()
-            assert "redis_down" in na.logtext() and "redis_up" in na.logtext()
+            assert "redis_down" in na.logs() and "redis_up" in na.logs()
     finally:
         redis.kill()
 
@@ -417,28 +350,5 @@ async def test_redis_down_at_start():
             redis.kill()
 
 
-async def main():
-    only = sys.argv[sys.argv.index("-k") + 1] if "-k" in sys.argv else None
-    passed = failed = 0
-    for t in TESTS:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        try:
-            await asyncio.wait_for(t(), 60)
-            passed += 1
-            print("ok   %s (%.1f s)" % (t.__name__, time.monotonic() - t0))
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            import traceback
-            traceback.print_exc()
-            print("FAIL %s: %r" % (t.__name__, e))
-    print("test-redis: %d passed, %d failed" % (passed, failed))
-    return failed == 0
-
-
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if args:
-        BUILD = args[0]
-    sys.exit(0 if asyncio.run(main()) else 1)
+    chatlib.main(TESTS, "test-redis")

@@ -9,89 +9,13 @@ Every test starts its own server on 127.0.0.1 port 0 and stops it with
 SIGTERM. Usage: test_scale.py [BUILD_DIR] [-k NAME]
 """
 import asyncio
-import json
-import os
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = "build"
-T = 3.0
-
-
-def server_path():
-    b = BUILD if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD)
-    return os.path.join(b, "examples", "chat_server")
-
-
-class Server:
-    def __init__(self, *args):
-        self.args = list(args)
-        self.log = tempfile.TemporaryFile()
-        self.proc = None
-        self.port = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            [server_path(), "--port", "0", "--public",
-             os.path.join(ROOT, "examples", "chat", "public"), "-v"] + self.args,
-            stdout=subprocess.PIPE, stderr=self.log, cwd=ROOT)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("listening on "), "server did not start: %r" % line
-        self.port = int(line.split()[2])
-        return self
-
-    def url(self):
-        return "ws://127.0.0.1:%d/chat" % self.port
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("server did not stop on SIGTERM")
-        if exc[0] is None:
-            assert code == 0, "server exit status %s" % code
-
-
-_ids = [0]
-
-
-async def send(ws, type_, **fields):
-    _ids[0] += 1
-    msg = {"id": "t%d" % _ids[0], "type": type_}
-    msg.update(fields)
-    await ws.send(json.dumps(msg))
-    return msg["id"]
-
-
-async def recv(ws, want=None, timeout=T):
-    """The next message that is not an ack (acks: test_abuse.py)."""
-    while True:
-        m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if m["type"] != "ack" or want == "ack":
-            break
-    if want is not None:
-        assert m["type"] == want, "want %s, got %r" % (want, m)
-    return m
-
-
-async def nothing(ws, timeout=0.3):
-    try:
-        while True:
-            m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-            if m["type"] != "ack":
-                raise AssertionError("unexpected message: %r" % m)
-    except asyncio.TimeoutError:
-        return
+from chatlib import T, Server, nothing, recv, recv_json, send, server_path
+import chatlib
 
 
 async def join(srv, room, name, since=None):
@@ -113,7 +37,7 @@ async def say(ws, room, text):
     events that arrive before the ack (joins, leaves) are skipped."""
     ref = await send(ws, "chat", room=room, payload={"text": text})
     while True:
-        a = json.loads(await asyncio.wait_for(ws.recv(), T))
+        a = await recv_json(ws)
         if a["type"] == "ack":
             break
         assert a["type"] in ("user_joined", "user_left"), a
@@ -121,12 +45,7 @@ async def say(ws, room, text):
     return a["payload"]["msg"]
 
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = chatlib.registry()
 
 
 @test
@@ -242,33 +161,5 @@ async def test_broadcast_single_process():
                 await ws.close()
 
 
-async def run(selected):
-    passed = failed = 0
-    for fn in TESTS:
-        if selected and not any(k in fn.__name__ for k in selected):
-            continue
-        start = time.monotonic()
-        try:
-            await asyncio.wait_for(fn(), 60)
-            passed += 1
-            print("ok   %-40s %.2fs" % (fn.__name__, time.monotonic() - start), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            import traceback
-            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e), flush=True)
-            traceback.print_exc()
-    print("chat-scale: %d passed, %d failed" % (passed, failed))
-    return failed
-
-
-def main():
-    global BUILD
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        BUILD = args.pop(0)
-    selected = args[args.index("-k") + 1:] if "-k" in args else []
-    sys.exit(1 if asyncio.run(run(selected)) else 0)
-
-
 if __name__ == "__main__":
-    main()
+    chatlib.main(TESTS, "chat-scale")
