@@ -39,6 +39,9 @@ void fw_note_base(size_t *base);
  * each sets *base to the stack depth at its library calls. */
 void fw_test_handshakes(size_t *base);
 void fw_test_engine(size_t *base);
+/* permessage-deflate with wick's inflater and a 512-byte window
+ * (fw_inflate.c). */
+void fw_test_inflate(size_t *base);
 /* The engine tests' server reassembly buffer, for the RAM report. */
 size_t fw_engine_msg_cap(void);
 

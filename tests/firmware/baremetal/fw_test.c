@@ -43,6 +43,7 @@ int main(void)
     size_t hs_stack = board_stack_used();
     board_stack_mark();
     fw_test_engine(&engine_base);
+    fw_test_inflate(&engine_base);
     size_t engine_stack = board_stack_used();
     report_ram();
     if (board_stack_size() != 0) {
