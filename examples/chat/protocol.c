@@ -527,23 +527,6 @@ static void do_room_relay(struct client *c, const struct msg *m, bool is_chat)
     }
 }
 
-/* "sN" into *seq. */
-static bool parse_sid(const char *s, unsigned long long *seq)
-{
-    if (s[0] != 's' || s[1] < '1' || s[1] > '9') {
-        return false;
-    }
-    unsigned long long n = 0;
-    for (const char *p = s + 1; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || n > 100000000000000ull) {
-            return false;
-        }
-        n = n * 10 + (unsigned long long)(*p - '0');
-    }
-    *seq = n;
-    return true;
-}
-
 /* The receipt the author gets: "c read up to up_to in r". */
 static json_t *read_of(const struct client *c, const struct room *r, const char *up_to)
 {
@@ -569,7 +552,7 @@ static void do_read(struct client *c, const struct msg *m)
     }
     json_t *up = json_object_get(m->payload, "up_to");
     unsigned long long seq = 0;
-    if (!json_is_string(up) || !parse_sid(json_string_value(up), &seq)) {
+    if (!json_is_string(up) || !history_parse_id(json_string_value(up), &seq)) {
         send_error(c, "invalid_field", "payload.up_to: a server message id (s<number>)", m->id);
         return;
     }
