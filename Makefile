@@ -3,7 +3,7 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V WICK_OPENSSL WICK_ZLIB WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
+# INCLUDEDIR BUILD V JOBS WICK_OPENSSL WICK_ZLIB WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
 
 CC      ?= cc
 AR      ?= ar
@@ -12,6 +12,10 @@ LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BUILD   ?= build
 PYTHON  ?= /usr/bin/python3
+# Parallel jobs for the builds inside `make test` (its test programs still
+# run one at a time unless a step says otherwise).
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+J        = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
 
 VERSION := $(shell sed -n 's/^\#define WICK_VERSION_STRING "\(.*\)"/\1/p' include/wick.h)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
@@ -181,10 +185,10 @@ test-variant: $(TEST_BIN)
 # receive routes run every test; it also inflates with wick's own
 # inflater (WICK_INFLATE=1), so the permessage-deflate tests run on both.
 test-unit: deps-test
-	$(Q)$(MAKE) --no-print-directory BUILD=build/test-plain WERROR=1 test-variant
-	$(Q)$(MAKE) --no-print-directory BUILD=build/test-san WERROR=1 SAN=address,undefined \
+	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-plain WERROR=1 test-variant
+	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-san WERROR=1 SAN=address,undefined \
 		OPT=-O1 test-variant
-	$(Q)$(MAKE) --no-print-directory BUILD=build/test-openssl WERROR=1 WICK_OPENSSL=1 OPT=-Os \
+	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-openssl WERROR=1 WICK_OPENSSL=1 OPT=-Os \
 		WICK_INFLATE=1 test-variant
 
 # The plain test binaries under valgrind.
@@ -205,13 +209,13 @@ test-interop: examples
 # replay through the fuzz targets, interop with Python websockets and Node
 # ws, the conformance catalogue in both roles, and the chat example end to end.
 test: test-unit
-	$(Q)$(MAKE) --no-print-directory test-firmware
+	$(Q)$(MAKE) --no-print-directory $(J) test-firmware
 	$(Q)sh tests/install_test.sh
-	$(Q)$(MAKE) --no-print-directory fuzz-replay
-	$(Q)$(MAKE) --no-print-directory test-interop
-	$(Q)$(MAKE) --no-print-directory conformance
-	$(Q)$(MAKE) --no-print-directory test-chat
-	$(Q)$(MAKE) --no-print-directory test-io
+	$(Q)$(MAKE) --no-print-directory $(J) fuzz-replay
+	$(Q)$(MAKE) --no-print-directory $(J) test-interop
+	$(Q)$(MAKE) --no-print-directory $(J) conformance
+	$(Q)$(MAKE) --no-print-directory $(J) test-chat
+	$(Q)$(MAKE) --no-print-directory $(J) test-io
 
 # --- Examples --------------------------------------------------------------
 
@@ -506,7 +510,7 @@ $(BUILD)/amalg/wick.o: $(AMALG_DIR)/wick.c
 test-amalgamation: amalgamation
 	$(Q)sh tests/firmware/deps.sh arm
 	$(Q)sh tests/firmware/amalgamation.sh $(AMALG_DIR) "$(WARN) -Werror"
-	$(Q)$(MAKE) --no-print-directory BUILD=build/test-amalg AMALGAMATION=1 WERROR=1 OPT=-O1 \
+	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-amalg AMALGAMATION=1 WERROR=1 OPT=-O1 \
 		test-variant
 
 # `make cross`: libwick.a for Cortex-M0+ and Cortex-M4F with arm-none-eabi-gcc,
@@ -550,14 +554,14 @@ LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIO
 LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c tests/test_pmd*.c) tests/test_sizes.c
 test-limits: amalgamation
 	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
-	$(Q)$(MAKE) --no-print-directory BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
+	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
 		CPPFLAGS="$(LIMITS_MIN)" build/test-limits-min-O2/libwick.a >/dev/null
 	$(Q)for v in min max; do \
 		if [ $$v = min ]; then d="$(LIMITS_MIN)"; else d="$(LIMITS_MAX)"; fi; \
-		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+		$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
 			CPPFLAGS="$$d" $(LIMITS_DEFAULT_ONLY:tests/%.c=build/test-limits-$$v/tests/%) \
 			>/dev/null || exit 1; \
-		$(MAKE) --no-print-directory BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
+		$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
 			CPPFLAGS="$$d" TEST_SRC="$(filter-out $(LIMITS_DEFAULT_ONLY),$(TEST_SRC))" \
 			test-variant > build/test-limits-$$v.log 2>&1 || \
 			{ tail -n 40 build/test-limits-$$v.log; exit 1; }; \
@@ -577,12 +581,12 @@ test-qemu-m: cross
 # qemu-user (tests/firmware/multiarch.sh).
 test-multiarch:
 	$(Q)sh tests/firmware/deps.sh multi
-	$(Q)sh tests/firmware/multiarch.sh "$(MAKE)"
+	$(Q)sh tests/firmware/multiarch.sh "$(MAKE) $(J)"
 
 # What `make test` runs for issue 12 (each step prints its time).
 test-firmware:
-	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory test-amalgamation
-	$(Q)sh tests/firmware/timed.sh "cross + test-qemu-m" $(MAKE) --no-print-directory test-qemu-m
-	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory test-cmake
-	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory test-limits
-	$(Q)sh tests/firmware/timed.sh test-multiarch $(MAKE) --no-print-directory test-multiarch
+	$(Q)sh tests/firmware/timed.sh test-amalgamation $(MAKE) --no-print-directory $(J) test-amalgamation
+	$(Q)sh tests/firmware/timed.sh "cross + test-qemu-m" $(MAKE) --no-print-directory $(J) test-qemu-m
+	$(Q)sh tests/firmware/timed.sh test-cmake $(MAKE) --no-print-directory $(J) test-cmake
+	$(Q)sh tests/firmware/timed.sh test-limits $(MAKE) --no-print-directory $(J) test-limits
+	$(Q)sh tests/firmware/timed.sh test-multiarch $(MAKE) --no-print-directory $(J) test-multiarch

@@ -44,6 +44,9 @@ fi
 
 # 3. The server, and an ASan+UBSan build of it for the SIGTERM-under-load
 #    test (build/test-san is shared with tests/io).
+# Our own -j2, not the calling make's jobserver (whose pipes this
+# shell does not inherit).
+unset MAKEFLAGS MFLAGS
 make --no-print-directory -j2 BUILD="$BUILD" WERROR=1 "$BUILD/examples/chat_server"
 make --no-print-directory -j2 BUILD=build/test-san WERROR=1 SAN=address,undefined OPT=-O1 \
     build/test-san/examples/chat_server

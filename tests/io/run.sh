@@ -28,6 +28,9 @@ if [ -n "$need" ]; then
     fi
 fi
 
+# Our own -j2, not the calling make's jobserver (whose pipes this
+# shell does not inherit).
+unset MAKEFLAGS MFLAGS
 make --no-print-directory -j2 BUILD="$BUILD" WERROR=1 "$BUILD/examples/echo_server" \
     "$BUILD/examples/echo_client" "$BUILD/examples/echo_server_uv"
 make --no-print-directory -j2 BUILD=build/test-san WERROR=1 SAN=address,undefined OPT=-O1 \
