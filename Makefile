@@ -3,7 +3,8 @@
 # example server on 127.0.0.1:8080. See README.md.
 #
 # Variables honoured: CC AR CFLAGS CPPFLAGS LDFLAGS PREFIX DESTDIR LIBDIR
-# INCLUDEDIR BUILD V JOBS WICK_OPENSSL WICK_ZLIB WICK_NO_SIMD WICK_NO_ERR_STRINGS SAN WERROR.
+# INCLUDEDIR BUILD V JOBS WICK_OPENSSL WICK_ZLIB WICK_NO_SIMD WICK_NO_ERR_STRINGS
+# WICK_NO_EXTENSIONS SAN WERROR.
 
 CC      ?= cc
 AR      ?= ar
@@ -76,6 +77,9 @@ DEFS += -DWICK_NO_SIMD
 endif
 ifeq ($(WICK_NO_ERR_STRINGS),1)
 DEFS += -DWICK_NO_ERR_STRINGS
+endif
+ifeq ($(WICK_NO_EXTENSIONS),1)
+DEFS += -DWICK_NO_EXTENSIONS
 endif
 
 ALL_CPPFLAGS := -Iinclude -Isrc $(DEFS) $(CPPFLAGS)
@@ -546,7 +550,9 @@ test-cmake:
 # keeps every library frame under 512 bytes on 64-bit hosts), and the unit
 # tests run, except those whose tables are written for the default limits
 # (the handshake and permessage-deflate negotiation tests, test_sizes):
-# built, not run.
+# built, not run. The smallest build is also the smallest engine: it leaves
+# the extension hook out (WICK_NO_EXTENSIONS), and test_conn_hooks checks
+# that a config asking for one is refused.
 LIMITS_MIN := -DWICK_MAX_HEADERS=8 -DWICK_MAX_PROTOCOLS=1 -DWICK_MAX_EXTENSIONS=1 \
               -DWICK_MAX_EXT_PARAMS=1 -DWICK_MAX_HEADER_BYTES=1024
 LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIONS=16 \
@@ -555,9 +561,9 @@ LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c tests/test_pmd*.c) tests/tes
 test-limits: amalgamation
 	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
 	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
-		CPPFLAGS="$(LIMITS_MIN)" build/test-limits-min-O2/libwick.a >/dev/null
+		CPPFLAGS="$(LIMITS_MIN) -DWICK_NO_EXTENSIONS" build/test-limits-min-O2/libwick.a >/dev/null
 	$(Q)for v in min max; do \
-		if [ $$v = min ]; then d="$(LIMITS_MIN)"; else d="$(LIMITS_MAX)"; fi; \
+		if [ $$v = min ]; then d="$(LIMITS_MIN) -DWICK_NO_EXTENSIONS"; else d="$(LIMITS_MAX)"; fi; \
 		$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
 			CPPFLAGS="$$d" $(LIMITS_DEFAULT_ONLY:tests/%.c=build/test-limits-$$v/tests/%) \
 			>/dev/null || exit 1; \

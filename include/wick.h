@@ -757,7 +757,16 @@ typedef struct wick_callbacks {
  * message then goes out unencoded, with no RSV bit. Otherwise the first
  * frame carries rsv_mask (RFC 7692 6: RSV1 on the first frame only).
  * encode returns 0, 1 as above, or a negative wick_err, which fails the
- * connection (WICK_ERR_EXTENSION when not a known error). */
+ * connection (WICK_ERR_EXTENSION when not a known error).
+ *
+ * Pausing: a WICK_PAUSE returned by on_data while decode runs takes
+ * effect when decode returns, i.e. once the input chunk passed to
+ * wick_conn_recv() has been decoded; on_data may be called again before
+ * that (at most what the chunk decodes to, and never past max_message).
+ *
+ * A library built with WICK_NO_EXTENSIONS has no hook (about 1 KB less
+ * code on Cortex-M0+): wick_conn_init() refuses a config that sets
+ * `extension` with WICK_ERR_ARG, and any RSV bit is a protocol error. */
 typedef int (*wick_emit_fn)(void *emit_ctx, const uint8_t *data, size_t len);
 typedef struct wick_extension {
     uint8_t rsv_mask;

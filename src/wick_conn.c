@@ -98,7 +98,7 @@ wick_err wick_conn_init(wick_conn *c, const wick_conn_config *cfg, const wick_ca
         return WICK_ERR_ARG;
     }
     if (cfg->extension != NULL &&
-        (cfg->extension->decode == NULL ||
+        (!WICK__EXTENSIONS || cfg->extension->decode == NULL ||
          (cfg->extension->encode == NULL) != (cfg->extension->encode_bound == NULL))) {
         return WICK_ERR_ARG;
     }
@@ -299,6 +299,12 @@ static wick_err msg_limit(wick_conn *c, uint64_t more, bool copy)
     return err == WICK_OK ? WICK_OK : conn_fail(c, err);
 }
 
+/* The current message goes through the extension's decoder. */
+static bool ext_on(const wick_conn *c)
+{
+    return WICK__EXTENSIONS && c->priv_.ext_active;
+}
+
 static bool text_checked(const wick_conn *c)
 {
     return c->priv_.msg_opcode == WICK_OP_TEXT && (c->priv_.flags & WICK_CONF_NO_UTF8_CHECK) == 0;
@@ -329,7 +335,7 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
         }
     }
     bool paused = false;
-    if (c->priv_.ext_active) {
+    if (ext_on(c)) {
         /* Decoded sizes are not in any header: count them as they come.
          * A pause in the on_data that hands over what was gathered before
          * the limit still lets this piece through first. */
@@ -362,7 +368,7 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
  * pause asked for inside emit() can take effect first. */
 static wick_err ext_end(wick_conn *c)
 {
-    if (!c->priv_.end_pending) {
+    if (!WICK__EXTENSIONS || !c->priv_.end_pending) {
         return WICK_OK;
     }
     c->priv_.end_pending = false;
@@ -598,11 +604,9 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
                 unsigned ph = c->priv_.phase;
                 /* Unmasked in place, or straight into the reassembly
                  * buffer (room was reserved at the header): one pass. */
-                uint8_t *dst =
-                    c->priv_.reasm && !c->priv_.ext_active ? c->priv_.msg + c->priv_.msg_len : p;
+                uint8_t *dst = c->priv_.reasm && !ext_on(c) ? c->priv_.msg + c->priv_.msg_len : p;
 #ifdef WICK__MASK_ASCII
-                if (text_checked(c) && !c->priv_.ext_active &&
-                    wick_utf8_finish(&c->priv_.utf8) == WICK_OK) {
+                if (text_checked(c) && !ext_on(c) && wick_utf8_finish(&c->priv_.utf8) == WICK_OK) {
                     /* At a character boundary: unmasked and found plain
                      * ASCII in the same pass. */
                     plain = wick__mask_ascii(dst, p, n, c->priv_.key, ph);
@@ -621,8 +625,7 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
                 c->priv_.in_frame = false;
                 last = c->priv_.frame_fin;
             }
-            err = c->priv_.ext_active ? ext_chunk(c, p, n, last)
-                                      : message_piece(c, p, n, last, plain);
+            err = ext_on(c) ? ext_chunk(c, p, n, last) : message_piece(c, p, n, last, plain);
             break;
         }
         size_t avail = len - pos;
@@ -711,7 +714,7 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
             c->priv_.reasm = c->priv_.reasm_cfg;
             wick_utf8_init(&c->priv_.utf8);
         }
-        if (!c->priv_.ext_active) {
+        if (!ext_on(c)) {
             /* A header tells the frame's size: fail fast (RFC 6455 10.4). */
             err = msg_limit(c, plen64, true);
             if (err != WICK_OK) {

@@ -7,6 +7,17 @@
 
 #include "wick_internal.h"
 
+/* WICK_NO_EXTENSIONS leaves the extension hook (wick_conn_config.extension:
+ * decode on receive, encode on send) out of the engine, for firmware that
+ * negotiates no extension; wick_conn_init() then refuses a config that
+ * sets one (WICK_ERR_ARG). The engine tests this constant next to its
+ * runtime flags, so the compiler drops the hook's code without #ifdefs. */
+#ifdef WICK_NO_EXTENSIONS
+#define WICK__EXTENSIONS 0
+#else
+#define WICK__EXTENSIONS 1
+#endif
+
 /* True when a pong with len payload bytes fits in the output now, outside
  * the close reserve. */
 bool wick__out_pong_fits(const wick_conn *c, size_t len);

@@ -175,7 +175,8 @@ static wick_err data_check(wick_conn *c, uint8_t *opcode, const void *data, size
         return WICK_ERR_STATE;
     }
     if (op != WICK_OP_CONT) {
-        c->priv_.out_encoded = !plain && c->priv_.ext != NULL && c->priv_.ext->encode != NULL;
+        c->priv_.out_encoded =
+            WICK__EXTENSIONS && !plain && c->priv_.ext != NULL && c->priv_.ext->encode != NULL;
     }
     *opcode = op;
     return WICK_OK;
@@ -242,14 +243,14 @@ static wick_err put_encoded(wick_conn *c, uint8_t opcode, bool fin, const uint8_
 wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin)
 {
     wick_err err = data_check(c, &opcode, data, len);
-    if (err == WICK_OK && c->priv_.out_encoded) {
+    if (err == WICK_OK && WICK__EXTENSIONS && c->priv_.out_encoded) {
         err = put_encoded(c, opcode, fin, (const uint8_t *)data, len);
         if (err == WICK_DONE) {
             c->priv_.out_encoded = false; /* sent as it is, below */
             err = WICK_OK;
         }
     }
-    if (err == WICK_OK && !c->priv_.out_encoded) {
+    if (err == WICK_OK && !(WICK__EXTENSIONS && c->priv_.out_encoded)) {
         err = put_frame(c, opcode, fin, (const uint8_t *)data, len, WICK_OUT_RESERVE);
     }
     if (err == WICK_OK) {
@@ -302,7 +303,7 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
     size_t room = out_free(c);
     bool masked = c->priv_.role == WICK_ROLE_CLIENT;
     size_t n = 0;
-    if (c->priv_.out_encoded) {
+    if (WICK__EXTENSIONS && c->priv_.out_encoded) {
         bool fits = false;
         n = encoded_fit(c, len, room, &fits);
         if (!fits || (n == 0 && len != 0)) {

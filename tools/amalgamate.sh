@@ -34,7 +34,7 @@ mv "$out/wick.h.tmp" "$out/wick.h"
  * wick $version: single-file build of the library (make amalgamation).
  * Generated from every .c file of src/ by tools/amalgamate.sh; do not edit. Compile this
  * one file with wick.h beside it. Build switches (WICK_NO_SIMD,
- * WICK_NO_ERR_STRINGS, WICK_OPENSSL, WICK_CONFIG_FILE and the WICK_MAX_*
+ * WICK_NO_ERR_STRINGS, WICK_NO_EXTENSIONS, WICK_OPENSSL, WICK_CONFIG_FILE and the WICK_MAX_*
  * limits) are the same as for the Makefile build: see docs/embedded.md.
  */
 /* WICK_PRIVATE: private functions and table definitions; WICK_PRIVATE_DATA:

@@ -11,6 +11,10 @@
 #   server      tests/size/server.c: server handshake + server engine;
 #   client      tests/size/client.c: client handshake + client engine
 #               (these two in the WICK_NO_ERR_STRINGS build; not budgeted).
+#   *-noext     minimal, server and client again, built WICK_NO_EXTENSIONS
+#               (and WICK_NO_ERR_STRINGS): the engine without its extension
+#               hook, for firmware that negotiates none (minimal-noext is
+#               budgeted).
 # "library" is the .text + .rodata + .data that the link keeps from
 # libwick.a, read from the linker map. The mem* functions of rt.c and the
 # libgcc helpers the library calls (division, 64-bit shifts, switch
@@ -57,7 +61,7 @@ fi
 TFLAGS="-std=c99 -mcpu=cortex-m0plus -mthumb -Os -ffunction-sections -fdata-sections -g0"
 TDEFS="-DWICK_NO_SIMD -DNDEBUG"
 rm -rf "$out"
-mkdir -p "$out/obj" "$out/obj-nostr"
+mkdir -p "$out/obj" "$out/obj-nostr" "$out/obj-noext"
 
 # --- The library, for the target (twice: default, and without strings).
 srcs=""
@@ -79,6 +83,8 @@ build_lib() { # dir extra-defines
 }
 build_lib "$out/obj" ""
 build_lib "$out/obj-nostr" "-DWICK_NO_ERR_STRINGS"
+# Firmware that negotiates no extension: the engine without its hook.
+build_lib "$out/obj-noext" "-DWICK_NO_ERR_STRINGS -DWICK_NO_EXTENSIONS"
 
 "${CROSS}gcc" $TFLAGS -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns \
     -c "$here/rt.c" -o "$out/rt.o"
@@ -98,6 +104,10 @@ link server server "$out/obj-nostr"
 link client client "$out/obj-nostr"
 # wick's inflater alone (issue 16; its own row and budget, "inflate").
 link inflate inflate "$out/obj-nostr"
+# The same three without the extension hook (WICK_NO_EXTENSIONS).
+link minimal-noext minimal "$out/obj-noext"
+link server-noext server "$out/obj-noext"
+link client-noext client "$out/obj-noext"
 
 # Library rows of a .sections file: "kind size object name".
 lib_rows() {
@@ -158,14 +168,15 @@ probe() { # nm object symbol
     v=$("$1" -S "$2" | awk -v s="$3" '$4 == s { print $2 }')
     printf '%d' "0x$v"
 }
-for p in everything minimal everything-nostr server client inflate; do
+for p in everything minimal everything-nostr server client inflate minimal-noext server-noext \
+    client-noext; do
     total=$(lib_total "$out/$p.sections")
     echo "$p: library $total bytes"
     echo "  ${CROSS}size of the whole program: $("${CROSS}size" "$out/$p.elf" | awk 'NR == 2 {
         printf "text %d data %d bss %d", $1, $2, $3 }')"
     echo "  not counted: $(extras "$out/$p.sections")"
     n=12
-    case $p in everything-nostr | server | client | inflate) n=0 ;; esac
+    case $p in everything-nostr | server* | client* | inflate | *-noext) n=0 ;; esac
     if [ "$n" -gt 0 ]; then
         echo "  biggest symbols:"
         lib_rows "$out/$p.sections" | awk '$1 != "bss" { print $2, $1, $3, $4 }' |
@@ -175,6 +186,8 @@ for p in everything minimal everything-nostr server client inflate; do
     case $p in
     everything) echo "  (the \"everything\" budget applies to everything-nostr, below)" ;;
     minimal) check "minimal engine" "$total" "$(budget minimal)" ;;
+    minimal-noext)
+        check "minimal engine, WICK_NO_EXTENSIONS" "$total" "$(budget minimal_noext)" ;;
     everything-nostr)
         check "everything, firmware build (WICK_NO_ERR_STRINGS)" "$total" "$(budget everything)" ;;
     inflate)
