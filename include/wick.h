@@ -1143,6 +1143,18 @@ WICK_API void wick_pmd_release(wick_pmd *pmd);
 /* Arena bytes in use (the high-water mark: the arena is never given back). */
 WICK_API size_t wick_pmd_arena_used(const wick_pmd *pmd);
 
+/* What wick_pmd_init() set up within the budget, for logs and memory
+ * tuning (the agreed parameters are only upper limits). */
+typedef struct wick_pmd_info {
+    uint8_t inflate_bits; /* window we inflate with: the peer's agreed one */
+    uint8_t deflate_bits; /* window we deflate with (at most ours agreed, 9 for an agreed 8);
+                             0: every message goes out uncompressed */
+    uint8_t mem_level;    /* the deflater's memLevel (1-9, zlib's meaning); 0 without one */
+} wick_pmd_info;
+
+/* The set-up of an initialized pmd (all zero for a zeroed struct). */
+WICK_API wick_pmd_info wick_pmd_get_info(const wick_pmd *pmd);
+
 /* Compress once, send to many: compresses a whole message into a
  * prepared frame (RSV1 set, unmasked: server role) in out[0..cap), with
  * pmd's compressor and a fresh LZ77 context. pmd must be a server-role

@@ -51,6 +51,17 @@ size_t wick_pmd_arena_used(const wick_pmd *pmd)
     return pmd != NULL ? pmd->priv_.arena_used : 0;
 }
 
+wick_pmd_info wick_pmd_get_info(const wick_pmd *pmd)
+{
+    wick_pmd_info info = {0, 0, 0};
+    if (pmd != NULL) {
+        info.inflate_bits = pmd->priv_.inflate_bits;
+        info.deflate_bits = pmd->priv_.deflate_bits;
+        info.mem_level = pmd->priv_.mem_level;
+    }
+    return info;
+}
+
 /* --- Receive: inflate ----------------------------------------------------- */
 
 /* Inflates in[0..len) and hands every piece to emit. At the message end

@@ -709,6 +709,24 @@ static void test_pmd_prepare(void **state)
 
 /* --- Arena ---------------------------------------------------------------- */
 
+/* What wick_pmd_get_info() reports against the agreement: the peer's
+ * window to inflate with; a deflate window within ours (9 for 8) and a
+ * memLevel, or neither; with room for everything (512 KiB), ours at
+ * zlib's default memLevel 8. */
+static void check_info(const wick_pmd *pmd, unsigned mine, unsigned theirs, size_t budget)
+{
+    wick_pmd_info info = wick_pmd_get_info(pmd);
+    unsigned cap = mine < 9 ? 9 : mine;
+    assert_int_equal(info.inflate_bits, theirs);
+    assert_true(info.deflate_bits == 0 || (info.deflate_bits >= 9 && info.deflate_bits <= cap));
+    assert_true((info.deflate_bits == 0) == (info.mem_level == 0));
+    assert_true(info.mem_level <= 9);
+    if (budget == 512U * 1024U) {
+        assert_int_equal(info.deflate_bits, cap);
+        assert_int_equal(info.mem_level, 8);
+    }
+}
+
 static void test_pmd_arena(void **state)
 {
     (void)state;
@@ -732,6 +750,8 @@ static void test_pmd_arena(void **state)
                     /* An arena at an odd address works the same. */
                     assert_int_equal(wick_pmd_init(&pmd, &cfg, &p, r, arena_a + 3, need), WICK_OK);
                     assert_true(wick_pmd_arena_used(&pmd) <= need);
+                    check_info(&pmd, r == WICK_ROLE_SERVER ? sb : cb,
+                               r == WICK_ROLE_SERVER ? cb : sb, budget);
                     wick_pmd_release(&pmd);
                     wick_pmd_release(&pmd); /* idempotent */
                 }
@@ -748,6 +768,16 @@ static void test_pmd_arena(void **state)
     assert_int_equal(wick_pmd_arena_size(&cfg, &off, WICK_ROLE_SERVER), 0);
     assert_int_equal(wick_pmd_init(&pmd, &cfg, &off, WICK_ROLE_SERVER, arena_a, need),
                      WICK_ERR_STATE);
+    wick_pmd_info none = wick_pmd_get_info(&pmd); /* init cleared it before refusing */
+    assert_int_equal(none.inflate_bits + none.deflate_bits + none.mem_level, 0);
+    /* Decompress-only: nothing to deflate with. */
+    cfg.flags = WICK_PMD_DECOMPRESS_ONLY;
+    need = wick_pmd_arena_size(&cfg, &p, WICK_ROLE_SERVER);
+    assert_int_equal(wick_pmd_init(&pmd, &cfg, &p, WICK_ROLE_SERVER, arena_a, need), WICK_OK);
+    wick_pmd_info dec = wick_pmd_get_info(&pmd);
+    assert_int_equal(dec.inflate_bits, 15);
+    assert_int_equal(dec.deflate_bits + dec.mem_level, 0);
+    wick_pmd_release(&pmd);
     assert_true(wick_pmd_available());
 }
 
