@@ -114,7 +114,7 @@ TEST_WARN := $(filter-out -Wcast-qual -Wmissing-declarations,$(WARN))
 EX_SRC := $(wildcard examples/*.c)
 EX_BIN := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib test test-unit test-variant test-interop examples run install uninstall \
+.PHONY: all lib deps test test-unit test-variant test-interop examples run install uninstall \
         clean check-symbols lint format format-check fuzz fuzz-smoke fuzz-replay bench deps-test \
         valgrind
 
@@ -175,6 +175,18 @@ $(BUILD)/tests/test_err_nostr: tests/test_err.c $(BUILD)/nostr/wick_err.o $(SUPP
 # Installs cmocka when missing (as root), or says exactly what to run.
 deps-test:
 	@sh tests/deps.sh
+
+# Everything `make test` needs on a fresh Debian machine, installed in one
+# go (as root; otherwise each script prints the exact command). `make
+# test` does not need it first: each of its steps installs what it is
+# missing. .ci/run runs it as its own step, so that the test step's time
+# is the tests'.
+deps:
+	@sh tests/deps.sh
+	@sh tests/firmware/deps.sh arm qemu multi cmake
+	@sh tests/interop/deps.sh
+	@sh tests/io/deps.sh
+	@sh tests/chat/deps.sh
 
 # Builds and runs every unit test in one variant (BUILD/SAN/WICK_OPENSSL).
 test-variant: $(TEST_BIN)
