@@ -9,6 +9,14 @@
  * connect timeout) covers it. Reads and writes map SSL_ERROR_WANT_* to
  * "would block" the same way.
  *
+ * Writes: an SSL_write() that would block must be retried with the same
+ * bytes. The write queue keeps them at its head, but not at the same
+ * address (the queue grows with realloc(), compacts with memmove(), and a
+ * write tried straight from the caller's buffer queues its rest), so the
+ * contexts accept a moving buffer (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+ * without it OpenSSL fails the retry with "bad write retry" and the
+ * connection is lost as soon as the socket fills).
+ *
  * Server: a client that speaks plain HTTP to the TLS port gets a short
  * 400 answer in plain text before we close (we look at the first bytes
  * with MSG_PEEK: a TLS connection starts with a handshake record, 0x16).
@@ -25,6 +33,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* See the top of the file for the moving buffer. */
+#define TLS_MODES                                                                                  \
+    (SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS)
 
 void io_tls_log_errors(const io_loop *loop, const char *what)
 {
@@ -53,7 +65,7 @@ io_tls_ctx *io_tls_server(const char *cert, const char *key)
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, TLS_MODES);
     return ctx;
 }
 
@@ -65,7 +77,7 @@ io_tls_ctx *io_tls_client(const char *ca, bool insecure)
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, TLS_MODES);
     if (insecure) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
         return ctx;
