@@ -4,6 +4,7 @@
  *
  *   loop.c    epoll loop, per-stream deadlines, SIGINT/SIGTERM, deferred frees
  *   stream.c  non-blocking socket (+ optional TLS), write queue, lingering close
+ *   cork.c    the loop's cork buffer: a batch's output gathered, one writev()
  *   tls.c     OpenSSL contexts and the non-blocking handshake
  *   net.c     listen, accept, non-blocking connect, ws:// and wss:// URLs
  *   peer.c    connections per peer address (io_loop.max_per_ip)
@@ -64,8 +65,9 @@ struct io_stream {
     bool tls_rd;     /* TLS needs the socket readable to go on */
     bool tls_wr;     /* TLS needs the socket writable to go on */
     bool is_server;  /* accepted (TLS: server side) */
-    bool cork;       /* io_write() only queues; the owner flushes once after a batch */
+    bool cork;       /* io_cork()..io_uncork(): writes are gathered, sent once at the end */
     bool pipe;       /* not a socket (stdin): read() instead of recv() */
+    bool resv_cork;  /* the last io_reserve() gave room in the cork buffer */
     void *ssl;       /* OpenSSL's SSL, or NULL for plain TCP */
     unsigned events; /* epoll interest registered */
     int64_t deadline;
@@ -88,6 +90,9 @@ struct io_loop {
     const char *name; /* log prefix */
     uint8_t *rbuf;    /* one receive buffer for every stream */
     size_t rbuf_cap;
+    uint8_t *cork;         /* one cork buffer for every stream (cork.c), IO_CORK_SIZE */
+    size_t cork_len;       /* bytes gathered in it by cork_owner */
+    io_stream *cork_owner; /* the corked stream using it; NULL: free */
     io_tls_ctx *accept_tls;
     void (*on_accept)(io_loop *loop, io_stream *s);
     const io_stream_cb *accept_cb;
@@ -111,6 +116,8 @@ struct io_loop {
 };
 
 #define IO_RBUF_SIZE   (64u * 1024u)
+#define IO_CORK_SIZE   (64u * 1024u)
+#define IO_VEC_MAX     4 /* pieces of one io_writev() */
 #define IO_LINGER_MS   2000
 #define IO_SHUTDOWN_MS 2000
 
@@ -127,15 +134,35 @@ bool io_loop_watch_listener(io_loop *loop, int fd);
 void io_loop_every(io_loop *loop, int64_t tick_ms, void (*on_tick)(io_loop *loop));
 
 /* stream.c */
+typedef struct io_vec {
+    const void *base;
+    size_t len;
+} io_vec;
 ssize_t io_read(io_stream *s, void *buf, size_t cap); /* >0, 0 would block, -1 EOF/error */
+/* Writes after what waits: gathered while corked, else to the socket at
+ * once; what it does not take is queued. false: socket error or closed. */
 bool io_write(io_stream *s, const void *data, size_t len);
-uint8_t *io_reserve(io_stream *s, size_t len); /* room at the queue's end; then io_commit */
+bool io_writev(io_stream *s, const io_vec *v, size_t n); /* n <= IO_VEC_MAX pieces */
+uint8_t *io_reserve(io_stream *s, size_t len);           /* room after what waits; then io_commit */
 void io_commit(io_stream *s, size_t len);
+bool io_queue(io_stream *s, const io_vec *v, size_t n, size_t skip); /* into the write queue */
 bool io_flush(io_stream *s);
-size_t io_queued(const io_stream *s);
+size_t io_queued(const io_stream *s); /* written but not yet taken by the socket */
+bool io_would_block(int err);
 void io_linger(io_stream *s); /* send what is queued, shut down, wait for FIN, close */
 void io_close(io_stream *s);
 void io_stream_event(io_stream *s, unsigned events);
+
+/* cork.c: a batch of writes (ws.c: the answers to one read) */
+void io_cork(io_stream *s);
+/* Ends the batch: the gathered bytes, then tail[0..len) (the owner's own
+ * buffer, e.g. wick's output window: sent from there, copied only if the
+ * socket does not take it), with one writev(). false: socket error. */
+bool io_uncork(io_stream *s, const void *tail, size_t len);
+uint8_t *io_cork_room(io_stream *s, size_t len);            /* room to gather len bytes, or NULL */
+bool io_cork_send(io_stream *s, const io_vec *v, size_t n); /* gathered + v, now */
+bool io_cork_flush(io_stream *s);                           /* the gathered bytes, now */
+void io_cork_release(io_stream *s);
 
 /* tls.c */
 io_tls_ctx *io_tls_server(const char *cert, const char *key);
@@ -189,8 +216,8 @@ struct io_watch {
 #define IO_WATCH_WRITE 2u
 bool io_watch_add(io_loop *loop, io_watch *w, int fd, io_watch_fn fn, void *user);
 void io_watch_set(io_watch *w, bool read, bool write); /* the interest */
-void io_watch_del(io_watch *w);                         /* does not close fd */
-bool io_watch_tagged(const void *tag);                  /* loop.c: a watch's epoll tag? */
+void io_watch_del(io_watch *w);                        /* does not close fd */
+bool io_watch_tagged(const void *tag);                 /* loop.c: a watch's epoll tag? */
 void io_watch_event(const void *tag, unsigned events);
 
 /* Small helpers shared by the examples' command lines. */

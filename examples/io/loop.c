@@ -65,7 +65,9 @@ bool io_loop_init(io_loop *loop, const char *name)
     loop->ep = epoll_create1(EPOLL_CLOEXEC);
     loop->rbuf_cap = IO_RBUF_SIZE;
     loop->rbuf = malloc(loop->rbuf_cap);
-    if (loop->ep < 0 || loop->rbuf == NULL || sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+    loop->cork = malloc(IO_CORK_SIZE);
+    if (loop->ep < 0 || loop->rbuf == NULL || loop->cork == NULL ||
+        sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
         perror(name);
         return false;
     }
@@ -289,6 +291,7 @@ void io_loop_free(io_loop *loop)
         close(loop->spare_fd);
     }
     free(loop->rbuf);
+    free(loop->cork);
     io_peer_free(loop);
 }
 

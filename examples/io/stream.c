@@ -4,7 +4,8 @@
  * io_write() tries the socket first and queues only what it did not take,
  * so the queue costs nothing while the peer keeps up; it is allocated on
  * demand, grows under backpressure, and is freed as soon as it empties
- * (memory per idle connection stays small). The owner watches
+ * (memory per idle connection stays small). A corked stream gathers its
+ * writes in the loop's cork buffer instead (cork.c). The owner watches
  * io_queued() and stops producing above a limit of its own (ws.c does).
  *
  * Lingering close: after our last bytes, shutdown(SHUT_WR) and read until
@@ -23,7 +24,7 @@
 
 #define WQ_MIN 4096u
 
-static bool would_block(int err)
+bool io_would_block(int err)
 {
 #if EWOULDBLOCK != EAGAIN
     if (err == EWOULDBLOCK) {
@@ -46,7 +47,7 @@ ssize_t io_read(io_stream *s, void *buf, size_t cap)
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        return n < 0 && would_block(errno) ? 0 : -1;
+        return n < 0 && io_would_block(errno) ? 0 : -1;
     }
 }
 
@@ -62,17 +63,18 @@ static ssize_t write_some(io_stream *s, const void *buf, size_t len)
             return n;
         }
         if (errno != EINTR) {
-            return would_block(errno) ? 0 : -1;
+            return io_would_block(errno) ? 0 : -1;
         }
     }
 }
 
 size_t io_queued(const io_stream *s)
 {
-    return s->wq_len;
+    return s->wq_len + (s->loop->cork_owner == s ? s->loop->cork_len : 0);
 }
 
-uint8_t *io_reserve(io_stream *s, size_t len)
+/* Room for len more bytes at the queue's end. */
+static uint8_t *wq_room(io_stream *s, size_t len)
 {
     if (s->wq_off > 0 && s->wq_off + s->wq_len + len > s->wq_cap) {
         memmove(s->wq, s->wq + s->wq_off, s->wq_len);
@@ -94,17 +96,67 @@ uint8_t *io_reserve(io_stream *s, size_t len)
     return s->wq + s->wq_off + s->wq_len;
 }
 
+uint8_t *io_reserve(io_stream *s, size_t len)
+{
+    uint8_t *p = io_cork_room(s, len);
+    if (p == NULL) {
+        /* What s gathered goes first: then this has the whole cork
+         * buffer, or goes into the queue behind what the socket left. */
+        if (!io_cork_flush(s)) {
+            io_close(s);
+            return NULL;
+        }
+        p = io_cork_room(s, len);
+    }
+    s->resv_cork = p != NULL;
+    return p != NULL ? p : wq_room(s, len);
+}
+
 void io_commit(io_stream *s, size_t len)
 {
-    s->wq_len += len;
+    if (s->resv_cork) {
+        s->loop->cork_len += len;
+    } else {
+        s->wq_len += len;
+    }
+}
+
+bool io_queue(io_stream *s, const io_vec *v, size_t n, size_t skip)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += v[i].len;
+    }
+    if (skip >= total) {
+        return true;
+    }
+    uint8_t *q = wq_room(s, total - skip);
+    if (q == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = skip < v[i].len ? skip : v[i].len;
+        skip -= k;
+        if (v[i].len > k) {
+            memcpy(q, (const uint8_t *)v[i].base + k, v[i].len - k);
+            q += v[i].len - k;
+            s->wq_len += v[i].len - k;
+        }
+    }
+    io_update(s);
+    return true;
 }
 
 /* Sends what is queued. Returns false on a socket error. */
 bool io_flush(io_stream *s)
 {
+    if (!io_cork_flush(s)) {
+        return false;
+    }
     while (s->wq_len > 0) {
         /* TLS: OpenSSL wants a retried write to have the same bytes; the
-         * queue's head only moves when they were taken, so it does. */
+         * queue's head only moves past them once they were taken, so it
+         * does (at another address maybe: see tls.c). */
         ssize_t n = write_some(s, s->wq + s->wq_off, s->wq_len);
         if (n < 0) {
             return false;
@@ -124,31 +176,48 @@ bool io_flush(io_stream *s)
     return true;
 }
 
-bool io_write(io_stream *s, const void *data, size_t len)
+bool io_writev(io_stream *s, const io_vec *v, size_t n)
 {
-    if (s->state == IO_DEAD || s->state == IO_LINGER) {
+    if (s->state == IO_DEAD || s->state == IO_LINGER || n > IO_VEC_MAX) {
         return false;
     }
-    const uint8_t *p = data;
-    if (s->wq_len == 0 && s->state == IO_OPEN && !s->tls_wr && !s->cork) {
-        ssize_t n = write_some(s, p, len);
-        if (n < 0) {
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += v[i].len;
     }
-    if (len == 0) {
+    uint8_t *p = io_cork_room(s, total);
+    if (p != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].len > 0) {
+                memcpy(p, v[i].base, v[i].len);
+                p += v[i].len;
+            }
+        }
+        s->loop->cork_len += total;
         return true;
     }
-    uint8_t *q = io_reserve(s, len);
-    if (q == NULL) {
-        return false;
+    /* Nothing waits (or only what s gathered): to the socket now. */
+    bool now = s->wq_len == 0 && s->state == IO_OPEN && !s->tls_wr &&
+               (!s->cork || s->loop->cork_owner == s);
+    if (now && s->ssl == NULL) {
+        return io_cork_send(s, v, n);
     }
-    memcpy(q, p, len);
-    io_commit(s, len);
-    io_update(s);
-    return true;
+    size_t skip = 0;
+    if (now && n == 1) {
+        ssize_t k = write_some(s, v[0].base, v[0].len);
+        if (k < 0) {
+            return false;
+        }
+        skip = (size_t)k;
+    }
+    /* TLS in pieces goes out as one buffer (one record, not one per piece). */
+    return io_queue(s, v, n, skip) && (!now || n == 1 || io_flush(s));
+}
+
+bool io_write(io_stream *s, const void *data, size_t len)
+{
+    io_vec v = {data, len};
+    return io_writev(s, &v, 1);
 }
 
 /* Linger: once the queue is empty, shut our side and discard input. */
@@ -171,7 +240,7 @@ static void linger_step(io_stream *s)
         if (n > 0 || (n < 0 && errno == EINTR)) {
             continue;
         }
-        if (n < 0 && would_block(errno)) {
+        if (n < 0 && io_would_block(errno)) {
             io_update(s);
             return;
         }
@@ -210,6 +279,7 @@ void io_close(io_stream *s)
     io_tls_free(s);
     close(s->fd); /* also takes it out of the epoll set */
     s->fd = -1;
+    io_cork_release(s);
     free(s->wq);
     s->wq = NULL;
     s->wq_len = s->wq_off = s->wq_cap = 0;

@@ -10,15 +10,19 @@
  * Input: one read into the loop's shared buffer, after the few bytes kept
  * from the previous read (carry: an incomplete frame header or control
  * frame, at most WICK_RECV_MIN); wick_conn_recv() delivers whole messages
- * as views into it. The stream is corked while feeding, so the answers to
- * a whole read leave with one send().
+ * as views into it. The stream is corked while feeding (cork.c), so the
+ * answers to a whole read leave with one writev(): what was gathered in
+ * the loop's cork buffer, then wick's own output window, sent from there.
  *
- * Output: ws_send() writes a message as one frame straight into the
- * stream's write queue (wick_frame_write(): one copy, masked for a client),
- * after moving wick's own output (pongs, close frames) there first, so the
- * stream keeps the order in which things were produced. Compressed
- * messages go through wick_conn_send_some() and the extension's encoder
- * instead. Backpressure: while more than high_water bytes wait, on_message
+ * Output: ws_send() writes a message as one frame: a server's header and
+ * payload are gathered (one copy) or, too large for the cork buffer, sent
+ * at once from where they are; a client's frame is masked into the cork
+ * buffer or the write queue (wick_frame_write()). wick's own output
+ * (pongs, close frames) is moved to the stream first, so the stream keeps
+ * the order in which things were produced. Compressed messages go through
+ * wick_conn_send_some() and the extension's encoder instead: they stay in
+ * wick's window until the batch ends or the window needs room.
+ * Backpressure: while more than high_water bytes wait, on_message
  * pauses wick (the rest of the input is kept in the stash) and reading
  * stops until the queue has drained. So a connection holds at most
  * high_water plus one message plus one read of input, and an idle one only
@@ -206,22 +210,27 @@ int ws_send_part(ws_conn *c, uint8_t opcode, const void *data, size_t len, bool 
     }
     const uint8_t *p = data;
     size_t off = 0;
-    do {
+    for (;;) {
         size_t acc = 0;
         wick_err e = wick_conn_send_some(&c->conn, opcode, p + off, len - off, fin, &acc);
-        if (e == WICK_ERR_WOULD_BLOCK) {
-            acc = 0;
-        } else if (e != WICK_OK) {
+        if (e != WICK_OK && e != WICK_ERR_WOULD_BLOCK) {
             return -1;
-        } else {
-            opcode = WICK_OP_CONT;
         }
-        off += acc;
-        if (!drain(c)) {
+        if (e == WICK_OK) {
+            opcode = WICK_OP_CONT;
+            off += acc;
+        }
+        /* Corked, the frames wait in wick's window for the batch's one
+         * send (uncork()) unless the rest of the message needs the room. */
+        bool done = e == WICK_OK && off == len;
+        if ((!c->s->cork || !done) && !drain(c)) {
             io_close(c->s);
             return -1;
         }
-    } while (off < len);
+        if (done) {
+            break;
+        }
+    }
     if (!c->s->cork && !io_flush(c->s)) {
         io_close(c->s);
         return -1;
@@ -241,23 +250,44 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len)
         io_close(c->s);
         return -1;
     }
-    /* One frame, written straight into the write queue. */
+    io_stream *s = c->s;
+    if (!c->client) {
+        /* One frame: its header, and the payload from where it is. */
+        wick_frame_header h = {true, 0, opcode, false, {0, 0, 0, 0}, len};
+        uint8_t hdr[14];
+        size_t n = 0;
+        if (wick_frame_header_write(&h, hdr, sizeof(hdr), &n) != WICK_OK) {
+            return -1;
+        }
+        io_vec v[2] = {{hdr, n}, {data, len}};
+        if (!io_writev(s, v, 2)) {
+            io_close(s);
+            return -1;
+        }
+        return 0;
+    }
+    /* A client masks the payload into the cork buffer (for this one
+     * frame when not corked already) or the write queue. */
     uint8_t mask[4];
-    if (c->client && on_random(NULL, mask, sizeof(mask)) != 0) {
+    if (on_random(NULL, mask, sizeof(mask)) != 0) {
         return -1;
+    }
+    bool own = !s->cork;
+    if (own) {
+        io_cork(s);
     }
     size_t cap = len + 14, n = 0;
-    uint8_t *q = io_reserve(c->s, cap);
-    if (q == NULL || wick_frame_write(opcode, true, 0, c->client ? mask : NULL, data, len, q, cap,
-                                      &n) != WICK_OK) {
+    uint8_t *q = io_reserve(s, cap);
+    bool ok =
+        q != NULL && wick_frame_write(opcode, true, 0, mask, data, len, q, cap, &n) == WICK_OK;
+    if (ok) {
+        io_commit(s, n);
+    }
+    if (own && !io_uncork(s, NULL, 0)) {
+        io_close(s);
         return -1;
     }
-    io_commit(c->s, n);
-    if (!c->s->cork && !io_flush(c->s)) {
-        io_close(c->s);
-        return -1;
-    }
-    return 0;
+    return ok ? 0 : -1;
 }
 
 int ws_send_prepared(ws_conn *c, const wick_prepared *p)
@@ -334,14 +364,34 @@ static bool keep_input(ws_conn *c, wick_err e, const uint8_t *in, size_t len)
     return true;
 }
 
+/* Ends a batch: what it gathered and wick's own output (pongs, close
+ * frames, compressed echoes) with one writev(), wick's from its window. */
+static bool uncork(ws_conn *c)
+{
+    size_t n = 0;
+    const uint8_t *p = c->s->state == IO_OPEN ? wick_conn_out_peek(&c->conn, &n) : NULL;
+    if (p == NULL) {
+        n = 0;
+    }
+    if (!io_uncork(c->s, p, n)) {
+        return false;
+    }
+    if (n > 0) {
+        wick_conn_out_consume(&c->conn, n); /* sent, or copied into the queue */
+    }
+    return true;
+}
+
 /* Feeds in[0..len), corked. Returns wick's status, *used what it took. */
 static wick_err feed(ws_conn *c, uint8_t *in, size_t len, size_t *used)
 {
-    c->s->cork = true;
+    io_cork(c->s);
     c->feeding = true;
     wick_err e = wick_conn_recv(&c->conn, in, len, used);
     c->feeding = false;
-    c->s->cork = false;
+    if (!uncork(c)) {
+        io_close(c->s);
+    }
     return e;
 }
 

@@ -103,9 +103,10 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len);
 /* Sends one frame of a message (opcode TEXT/BINARY first, then CONT). */
 int ws_send_part(ws_conn *c, uint8_t opcode, const void *data, size_t len, bool fin);
 /* Server: sends a frame encoded once for many connections (wick_prepare,
- * wick_pmd_prepare) after wick's own output; written at once when nothing
- * waits, else queued. Returns 0, or -1 (closing, or a socket error: the
- * stream is closed, on_close already called). */
+ * wick_pmd_prepare) after wick's own output; gathered when c is in a
+ * batch (its own on_message), else written at once when nothing waits,
+ * else queued. Returns 0, or -1 (closing, or a socket error: the stream
+ * is closed, on_close already called). */
 int ws_send_prepared(ws_conn *c, const wick_prepared *p);
 /* Writes wick's own output (after wick_conn_ping() and the like) and what
  * is queued, without reading. */
