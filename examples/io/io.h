@@ -68,6 +68,7 @@ struct io_stream {
     bool cork;       /* io_cork()..io_uncork(): writes are gathered, sent once at the end */
     bool pipe;       /* not a socket (stdin): read() instead of recv() */
     bool resv_cork;  /* the last io_reserve() gave room in the cork buffer */
+    bool rd_empty;   /* the last io_read() left the socket empty (see io_read) */
     void *ssl;       /* OpenSSL's SSL, or NULL for plain TCP */
     unsigned events; /* epoll interest registered */
     int64_t deadline;

@@ -34,14 +34,20 @@ bool io_would_block(int err)
     return err == EAGAIN;
 }
 
+/* rd_empty: a plain read that took fewer bytes than asked emptied the
+ * socket, so the owner can wait for the (level-triggered) loop instead of
+ * reading again only to be told EAGAIN: one system call less per batch.
+ * Not for TLS: OpenSSL returns one record at a time and may hold more. */
 ssize_t io_read(io_stream *s, void *buf, size_t cap)
 {
+    s->rd_empty = false;
     if (s->ssl != NULL) {
         return io_tls_read(s, buf, cap);
     }
     for (;;) {
         ssize_t n = s->pipe ? read(s->fd, buf, cap) : recv(s->fd, buf, cap, 0);
         if (n > 0) {
+            s->rd_empty = (size_t)n < cap;
             return n;
         }
         if (n < 0 && errno == EINTR) {

@@ -438,6 +438,7 @@ static void drive(ws_conn *c)
     if (c->feeding) {
         return; /* called from a callback: the drive() up the stack goes on */
     }
+    bool emptied = false; /* a read here left the socket empty (io_read) */
     for (;;) {
         if (s->state != IO_OPEN) {
             return;
@@ -457,7 +458,7 @@ static void drive(ws_conn *c)
             continue;
         }
         unsigned st = wick_conn_state(&c->conn);
-        if ((st & WICK_WANT_READ) == 0 && (st & WICK_CLOSED) == 0) {
+        if (((st & WICK_WANT_READ) == 0 && (st & WICK_CLOSED) == 0) || emptied) {
             break;
         }
         int r = read_feed(c);
@@ -468,6 +469,7 @@ static void drive(ws_conn *c)
         if (r == 0) {
             break;
         }
+        emptied = s->rd_empty;
     }
     unsigned st = wick_conn_state(&c->conn);
     if ((st & WICK_SHOULD_CLOSE_TCP) != 0) {
