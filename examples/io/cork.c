@@ -47,6 +47,7 @@ uint8_t *io_cork_room(io_stream *s, size_t len)
     if (!s->cork || loop->cork_owner != s || s->wq_len > 0 || len > IO_CORK_SIZE - loop->cork_len) {
         return NULL;
     }
+    s->resv_cork = true; /* for io_commit() */
     return loop->cork + loop->cork_len;
 }
 
@@ -84,7 +85,10 @@ bool io_cork_send(io_stream *s, const io_vec *v, size_t n)
     mh.msg_iovlen = k;
     ssize_t r;
     do {
-        r = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        /* One piece (the common batch): send(), which spares the kernel
+         * copying in a msghdr and an iovec (measurable in ping-pong). */
+        r = k == 1 ? send(s->fd, all[0].base, all[0].len, MSG_NOSIGNAL)
+                   : sendmsg(s->fd, &mh, MSG_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
     if (r < 0 && !io_would_block(errno)) {
         if (loop->cork_owner == s) {

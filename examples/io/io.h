@@ -84,6 +84,7 @@ struct io_loop {
     int ep, sfd, lfd;
     io_stream *streams;
     size_t live;      /* streams not dead */
+    size_t dead;      /* dead streams not freed yet (reap()) */
     int64_t now;      /* CLOCK_MONOTONIC ms, read once per iteration */
     int64_t next_due; /* earliest deadline; 0: none */
     int64_t stop_at;  /* stopping: give up on the remaining streams then */
@@ -160,7 +161,8 @@ void io_cork(io_stream *s);
  * buffer, e.g. wick's output window: sent from there, copied only if the
  * socket does not take it), with one writev(). false: socket error. */
 bool io_uncork(io_stream *s, const void *tail, size_t len);
-uint8_t *io_cork_room(io_stream *s, size_t len);            /* room to gather len bytes, or NULL */
+/* Room to gather len bytes (then io_commit), or NULL. */
+uint8_t *io_cork_room(io_stream *s, size_t len);
 bool io_cork_send(io_stream *s, const io_vec *v, size_t n); /* gathered + v, now */
 bool io_cork_flush(io_stream *s);                           /* the gathered bytes, now */
 void io_cork_release(io_stream *s);

@@ -182,13 +182,14 @@ static void sweep(io_loop *loop)
 static void reap(io_loop *loop)
 {
     io_stream **pp = &loop->streams;
-    while (*pp != NULL) {
+    while (loop->dead > 0 && *pp != NULL) { /* no walk over every stream when none died */
         io_stream *s = *pp;
         if (s->state != IO_DEAD) {
             pp = &s->next;
             continue;
         }
         *pp = s->next;
+        loop->dead--;
         if (s->cb->on_free != NULL) {
             s->cb->on_free(s);
         }

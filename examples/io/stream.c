@@ -114,8 +114,11 @@ uint8_t *io_reserve(io_stream *s, size_t len)
         }
         p = io_cork_room(s, len);
     }
-    s->resv_cork = p != NULL;
-    return p != NULL ? p : wq_room(s, len);
+    if (p != NULL) {
+        return p;
+    }
+    s->resv_cork = false;
+    return wq_room(s, len);
 }
 
 void io_commit(io_stream *s, size_t len)
@@ -199,7 +202,7 @@ bool io_writev(io_stream *s, const io_vec *v, size_t n)
                 p += v[i].len;
             }
         }
-        s->loop->cork_len += total;
+        io_commit(s, total);
         return true;
     }
     /* Nothing waits (or only what s gathered): to the socket now. */
@@ -281,6 +284,7 @@ void io_close(io_stream *s)
     io_log(s->loop, "fd %d: closed", s->fd);
     s->state = IO_DEAD;
     s->loop->live--;
+    s->loop->dead++;
     io_peer_release(s);
     io_tls_free(s);
     close(s->fd); /* also takes it out of the epoll set */

@@ -251,11 +251,21 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len)
         return -1;
     }
     io_stream *s = c->s;
+    size_t cap = len + 14, n = 0;
+    uint8_t *q = c->client ? NULL : io_cork_room(s, cap);
+    if (q != NULL) {
+        /* A server's frame, gathered: written once, header and payload. */
+        if (wick_frame_write(opcode, true, 0, NULL, data, len, q, cap, &n) != WICK_OK) {
+            return -1;
+        }
+        io_commit(s, n);
+        return 0;
+    }
     if (!c->client) {
-        /* One frame: its header, and the payload from where it is. */
+        /* Too large to gather (or not corked): its header, and the
+         * payload sent from where it is. */
         wick_frame_header h = {true, 0, opcode, false, {0, 0, 0, 0}, len};
         uint8_t hdr[14];
-        size_t n = 0;
         if (wick_frame_header_write(&h, hdr, sizeof(hdr), &n) != WICK_OK) {
             return -1;
         }
@@ -276,8 +286,7 @@ int ws_send(ws_conn *c, uint8_t opcode, const void *data, size_t len)
     if (own) {
         io_cork(s);
     }
-    size_t cap = len + 14, n = 0;
-    uint8_t *q = io_reserve(s, cap);
+    q = io_reserve(s, cap);
     bool ok =
         q != NULL && wick_frame_write(opcode, true, 0, mask, data, len, q, cap, &n) == WICK_OK;
     if (ok) {
