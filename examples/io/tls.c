@@ -99,6 +99,21 @@ void io_tls_free_ctx(io_tls_ctx *ctx)
     SSL_CTX_free(ctx);
 }
 
+/* SNI. SSL_set_tlsext_host_name() is a macro that casts the name to
+ * void *, which clang's -Wcast-qual rejects for a const string; OpenSSL
+ * copies the name, so a copy on the stack will do (DNS names are at most
+ * 253 bytes). */
+static int set_sni(SSL *ssl, const char *name)
+{
+    char buf[256];
+    size_t n = strlen(name);
+    if (n >= sizeof buf) {
+        return 0;
+    }
+    memcpy(buf, name, n + 1);
+    return (int)SSL_set_tlsext_host_name(ssl, buf);
+}
+
 bool io_tls_start(io_stream *s, io_tls_ctx *ctx, const char *sni)
 {
     SSL *ssl = SSL_new(ctx);
@@ -113,8 +128,7 @@ bool io_tls_start(io_stream *s, io_tls_ctx *ctx, const char *sni)
         /* SNI, and the name the certificate must carry (not for an IP
          * address literal, which SNI does not allow; it is checked too). */
         bool ip = strspn(sni, "0123456789.") == strlen(sni) || strchr(sni, ':') != NULL;
-        if ((!ip && SSL_set_tlsext_host_name(ssl, sni) != 1) ||
-            (!ip && SSL_set1_host(ssl, sni) != 1) ||
+        if ((!ip && set_sni(ssl, sni) != 1) || (!ip && SSL_set1_host(ssl, sni) != 1) ||
             (ip && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni) != 1)) {
             SSL_free(ssl);
             return false;

@@ -1,5 +1,6 @@
 """Tests of the examples' I/O layer (issue 14), run by tests/io/run.sh:
-wss with both roles, a bad certificate, plain HTTP on the TLS port, and
+wss with both roles, wss writes under backpressure, a bad certificate,
+plain HTTP on the TLS port, and
 SIGTERM during a 500-connection load against an ASan+UBSan echo_server.
 Servers listen on 127.0.0.1, port 0, and are stopped here."""
 import asyncio
@@ -81,6 +82,37 @@ def case_wss_server():
         stop(p)
 
 
+def case_wss_backpressure():
+    """A wss client that sends 20 MB without reading for a while: the
+    server's TLS writes block and are retried after its write queue has
+    grown (OpenSSL failed such retries with "bad write retry" and the
+    connection was lost until tls.c set SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)."""
+    p, port = start([SERVER, "--tls-cert", CERT, "--tls-key", KEY])
+    try:
+        async def main():
+            async with websockets.connect("wss://localhost:%d/" % port, ssl=client_ctx(),
+                                          compression=None, max_size=None,
+                                          max_queue=1) as ws:
+                msgs = [os.urandom(100000) for _ in range(200)]
+
+                async def sender():
+                    for m in msgs:
+                        await ws.send(m)
+                t = asyncio.create_task(sender())
+                try:
+                    await asyncio.sleep(1.5)  # nobody reads: the server's socket fills
+                    for i, m in enumerate(msgs):
+                        got = await asyncio.wait_for(ws.recv(), 20)
+                        assert got == m, "echo %d differs" % i
+                    await t
+                finally:
+                    t.cancel()
+        asyncio.run(main())
+    finally:
+        stop(p)
+    return "200 x 100 KB echoed"
+
+
 def case_wss_client():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
@@ -157,7 +189,7 @@ def case_sigterm_under_load():
                                                        time.monotonic() - t0)
 
 
-CASES = [case_wss_server, case_wss_client, case_sigterm_under_load]
+CASES = [case_wss_server, case_wss_backpressure, case_wss_client, case_sigterm_under_load]
 
 
 def main():
