@@ -421,14 +421,16 @@ static void ws_on_open(ws_conn *ws)
     const io_deflate_conn *dc = &ws->dc;
     if (dc->params.enabled) {
         const wick_pmd_params *p = &dc->params;
+        wick_pmd_info info = wick_pmd_get_info(&dc->pmd);
         c->deflate_shared = shared_arena != NULL && p->server_no_context_takeover &&
                             p->server_max_window_bits >= shared_bits;
         log_line(LOG_INFO, "deflate",
                  "id=%s server_max_window_bits=%u client_max_window_bits=%u "
                  "server_no_context_takeover=%d client_no_context_takeover=%d arena=%zu "
-                 "shared=%d",
+                 "inflate_bits=%u deflate_bits=%u mem_level=%u shared=%d",
                  c->id, p->server_max_window_bits, p->client_max_window_bits,
                  p->server_no_context_takeover, p->client_no_context_takeover, dc->arena_len,
+                 (unsigned)info.inflate_bits, (unsigned)info.deflate_bits, (unsigned)info.mem_level,
                  c->deflate_shared);
     } else {
         log_line(LOG_INFO, "deflate", "id=%s off", c->id);

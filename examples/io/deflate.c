@@ -149,10 +149,14 @@ void io_deflate_stop(io_deflate_conn *dc)
 void io_deflate_describe(const io_deflate_conn *dc, char *buf, size_t cap)
 {
     const wick_pmd_params *p = &dc->params;
+    /* What the budget really gave (the agreed bits are only limits). */
+    wick_pmd_info in = wick_pmd_get_info(&dc->pmd);
     snprintf(buf, cap,
              "permessage-deflate: server_max_window_bits=%u client_max_window_bits=%u "
-             "takeover server=%s client=%s, arena %zu bytes",
+             "takeover server=%s client=%s, arena %zu bytes (inflate %u bits, deflate %u bits "
+             "memLevel %u)",
              (unsigned)p->server_max_window_bits, (unsigned)p->client_max_window_bits,
              p->server_no_context_takeover ? "no" : "yes",
-             p->client_no_context_takeover ? "no" : "yes", dc->arena_len);
+             p->client_no_context_takeover ? "no" : "yes", dc->arena_len, (unsigned)in.inflate_bits,
+             (unsigned)in.deflate_bits, (unsigned)in.mem_level);
 }
