@@ -569,13 +569,15 @@ LIMITS_MIN := -DWICK_MAX_HEADERS=8 -DWICK_MAX_PROTOCOLS=1 -DWICK_MAX_EXTENSIONS=
               -DWICK_MAX_EXT_PARAMS=1 -DWICK_MAX_HEADER_BYTES=1024
 LIMITS_MAX := -DWICK_MAX_HEADERS=128 -DWICK_MAX_PROTOCOLS=32 -DWICK_MAX_EXTENSIONS=16 \
               -DWICK_MAX_EXT_PARAMS=10 -DWICK_MAX_HEADER_BYTES=65536
+# The smallest build is also the smallest engine (no extension hook).
+LIMITS_MIN_ENGINE := $(LIMITS_MIN) -DWICK_NO_EXTENSIONS
 LIMITS_DEFAULT_ONLY := $(wildcard tests/test_hs_*.c tests/test_pmd*.c) tests/test_sizes.c
 test-limits: amalgamation
 	$(Q)sh tests/firmware/limits.sh $(AMALG_DIR) build/limits "$(LIMITS_MIN)" "$(LIMITS_MAX)"
 	$(Q)$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-min-O2 WERROR=1 OPT=-O2 \
-		CPPFLAGS="$(LIMITS_MIN) -DWICK_NO_EXTENSIONS" build/test-limits-min-O2/libwick.a >/dev/null
+		CPPFLAGS="$(LIMITS_MIN_ENGINE)" build/test-limits-min-O2/libwick.a >/dev/null
 	$(Q)for v in min max; do \
-		if [ $$v = min ]; then d="$(LIMITS_MIN) -DWICK_NO_EXTENSIONS"; else d="$(LIMITS_MAX)"; fi; \
+		if [ $$v = min ]; then d="$(LIMITS_MIN_ENGINE)"; else d="$(LIMITS_MAX)"; fi; \
 		$(MAKE) --no-print-directory $(J) BUILD=build/test-limits-$$v WERROR=1 OPT=-O1 \
 			CPPFLAGS="$$d" $(LIMITS_DEFAULT_ONLY:tests/%.c=build/test-limits-$$v/tests/%) \
 			>/dev/null || exit 1; \

@@ -157,6 +157,13 @@ size_t wick_conn_send_space(const wick_conn *c)
 /* Shared checks of the data-frame senders; strips WICK_SEND_PLAIN from
  * *opcode and decides whether the frame goes through the extension's
  * encoder (the first frame decides for the whole message). */
+/* The current message goes through the extension's encoder (never in a
+ * WICK_NO_EXTENSIONS build: the constant lets the compiler drop that path). */
+static bool encoded(const wick_conn *c)
+{
+    return WICK__EXTENSIONS && c->priv_.out_encoded;
+}
+
 static wick_err data_check(wick_conn *c, uint8_t *opcode, const void *data, size_t len)
 {
     if (c == NULL || (data == NULL && len != 0)) {
@@ -243,14 +250,14 @@ static wick_err put_encoded(wick_conn *c, uint8_t opcode, bool fin, const uint8_
 wick_err wick_conn_send(wick_conn *c, uint8_t opcode, const void *data, size_t len, bool fin)
 {
     wick_err err = data_check(c, &opcode, data, len);
-    if (err == WICK_OK && WICK__EXTENSIONS && c->priv_.out_encoded) {
+    if (err == WICK_OK && encoded(c)) {
         err = put_encoded(c, opcode, fin, (const uint8_t *)data, len);
         if (err == WICK_DONE) {
             c->priv_.out_encoded = false; /* sent as it is, below */
             err = WICK_OK;
         }
     }
-    if (err == WICK_OK && !(WICK__EXTENSIONS && c->priv_.out_encoded)) {
+    if (err == WICK_OK && !encoded(c)) {
         err = put_frame(c, opcode, fin, (const uint8_t *)data, len, WICK_OUT_RESERVE);
     }
     if (err == WICK_OK) {
@@ -303,7 +310,7 @@ wick_err wick_conn_send_some(wick_conn *c, uint8_t opcode, const void *data, siz
     size_t room = out_free(c);
     bool masked = c->priv_.role == WICK_ROLE_CLIENT;
     size_t n = 0;
-    if (WICK__EXTENSIONS && c->priv_.out_encoded) {
+    if (encoded(c)) {
         bool fits = false;
         n = encoded_fit(c, len, room, &fits);
         if (!fits || (n == 0 && len != 0)) {

@@ -90,18 +90,15 @@ bool io_cork_send(io_stream *s, const io_vec *v, size_t n)
         r = k == 1 ? send(s->fd, all[0].base, all[0].len, MSG_NOSIGNAL)
                    : sendmsg(s->fd, &mh, MSG_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
-    if (r < 0 && !io_would_block(errno)) {
-        if (loop->cork_owner == s) {
-            loop->cork_len = 0;
-        }
-        return false;
-    }
-    size_t sent = r > 0 ? (size_t)r : 0;
-    /* Only now: io_queue() must not gather, and reads the buffer's bytes
-     * before anything can be written over them. */
+    /* Emptied only now, after the send: io_queue() below must not gather,
+     * and reads the buffer's bytes before anything can be written over them. */
     if (loop->cork_owner == s) {
         loop->cork_len = 0;
     }
+    if (r < 0 && !io_would_block(errno)) {
+        return false;
+    }
+    size_t sent = r > 0 ? (size_t)r : 0;
     return sent == total || io_queue(s, all, k, sent);
 }
 

@@ -130,12 +130,33 @@ void io_commit(io_stream *s, size_t len)
     }
 }
 
-bool io_queue(io_stream *s, const io_vec *v, size_t n, size_t skip)
+static size_t vec_total(const io_vec *v, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         total += v[i].len;
     }
+    return total;
+}
+
+/* Copies the pieces' bytes after the first `skip` to dst; returns how many. */
+static size_t vec_copy(uint8_t *dst, const io_vec *v, size_t n, size_t skip)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = skip < v[i].len ? skip : v[i].len;
+        skip -= k;
+        if (v[i].len > k) {
+            memcpy(dst + done, (const uint8_t *)v[i].base + k, v[i].len - k);
+            done += v[i].len - k;
+        }
+    }
+    return done;
+}
+
+bool io_queue(io_stream *s, const io_vec *v, size_t n, size_t skip)
+{
+    size_t total = vec_total(v, n);
     if (skip >= total) {
         return true;
     }
@@ -143,15 +164,7 @@ bool io_queue(io_stream *s, const io_vec *v, size_t n, size_t skip)
     if (q == NULL) {
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t k = skip < v[i].len ? skip : v[i].len;
-        skip -= k;
-        if (v[i].len > k) {
-            memcpy(q, (const uint8_t *)v[i].base + k, v[i].len - k);
-            q += v[i].len - k;
-            s->wq_len += v[i].len - k;
-        }
-    }
+    s->wq_len += vec_copy(q, v, n, skip);
     io_update(s);
     return true;
 }
@@ -190,19 +203,10 @@ bool io_writev(io_stream *s, const io_vec *v, size_t n)
     if (s->state == IO_DEAD || s->state == IO_LINGER || n > IO_VEC_MAX) {
         return false;
     }
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += v[i].len;
-    }
+    size_t total = vec_total(v, n);
     uint8_t *p = io_cork_room(s, total);
     if (p != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            if (v[i].len > 0) {
-                memcpy(p, v[i].base, v[i].len);
-                p += v[i].len;
-            }
-        }
-        io_commit(s, total);
+        io_commit(s, vec_copy(p, v, n, 0));
         return true;
     }
     /* Nothing waits (or only what s gathered): to the socket now. */

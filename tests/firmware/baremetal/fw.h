@@ -30,6 +30,8 @@ void fw_hex(fw_text *t, uint32_t v, int digits);
 /* "<len>:<text>" for short text, ":<hex>" for short binary, "#<fnv>" for
  * anything over 16 bytes (FNV-1a, 32 bits). */
 void fw_payload(fw_text *t, bool is_text, const uint8_t *p, size_t len);
+/* FNV-1a, 32 bits. */
+uint32_t fw_fnv1a(const uint8_t *p, size_t len);
 
 /* Keeps in *base the deepest stack depth seen at a call site, so the part
  * of the high-water mark below the library call can be told apart. */

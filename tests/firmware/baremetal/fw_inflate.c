@@ -36,21 +36,12 @@ typedef struct inflate_run {
     unsigned errors;
 } inflate_run;
 
-static uint32_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint32_t h = 2166136261U;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619U;
-    }
-    return h;
-}
-
 static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
 {
     (void)c;
     inflate_run *r = user;
     if (r->got >= N_MSGS || opcode != WICK_OP_TEXT || len != want_len[r->got] ||
-        fnv1a(data, len) != want_fnv[r->got]) {
+        fw_fnv1a(data, len) != want_fnv[r->got]) {
         r->bad++;
     }
     r->got++;

@@ -90,16 +90,21 @@ void fw_hex(fw_text *t, uint32_t v, int digits)
     }
 }
 
+uint32_t fw_fnv1a(const uint8_t *p, size_t len)
+{
+    uint32_t h = 2166136261U;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 16777619U;
+    }
+    return h;
+}
+
 void fw_payload(fw_text *t, bool is_text, const uint8_t *p, size_t len)
 {
     fw_uint(t, (uint32_t)len);
     if (len > 16) {
-        uint32_t h = 2166136261U;
-        for (size_t i = 0; i < len; i++) {
-            h = (h ^ p[i]) * 16777619U;
-        }
         fw_str(t, "#");
-        fw_hex(t, h, 8);
+        fw_hex(t, fw_fnv1a(p, len), 8);
         return;
     }
     fw_str(t, ":");
