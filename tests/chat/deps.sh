@@ -1,10 +1,11 @@
 #!/bin/sh
 # What the chat example's tests need (tests/chat/run.sh, make deps): Debian
-# packages, and npm playwright-core in build/node-chat. As root it installs
-# what is missing; otherwise it prints the exact command and fails.
+# packages (tests/apt.sh: installed as root, else the command to run), and
+# npm playwright-core in build/node-chat.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+. tests/apt.sh
 PY=/usr/bin/python3
 
 # 1. Debian packages.
@@ -18,17 +19,7 @@ $PY -c 'import websockets' 2>/dev/null || need="$need python3-websockets"
 [ -x /usr/bin/chromium ] || need="$need chromium"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
-if [ -n "$need" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test-chat: installing$need"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq --no-install-recommends $need >/dev/null
-    else
-        echo "test-chat: missing packages. Run:  sudo apt-get install -y --no-install-recommends$need" >&2
-        exit 1
-    fi
-fi
+APT_FLAGS=--no-install-recommends apt_install test-chat "$need"
 
 # 2. playwright-core (the library only: it drives Debian's chromium; no
 #    browser download, so never `npx playwright install`).

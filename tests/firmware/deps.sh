@@ -6,10 +6,10 @@
 #   multi    qemu-user, the s390x and armhf cross compilers and cmocka for
 #            both architectures (Debian multiarch: dpkg --add-architecture)
 #   cmake    cmake
-# As root it installs what is missing with apt-get; otherwise it prints the
-# exact commands and fails.
+# Missing packages: tests/apt.sh (installed as root, else the commands).
 # Usage: tests/firmware/deps.sh arm|qemu|multi|cmake ...
 set -eu
+. "$(dirname "$0")/../apt.sh"
 need=""
 arches=""
 has() { command -v "$1" >/dev/null 2>&1; }
@@ -33,26 +33,4 @@ for what in "$@"; do
     *) echo "tests/firmware/deps.sh: unknown group $what" >&2; exit 2 ;;
     esac
 done
-[ -z "$need" ] && exit 0
-if [ "$(id -u)" = 0 ] && has apt-get; then
-    echo "tests/firmware/deps.sh: installing$need"
-    for a in $arches; do
-        dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
-    done
-    export DEBIAN_FRONTEND=noninteractive
-    # A fresh machine (or a new architecture) needs the package lists first;
-    # a list that fails to download is not fatal if the packages resolve.
-    if [ -n "$arches" ] || ! apt-get install -y -qq $need >/dev/null 2>&1; then
-        apt-get update -qq >/dev/null 2>&1 || true
-        apt-get install -y -qq $need >/dev/null || {
-            echo "tests/firmware/deps.sh: apt-get install$need failed" >&2
-            exit 1
-        }
-    fi
-    exit 0
-fi
-echo "missing firmware test dependencies. Run:" >&2
-for a in $arches; do echo "  sudo dpkg --add-architecture $a" >&2; done
-[ -n "$arches" ] && echo "  sudo apt-get update" >&2
-echo "  sudo apt-get install -y$need" >&2
-exit 1
+APT_ARCHES=$arches apt_install tests/firmware/deps.sh "$need"

@@ -43,19 +43,8 @@ have_toolchain() {
         echo '#include <string.h>' | "${CROSS}gcc" -E -x c - >/dev/null 2>&1
 }
 if ! have_toolchain; then
-    pkgs="gcc-arm-none-eabi libnewlib-arm-none-eabi"
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "size: installing $pkgs"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -qq $pkgs >/dev/null 2>&1 || {
-            apt-get update -qq >/dev/null
-            apt-get install -y -qq $pkgs >/dev/null
-        } || { echo "size: apt-get install $pkgs failed" >&2; exit 1; }
-    else
-        echo "size: the Cortex-M toolchain is missing. Run:" >&2
-        echo "  sudo apt-get install -y $pkgs" >&2
-        exit 1
-    fi
+    . "$here/../apt.sh"
+    apt_install size " gcc-arm-none-eabi libnewlib-arm-none-eabi"
 fi
 
 TFLAGS="-std=c99 -mcpu=cortex-m0plus -mthumb -Os -ffunction-sections -fdata-sections -g0"
