@@ -57,7 +57,8 @@
  *   c[0]  bit 0 client role, 1 NO_UTF8_CHECK, 2 NO_AUTO_PONG,
  *         3 OVERSIZE_STREAM, 4 msg_buf, 5 allocator, 6 extension (RSV1),
  *         7 tiny limits (max_frame 100, max_message 300);
- *   c[1]  bits 0-1 out_cap, 2-3 msg_cap, 4-6 extension emit piece size,
+ *   c[1]  bits 0-1 out_cap, 2-3 msg_cap, 4-6 extension emit piece size
+ *         (odd: a decoder that goes on after a pause, even: one that stops),
  *         7 whole-message delivery off (no on_message callback: everything
  *         streams through on_data even with storage configured);
  *   c[2]  callback number that returns -1 (0: none);
@@ -497,6 +498,7 @@ struct ctx {
     size_t rand_calls, rand_fail_at;
     /* extension */
     size_t ext_piece;
+    bool ext_lazy; /* the decoder goes on after emit asked for a pause */
     /* Model of the data eng must deliver, valid while all its input came
      * from script-built frames: the payloads of the data frames in order. */
     bool model_ok;
@@ -655,11 +657,12 @@ static int cb_random(void *user, uint8_t *out, size_t n)
 
 /* --- extension: identity decoder emitting in pieces ----------------------- */
 
-static int ext_decode(void *state, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
-                      void *emit_ctx)
+static int ext_decode(void *state, const uint8_t *in, size_t len, bool fin, size_t *used,
+                      wick_emit_fn emit, void *emit_ctx)
 {
     ctx *x = state;
     (void)fin;
+    FZ_CHECK(*used == len);
     if (len > 0 && in[0] == 0xFE) {
         return -7; /* not a wick_err: becomes WICK_ERR_EXTENSION */
     }
@@ -667,11 +670,15 @@ static int ext_decode(void *state, const uint8_t *in, size_t len, bool fin, wick
     do {
         size_t n = len - off < x->ext_piece ? len - off : x->ext_piece;
         int rc = emit(emit_ctx, in + off, n);
-        if (rc != 0) {
+        off += n;
+        if (rc == WICK_PAUSE && !x->ext_lazy) {
+            *used = off; /* the rest comes again after the pause */
+            return rc;
+        }
+        if (rc != 0 && rc != WICK_PAUSE) {
             FZ_CHECK(rc < 0);
             return rc;
         }
-        off += n;
     } while (off < len);
     return 0;
 }
@@ -1417,6 +1424,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x->alloc_fail_at = c[11] & 15;
     x->rand_fail_at = (size_t)(c[11] >> 4) * 3u;
     x->ext_piece = (size_t)((c[1] >> 4) & 7) * 3u + 1u;
+    x->ext_lazy = (c[1] & 0x10) != 0;
     x->expect_code = -1;
     x->rng = ((uint64_t)c[1] << 8 | c[2]) + 1;
     /* Big scratch buffers are allocated once (speed); everything given to

@@ -46,7 +46,10 @@
  *     1 KiB; WICK_ERR_UTF8 only for text whose inflated bytes are not
  *     valid UTF-8, with no byte past the first bad one delivered;
  *   - for generated streams on a consistent context, zlib's output is
- *     the generator's input (the reference itself is right).
+ *     the generator's input (the reference itself is right);
+ *   - WICK_PAUSED only when a callback paused, and then at once: when
+ *     every callback pauses, at most one runs per wick_conn_recv(); the
+ *     bytes wick did not take come back as they were given (masked).
  *
  * Input: byte 0 = flags (bit 0 client_no_context_takeover, bit 1 whole
  * delivery, bit 2 WICK_PMD_DECOMPRESS_ONLY, bits 3-5 max_ratio choice,
@@ -54,7 +57,8 @@
  * client_max_window_bits and deflates with 15); byte 1 =
  * client_max_window_bits (8 + b % 8) and the generator's window, level,
  * memLevel (bits 3-7); byte 2 = max_message
- * choice; byte 3 = split seed; then messages: a control byte (bits 0-1
+ * choice; byte 3 = split seed, and in bits 0-1 n: every n-th callback
+ * pauses (0: none); then messages: a control byte (bits 0-1
  * kind: raw, generated, uncompressed, generated with a final block; bit 2
  * text; bits 3-4 content: bytes, ASCII, one-byte bomb, pattern bomb; bits
  * 5-7 frames - 1), a u16 length, a mutation byte (non-zero: change the
@@ -136,7 +140,19 @@ typedef struct sink {
     unsigned errs;     /* on_error calls */
     wick_err err;
     const msg *msgs;
+    unsigned calls, pause_every; /* every n-th callback pauses (0: none) */
+    bool paused;                 /* one did during this wick_conn_recv() */
 } sink;
+
+static int pause_or_go(sink *s)
+{
+    s->calls++;
+    if (s->pause_every != 0 && s->calls % s->pause_every == 0) {
+        s->paused = true;
+        return WICK_PAUSE;
+    }
+    return 0;
+}
 
 static int on_data(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, unsigned flags,
                    void *user)
@@ -152,7 +168,7 @@ static int on_data(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len
         s->started = false;
         s->done++;
     }
-    return 0;
+    return pause_or_go(s);
 }
 
 static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t len, void *user)
@@ -163,7 +179,7 @@ static int on_message(wick_conn *c, uint8_t opcode, const uint8_t *data, size_t 
     FZ_CHECK(opcode == s->msgs[s->done].opcode);
     buf_put(&s->got[s->done], data, len);
     s->done++;
-    return 0;
+    return pause_or_go(s);
 }
 
 static void on_error(wick_conn *c, wick_err err, void *user)
@@ -442,7 +458,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t conf = fz_u8(&in);
     uint8_t wb = fz_u8(&in);
     uint8_t limit = fz_u8(&in);
-    uint64_t seed = (uint64_t)fz_u8(&in) * 0x9E37U + 1U;
+    uint8_t split = fz_u8(&in);
+    uint64_t seed = (uint64_t)split * 0x9E37U + 1U;
 
     bool cnct = (conf & 1U) != 0;
     bool whole = (conf & 2U) != 0;
@@ -540,6 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&s, 0, sizeof(s));
     s.whole = whole;
     s.msgs = msgs;
+    s.pause_every = split & 3U;
     wick_conn c;
     wick_conn_config cc;
     wick_conn_config_default(&cc, WICK_ROLE_SERVER);
@@ -556,21 +574,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t pos = 0, end = 0;
     size_t fail_msg = 0, fail_from = 0, fail_to = 0;
     wick_err rc = WICK_OK;
-    while (pos < wire.len) {
+    bool paused = false;
+    while (pos < wire.len || paused) {
         size_t from = pos;
         end += fz_chunk(&seed, wire.len - end > 0 ? wire.len - end : 1);
         if (end > wire.len) {
             end = wire.len;
         }
         size_t used = 0;
+        s.paused = false;
+        unsigned calls = s.calls;
         rc = wick_conn_recv(&c, w + pos, end - pos, &used);
+        FZ_CHECK(s.pause_every != 1 || s.calls - calls <= 1U); /* prompt */
         size_t pend = 0;
         (void)wick_conn_out_peek(&c, &pend);
         wick_conn_out_consume(&c, pend);
         if (rc == WICK_NEED_MORE) {
             rc = WICK_OK; /* an incomplete header waits for more */
         }
-        if (rc != WICK_OK) {
+        paused = rc == WICK_PAUSED;
+        if (paused) {
+            /* Only when a callback asked; what wick did not take is given
+             * back as it came (masked), to be passed again. */
+            FZ_CHECK(s.paused && used <= end - pos);
+            FZ_CHECK(memcmp(w + pos + used, wire.p + pos + used, end - pos - used) == 0);
+            rc = WICK_OK;
+        } else if (rc != WICK_OK) {
             FZ_CHECK(wick_err_is_error(rc));
             fail_msg = s.done;
             fail_from = from;
@@ -579,7 +608,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FZ_CHECK(used <= end - pos);
         pos += used;
-        if (end == wire.len && used == 0) {
+        if (!paused && end == wire.len && used == 0) {
             break;
         }
     }

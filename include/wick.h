@@ -742,10 +742,21 @@ typedef struct wick_callbacks {
  * set on the last call), which passes the decoded bytes on with
  * emit(emit_ctx, ...) in as many pieces as it likes; decoded bytes then
  * get the usual UTF-8 check, size limit and delivery (copied into the
- * reassembly storage for whole-message delivery). decode returns 0, or a
- * negative wick_err to fail the connection (a value that is not a known
- * error becomes WICK_ERR_EXTENSION). emit returns 0 or a negative
- * wick_err, which decode should return at once.
+ * reassembly storage for whole-message delivery). emit takes the whole
+ * piece and returns 0, WICK_PAUSE (a callback paused: stop as soon as
+ * possible) or a negative wick_err, which decode should return at once.
+ * decode returns
+ *   - 0 when it has taken all `len` bytes (and, with fin, ended the
+ *     message);
+ *   - WICK_PAUSE after emit returned it, with *used set to how many of
+ *     the `len` bytes it has taken. The engine calls it again later with
+ *     the rest of the payload (in[*used..] first) and the same fin; when
+ *     nothing is left of a fin chunk, with len 0 and fin set. The next
+ *     call first passes on any output the decoder still holds;
+ *   - or a negative wick_err to fail the connection (a value that is not
+ *     a known error becomes WICK_ERR_EXTENSION).
+ * *used is set to len before the call, so a decoder that always takes
+ * everything need not touch it.
  *
  * Send side (optional, encode and encode_bound both set or both NULL):
  * each data frame sent with wick_conn_send() or wick_conn_send_some() is
@@ -759,10 +770,13 @@ typedef struct wick_callbacks {
  * encode returns 0, 1 as above, or a negative wick_err, which fails the
  * connection (WICK_ERR_EXTENSION when not a known error).
  *
- * Pausing: a WICK_PAUSE returned by on_data while decode runs takes
- * effect when decode returns, i.e. once the input chunk passed to
- * wick_conn_recv() has been decoded; on_data may be called again before
- * that (at most what the chunk decodes to, and never past max_message).
+ * Pausing: a WICK_PAUSE returned by on_data while decode runs stops
+ * the decoder after that piece (wick_pmd's pieces are at most 1 KiB);
+ * wick_conn_recv() then returns WICK_PAUSED with *consumed covering only
+ * the input the decoder took, and the bytes it did not take are given
+ * back as they came (masked again). A decoder that goes on after emit
+ * returned WICK_PAUSE and returns 0 pauses the connection only after
+ * the chunk (and after the message's end when it was the last one).
  *
  * A library built with WICK_NO_EXTENSIONS has no hook (about 1 KB less
  * code on Cortex-M0+): wick_conn_init() refuses a config that sets
@@ -770,8 +784,8 @@ typedef struct wick_callbacks {
 typedef int (*wick_emit_fn)(void *emit_ctx, const uint8_t *data, size_t len);
 typedef struct wick_extension {
     uint8_t rsv_mask;
-    int (*decode)(void *state, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
-                  void *emit_ctx);
+    int (*decode)(void *state, const uint8_t *in, size_t len, bool fin, size_t *used,
+                  wick_emit_fn emit, void *emit_ctx);
     void *state;
     int (*encode)(void *state, const uint8_t *in, size_t len, bool first, bool fin, uint8_t *out,
                   size_t cap, size_t *out_len);
@@ -835,6 +849,24 @@ enum {
 
 struct wick_conn {
     struct { /* private: may change in any release; use the accessors */
+        /* Byte-sized members first: Thumb-1 (Cortex-M0) loads a byte in
+         * one instruction only within the first 32 bytes of a struct. */
+        uint8_t role, flags, rsv_allowed; /* configuration */
+        bool reasm_cfg;                   /* whole-message delivery configured */
+        /* State: zero after init and reset (msg_opcode up to cb). */
+        uint8_t msg_opcode, phase;
+        bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
+        bool ext_active, pause_req, in_callback, out_in_message, out_encoded;
+        bool sent_close, recv_close;
+        uint8_t key[4]; /* masking key of the current data frame */
+        uint16_t close_code;
+        wick_err error;
+        wick_utf8 utf8;
+        size_t out_head, out_tail;
+        uint8_t *msg; /* current reassembly buffer (msg_buf or allocated) */
+        size_t msg_cap, msg_len;
+        uint64_t msg_total; /* bytes of the current message so far */
+        uint64_t remaining; /* payload bytes still to come of the current data frame */
         /* Configuration, kept by wick_conn_reset(). */
         const wick_callbacks *cb;
         void *user;
@@ -844,22 +876,6 @@ struct wick_conn {
         uint8_t *msg_buf; /* caller's reassembly buffer */
         size_t out_cap, msg_buf_cap;
         uint64_t max_frame, max_message;
-        uint8_t role, flags, rsv_allowed;
-        bool reasm_cfg; /* whole-message delivery configured */
-        /* State: zero after init and reset (first member: out_head). */
-        size_t out_head, out_tail;
-        uint8_t *msg; /* current reassembly buffer (msg_buf or allocated) */
-        size_t msg_cap, msg_len;
-        uint64_t msg_total; /* bytes of the current message so far */
-        uint64_t remaining; /* payload bytes still to come of the current data frame */
-        wick_utf8 utf8;
-        wick_err error;
-        uint16_t close_code;
-        uint8_t key[4]; /* masking key of the current data frame */
-        uint8_t msg_opcode, phase;
-        bool in_frame, frame_fin, in_message, delivered, reasm, msg_owned, oversize;
-        bool ext_active, end_pending, pause_req, in_callback, out_in_message, out_encoded;
-        bool sent_close, recv_close;
     } priv_;
 };
 
@@ -1112,7 +1128,9 @@ typedef struct wick_pmd {
         uint64_t msg_in, msg_out; /* compressed / inflated bytes of this message */
         uint32_t max_ratio;
         uint8_t role, level, mem_level, inflate_bits, deflate_bits;
+        uint8_t tail_fed; /* bytes of the 00 00 ff ff tail given to the inflater */
         bool inflate_reset, deflate_reset, msg_done, send_open;
+        bool be_boundary; /* zlib backend: the inflater stopped between blocks */
     } priv_;
 } wick_pmd;
 

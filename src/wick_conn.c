@@ -64,17 +64,16 @@ static void message_end(wick_conn *c)
     c->priv_.ext_active = false;
     c->priv_.oversize = false;
     c->priv_.reasm = false;
-    c->priv_.end_pending = false;
 }
 
-/* Everything after the configuration, back to a fresh OPEN connection:
- * the state members (from out_head on) are all zero then, WICK_OK and
- * U_ACCEPT included. */
+/* The state members, back to a fresh OPEN connection: they are all zero
+ * then (msg_opcode up to the configuration's cb), WICK_OK and U_ACCEPT
+ * included. */
 static void conn_clear(wick_conn *c)
 {
     msg_drop(c);
-    size_t at = offsetof(wick_conn, priv_.out_head);
-    memset((uint8_t *)c + at, 0, sizeof(*c) - at);
+    size_t at = offsetof(wick_conn, priv_.msg_opcode);
+    memset((uint8_t *)c + at, 0, offsetof(wick_conn, priv_.cb) - at);
     c->priv_.msg = c->priv_.msg_buf;
     c->priv_.msg_cap = c->priv_.msg_buf_cap;
 }
@@ -364,14 +363,9 @@ static wick_err message_piece(wick_conn *c, const uint8_t *p, size_t n, bool las
     return err == WICK_OK && paused ? WICK_PAUSED : err;
 }
 
-/* The end of an extension-decoded message, deferred past decode() so a
- * pause asked for inside emit() can take effect first. */
+/* The end of an extension-decoded message, once decode() has ended it. */
 static wick_err ext_end(wick_conn *c)
 {
-    if (!WICK__EXTENSIONS || !c->priv_.end_pending) {
-        return WICK_OK;
-    }
-    c->priv_.end_pending = false;
     if (text_checked(c) && wick_utf8_finish(&c->priv_.utf8) != WICK_OK) {
         return conn_fail(c, WICK_ERR_UTF8);
     }
@@ -383,8 +377,8 @@ static wick_err ext_end(wick_conn *c)
     return err;
 }
 
-/* The extension's emit(): decoded bytes enter the normal path. A pause
- * asked for here takes effect when decode() returns. */
+/* The extension's emit(): decoded bytes enter the normal path. The piece
+ * is taken whole; WICK_PAUSE back asks decode() to stop there. */
 static int ext_emit(void *ctx, const uint8_t *data, size_t len)
 {
     wick_conn *c = (wick_conn *)ctx;
@@ -397,20 +391,24 @@ static int ext_emit(void *ctx, const uint8_t *data, size_t len)
     wick_err err = message_piece(c, data, len, false, false);
     if (err == WICK_PAUSED) {
         c->priv_.pause_req = true;
-        return 0;
+        return WICK_PAUSE;
     }
     return (int)err;
 }
 
-static wick_err ext_chunk(wick_conn *c, const uint8_t *p, size_t n, bool last)
+/* p[0..n) of the current frame (unmasked in place) through decode().
+ * *back gets how many of its bytes go back to the caller. */
+static wick_err ext_chunk(wick_conn *c, uint8_t *p, size_t n, bool last, size_t *back)
 {
     const wick_extension *ext = c->priv_.ext;
+    *back = 0;
     if (n == 0 && !last) {
         return WICK_OK;
     }
+    size_t took = n;
     c->priv_.pause_req = false;
     c->priv_.in_callback = true;
-    int rc = ext->decode(ext->state, p, n, last, ext_emit, c);
+    int rc = ext->decode(ext->state, p, n, last, &took, ext_emit, c);
     c->priv_.in_callback = false;
     if (c->priv_.error != WICK_OK) {
         return c->priv_.error;
@@ -419,12 +417,25 @@ static wick_err ext_chunk(wick_conn *c, const uint8_t *p, size_t n, bool last)
         wick_err err = (wick_err)rc;
         return conn_fail(c, wick_err_close_code(err) != 0 ? err : WICK_ERR_EXTENSION);
     }
-    c->priv_.end_pending = last;
-    if (c->priv_.pause_req) {
-        c->priv_.pause_req = false;
+    if (rc == WICK_PAUSE) {
+        /* The decoder stopped: the rest of the chunk goes back to the
+         * caller as it came (masked again; a client's key is all zero)
+         * and is read again. The frame stays open even with nothing left
+         * of it, so that decode() is called once more (it may still hold
+         * output, or the message's end) when wick_conn_recv() is. */
+        size_t k = n - (took < n ? took : n);
+        size_t ph = ((size_t)c->priv_.phase - k) & 3U;
+        c->priv_.remaining += k;
+        c->priv_.in_frame = true;
+        c->priv_.phase = (uint8_t)ph;
+        wick__mask_copy(p + n - k, p + n - k, k, c->priv_.key, ph);
+        *back = k;
         return WICK_PAUSED;
     }
-    return ext_end(c);
+    wick_err err = last ? ext_end(c) : WICK_OK;
+    /* A decoder that went on after emit asked for a pause: the pause takes
+     * effect now, after the chunk. */
+    return err == WICK_OK && c->priv_.pause_req ? WICK_PAUSED : err;
 }
 
 /* A whole control frame, unmasked in place (RFC 6455 5.5). */
@@ -625,7 +636,13 @@ static CONN_NOINLINE wick_err step(wick_conn *c, uint8_t *in, size_t len, size_t
                 c->priv_.in_frame = false;
                 last = c->priv_.frame_fin;
             }
-            err = ext_on(c) ? ext_chunk(c, p, n, last) : message_piece(c, p, n, last, plain);
+            if (!ext_on(c)) {
+                err = message_piece(c, p, n, last, plain);
+                break;
+            }
+            size_t back = 0;
+            err = ext_chunk(c, p, n, last, &back);
+            pos -= back;
             break;
         }
         size_t avail = len - pos;
@@ -809,10 +826,12 @@ wick_err wick_conn_recv(wick_conn *c, uint8_t *in, size_t len, size_t *consumed)
         *consumed = len;
         return c->priv_.error;
     }
-    wick_err err = ext_end(c);
+    wick_err err = WICK_OK;
     size_t pos = 0;
-    if (err == WICK_OK && len != 0) {
-        err = decode(c, in, len, &pos);
+    if (len != 0 || c->priv_.in_frame) {
+        /* A frame left open by a pause is resumed even with no input; a
+         * length of 0 never reads `in` (which may be NULL). */
+        err = decode(c, in != NULL ? in : c->priv_.key, len, &pos);
     }
     if (err == WICK_PAUSED || err == WICK_BLOCKED) {
         *consumed = pos;

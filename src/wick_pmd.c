@@ -64,14 +64,17 @@ wick_pmd_info wick_pmd_get_info(const wick_pmd *pmd)
 
 /* --- Receive: inflate ----------------------------------------------------- */
 
-/* Inflates in[0..len) and hands every piece to emit. At the message end
- * (`drain`), keeps calling until the inflater has nothing more. */
-static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain, wick_emit_fn emit,
-                        void *ctx)
+/* Inflates in[0..len) and hands every piece to emit, adding what it took
+ * to *took. At the message end (`drain`), keeps calling until the
+ * inflater has nothing more. Stops with WICK_PAUSE when emit asks for it:
+ * the inflater keeps whatever it has not written yet for the next call. */
+static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain, size_t *took,
+                        wick_emit_fn emit, void *ctx)
 {
     for (;;) {
         if (pmd->priv_.msg_done) {
-            return 0; /* a final block ended the stream: the rest is ignored */
+            *took += len; /* a final block ended the stream: the rest is ignored */
+            return 0;
         }
         size_t used = len;
         size_t made = pmd->priv_.chunk_cap;
@@ -85,6 +88,7 @@ static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain
         }
         in += used;
         len -= used;
+        *took += used;
         if (made != 0) {
             pmd->priv_.msg_out += made;
             /* Bomb guard: checked per piece, before the piece goes on. */
@@ -94,7 +98,7 @@ static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain
             }
             int rc = emit(ctx, pmd->priv_.chunk, made);
             if (rc != 0) {
-                return rc;
+                return rc; /* a failure, or WICK_PAUSE */
             }
         }
         bool full = made == pmd->priv_.chunk_cap;
@@ -107,16 +111,26 @@ static int inflate_feed(wick_pmd *pmd, const uint8_t *in, size_t len, bool drain
     }
 }
 
-static int pmd_decode(void *state, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
-                      void *ctx)
+static int pmd_decode(void *state, const uint8_t *in, size_t len, bool fin, size_t *used,
+                      wick_emit_fn emit, void *ctx)
 {
     wick_pmd *pmd = (wick_pmd *)state;
+    size_t took = 0;
     pmd->priv_.msg_in += len;
-    int rc = inflate_feed(pmd, in, len, false, emit, ctx);
+    int rc = inflate_feed(pmd, in, len, false, &took, emit, ctx);
+    *used = took;
+    if (rc == WICK_PAUSE) {
+        pmd->priv_.msg_in -= len - took; /* counted again when it comes back */
+    }
     if (rc != 0 || !fin) {
         return rc;
     }
-    rc = inflate_feed(pmd, pmd_tail, sizeof(pmd_tail), true, emit, ctx);
+    /* RFC 7692 7.2.2: the tail the sender removed, then whatever output
+     * the inflater still holds. After a pause inside it, the rest. */
+    size_t fed = pmd->priv_.tail_fed;
+    took = 0;
+    rc = inflate_feed(pmd, pmd_tail + fed, sizeof(pmd_tail) - fed, true, &took, emit, ctx);
+    pmd->priv_.tail_fed = (uint8_t)(fed + took);
     if (rc != 0) {
         return rc;
     }
@@ -135,6 +149,7 @@ static int pmd_decode(void *state, const uint8_t *in, size_t len, bool fin, wick
     pmd->priv_.msg_in = 0;
     pmd->priv_.msg_out = 0;
     pmd->priv_.msg_done = false;
+    pmd->priv_.tail_fed = 0;
     return 0;
 }
 

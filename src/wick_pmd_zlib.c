@@ -116,6 +116,13 @@ wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, 
     int rc = inflate(z, Z_SYNC_FLUSH);
     *in_len = n - z->avail_in;
     *out_len -= z->avail_out;
+    if (*in_len != 0 || *out_len != 0) {
+        /* zlib's data_type: +128 when inflate() stopped where a block
+         * header comes next (its mode TYPE). A call that moves nothing
+         * (e.g. draining after a pause, RFC 7692 tail already in) clears
+         * it, so it is kept from the last call that moved something. */
+        pmd->priv_.be_boundary = (z->data_type & 128) != 0;
+    }
     if (rc == Z_STREAM_END) {
         return WICK_DONE;
     }
@@ -125,9 +132,7 @@ wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, 
 
 bool wick__pmd_be_inflate_boundary(const wick_pmd *pmd)
 {
-    /* zlib's data_type: +128 when inflate() stopped where a block header
-     * comes next (its mode TYPE). */
-    return (((const z_stream *)pmd->priv_.inflater)->data_type & 128) != 0;
+    return pmd->priv_.be_boundary;
 }
 
 wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd)

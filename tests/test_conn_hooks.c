@@ -310,8 +310,8 @@ static void test_conn_alloc_close_code(void **state)
  * one byte at a time; '!' makes decode fail with an unknown value, '~'
  * with WICK_ERR_TOO_BIG. */
 
-static int xor_decode(void *st, const uint8_t *in, size_t len, bool fin, wick_emit_fn emit,
-                      void *ctx)
+static int xor_decode(void *st, const uint8_t *in, size_t len, bool fin, size_t *used,
+                      wick_emit_fn emit, void *ctx)
 {
     unsigned *calls = st;
     (*calls)++;
@@ -325,6 +325,9 @@ static int xor_decode(void *st, const uint8_t *in, size_t len, bool fin, wick_em
         }
         uint8_t b = (uint8_t)(in[i] ^ 0x20);
         int rc = emit(ctx, &b, 1);
+        if (rc == WICK_PAUSE) {
+            *used = i + 1; /* the rest comes again after the pause */
+        }
         if (rc != 0) {
             return rc;
         }

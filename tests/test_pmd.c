@@ -639,6 +639,131 @@ static void test_pmd_final_block(void **state)
     }
 }
 
+/* --- Pausing inside a compressed message --------------------------------- */
+
+struct pauser {
+    uint8_t *got;
+    size_t len, cap;
+    unsigned calls, every, fins;
+    size_t biggest;
+};
+
+static int pause_data(wick_conn *c, uint8_t op, const uint8_t *d, size_t len, unsigned fl, void *u)
+{
+    (void)c;
+    (void)op;
+    struct pauser *p = u;
+    assert_true(p->len + len <= p->cap);
+    memcpy(p->got + p->len, d, len);
+    p->len += len;
+    p->biggest = len > p->biggest ? len : p->biggest;
+    p->fins += (fl & WICK_DATA_FIN) != 0;
+    return ++p->calls % p->every == 0 ? WICK_PAUSE : 0;
+}
+
+static const wick_callbacks pause_cb = {.on_data = pause_data, .on_error = bomb_error};
+
+/* on_data pauses (every call, or every third): wick_conn_recv() returns
+ * at once, having taken only the input the inflater used, and gives the
+ * rest back as it came (masked). So a pausing reader gets at most one
+ * 1 KiB piece per call, however much the input inflates to. The message
+ * (compressed in 1 or 3 frames, a sync flush or a final block) is
+ * followed by an uncompressed one. */
+static void test_pmd_pause(void **state)
+{
+    (void)state;
+    static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+    for (unsigned kind = 0; kind < 3; kind += 2) {            /* text, zeros */
+        for (unsigned frames = 1; frames <= 3; frames += 2) { /* one, three */
+            for (unsigned every = 1; every <= 3; every += 2) {
+                for (int final = 0; final < 2; final++) {
+                    size_t plain_len = kind == 0 ? 20000 : 300000;
+                    uint8_t *plain = make_payload(kind, plain_len, 7);
+                    size_t cap = plain_len + 1024;
+                    uint8_t *z = malloc(cap);
+                    uint8_t *wire = malloc(cap + 64);
+                    uint8_t *copy = malloc(cap + 64);
+                    assert_non_null(z);
+                    assert_non_null(wire);
+                    assert_non_null(copy);
+                    z_stream zs;
+                    memset(&zs, 0, sizeof zs);
+                    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY),
+                                     Z_OK);
+                    zs.next_in = plain;
+                    zs.avail_in = (uInt)plain_len;
+                    zs.next_out = z;
+                    zs.avail_out = (uInt)cap;
+                    assert_int_equal(deflate(&zs, final ? Z_FINISH : Z_SYNC_FLUSH),
+                                     final ? Z_STREAM_END : Z_OK);
+                    size_t n = cap - zs.avail_out - (final ? 0U : 4U);
+                    deflateEnd(&zs);
+                    /* Frames: masked, RSV1 on the first. */
+                    size_t total = 0;
+                    for (unsigned f = 0; f < frames; f++) {
+                        size_t from = n * f / frames, to = n * (f + 1) / frames;
+                        uint8_t op = f == 0 ? WICK_OP_TEXT : WICK_OP_CONT;
+                        size_t w = 0;
+                        assert_int_equal(wick_frame_write(op, f + 1 == frames,
+                                                          f == 0 ? WICK_RSV1 : 0, key, z + from,
+                                                          to - from, wire + total, cap + 64 - total,
+                                                          &w),
+                                         WICK_OK);
+                        total += w;
+                    }
+                    size_t w = 0;
+                    assert_int_equal(wick_frame_write(WICK_OP_TEXT, true, 0, key,
+                                                      (const uint8_t *)"ok", 2, wire + total,
+                                                      cap + 64 - total, &w),
+                                     WICK_OK);
+                    total += w;
+
+                    wick_pmd_params prm = params(false, false, 15, 15);
+                    wick_pmd pmd;
+                    wick_conn c;
+                    struct pauser p = {malloc(plain_len + 2), 0, plain_len + 2, 0, every, 0, 0};
+                    assert_non_null(p.got);
+                    server_conn(&c, &pmd, &prm, NULL, 0, &pause_cb, &p);
+                    size_t off = 0;
+                    unsigned calls = 0;
+                    while (p.fins < 2) {
+                        assert_true(++calls < 100000);
+                        size_t left = total - off, used = 0;
+                        memcpy(copy, wire + off, left);
+                        unsigned before = p.calls;
+                        wick_err rc = wick_conn_recv(&c, wire + off, left, &used);
+                        assert_true(rc == WICK_OK || rc == WICK_PAUSED);
+                        assert_true(used <= left);
+                        /* Pausing on every call: one piece per recv. */
+                        assert_true(p.calls - before <= (every == 1 ? 1U : 3U));
+                        assert_true(used > 0 || p.calls > before);
+                        if (rc == WICK_PAUSED) {
+                            assert_memory_equal(wire + off + used, copy + used, left - used);
+                        } else {
+                            assert_int_equal(used, left);
+                        }
+                        off += used;
+                    }
+                    assert_int_equal(off, total);
+                    assert_int_equal(p.len, plain_len + 2);
+                    assert_memory_equal(p.got, plain, plain_len);
+                    assert_memory_equal(p.got + plain_len, "ok", 2);
+                    assert_true(p.biggest <= 1024);
+                    /* The work really was cut short: many more calls
+                     * than frames. */
+                    assert_true(calls > plain_len / 1024 / every);
+                    wick_pmd_release(&pmd);
+                    free(p.got);
+                    free(plain);
+                    free(z);
+                    free(wire);
+                    free(copy);
+                }
+            }
+        }
+    }
+}
+
 /* --- Compress once, send to many ----------------------------------------- */
 
 static void test_pmd_prepare(void **state)
@@ -837,11 +962,15 @@ static void test_pmd_decompress_only(void **state)
         assert_non_null(x);
         assert_null(x->encode);
         got_len = 0;
+        size_t used = 0;
         for (size_t k = 0; k < sizeof hello; k++) { /* a byte at a time */
+            used = 1;
             assert_int_equal(
-                x->decode(x->state, hello + k, 1, k + 1 == sizeof hello, collect, NULL), 0);
+                x->decode(x->state, hello + k, 1, k + 1 == sizeof hello, &used, collect, NULL), 0);
+            assert_int_equal(used, 1);
         }
-        int rc = x->decode(x->state, again, sizeof again, true, collect, NULL);
+        used = sizeof again;
+        int rc = x->decode(x->state, again, sizeof again, true, &used, collect, NULL);
         if (nct) {
             assert_int_equal(rc, WICK_ERR_INFLATE); /* refers to a reset window */
         } else {
@@ -882,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_pmd_round_trip_configs),
         cmocka_unit_test(test_pmd_bomb_guard),
         cmocka_unit_test(test_pmd_final_block),
+        cmocka_unit_test(test_pmd_pause),
         cmocka_unit_test(test_pmd_prepare),
         cmocka_unit_test(test_pmd_arena),
         cmocka_unit_test(test_pmd_header_max),
