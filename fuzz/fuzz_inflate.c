@@ -7,10 +7,11 @@
  * client's window (client_max_window_bits) and, unless
  * client_no_context_takeover was agreed, the window left by the previous
  * compressed messages. A block with BFINAL set ends the message's data
- * (7.2.3.4: what follows is ignored, and the next message starts from an
- * empty window). The data is valid when zlib inflates it with no error
- * and stops on a block boundary (the appended empty stored block must be
- * a whole block of its own). The reference below is a second zlib stream
+ * (7.2.3.4: what follows is ignored; the next message is a new stream,
+ * which may still refer back into the window). The data is valid when
+ * zlib inflates it with no error and stops on a block boundary (the
+ * appended empty stored block must be a whole block of its own). The
+ * reference below is a second zlib stream
  * fed the whole message at once with Z_BLOCK, written independently of
  * src/wick_pmd*.c. It inflates with a 15-bit window, so it accepts a
  * distance past the client's window (a broken promise, 7.1.2.2) that a
@@ -337,8 +338,10 @@ static bool strict_fails(const msg *msgs, size_t upto, unsigned bits, bool cnct)
                 break; /* the final block ended the message's data */
             }
         }
-        if (cnct || m->ref_end) {
+        if (cnct) {
             FZ_CHECK(inflateReset(&z) == Z_OK);
+        } else if (m->ref_end) {
+            FZ_CHECK(inflateResetKeep(&z) == Z_OK);
         }
     }
     inflateEnd(&z);
@@ -538,12 +541,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (final || cnct) {
                     FZ_CHECK(deflateReset(&gen) == Z_OK);
                 }
+                if (final && !cnct && m->plain.len != 0) {
+                    /* After a final block the receiver keeps its window
+                     * (7.2.2): the next stream refers back into this one. */
+                    FZ_CHECK(deflateSetDictionary(&gen, m->plain.p, (uInt)m->plain.len) == Z_OK);
+                }
                 bool mutated = mut != 0 && m->payload.len > 0;
                 m->known = !mutated && (cnct || consistent);
                 if (mutated) {
                     m->payload.p[mut % m->payload.len] ^= (uint8_t)(1U + (mut >> 4));
                     consistent = cnct;
-                } else if (final || cnct) {
+                } else if (cnct) {
                     consistent = true; /* both sides start from empty windows */
                 }
             }
@@ -682,10 +690,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(r.data_error || utf8_fail || big || rc == WICK_ERR_INFLATE_RATIO ||
                      rc == WICK_ERR_INFLATE);
         }
-        /* The next message starts from an empty window (7.2.2, 7.2.3.4). */
+        /* Without context takeover the next message starts from an empty
+         * window; with it, after a final block, a new stream keeps the
+         * window (7.2.2, 7.2.3.4). */
         m->ref_end = r.stream_end;
-        if (m->compressed && (cnct || r.stream_end)) {
+        if (m->compressed && cnct) {
             FZ_CHECK(inflateReset(&ref) == Z_OK);
+        } else if (m->compressed && r.stream_end) {
+            FZ_CHECK(inflateResetKeep(&ref) == Z_OK);
         }
     }
 

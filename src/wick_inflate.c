@@ -183,6 +183,11 @@ void wick__inflate_reset(wick__inflater *s)
 {
     s->wpos = 0;
     s->full = 0;
+    wick__inflate_restart(s);
+}
+
+void wick__inflate_restart(wick__inflater *s)
+{
     s->bb = 0;
     s->bc = 0;
     s->len = 0;

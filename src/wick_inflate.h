@@ -90,6 +90,10 @@ void wick__inflate_init(wick__inflater *s, uint8_t *window, unsigned bits);
  * takeover), clearing any error. */
 void wick__inflate_reset(wick__inflater *s);
 
+/* Starts a new stream that may refer back into the window the last one
+ * left (RFC 7692 7.2.2 with context takeover, after a final block). */
+void wick__inflate_restart(wick__inflater *s);
+
 /* Decodes in[0..*in_len) into out[0..*out_len); on return both hold the
  * bytes consumed and produced. Input bytes are taken into the bit buffer
  * greedily: after a final block some may have been consumed unused. */

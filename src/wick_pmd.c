@@ -140,9 +140,11 @@ static int pmd_decode(void *state, const uint8_t *in, size_t len, bool fin, size
         return (int)WICK_ERR_INFLATE;
     }
     /* RFC 7692 7.2.2: without context takeover the peer starts every
-     * message with an empty window; so do we (and after a final block). */
+     * message with an empty window; so do we. With it, each message is
+     * inflated with the window the last one left, even when that one
+     * ended its stream with a final block (7.2.3.4): a new stream then. */
     if (pmd->priv_.inflate_reset || pmd->priv_.msg_done) {
-        if (wick__pmd_be_inflate_reset(pmd) != WICK_OK) {
+        if (wick__pmd_be_inflate_reset(pmd, !pmd->priv_.inflate_reset) != WICK_OK) {
             return (int)WICK_ERR_EXTENSION;
         }
     }

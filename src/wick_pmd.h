@@ -77,7 +77,8 @@ wick_err wick__pmd_be_deflate_init(wick_pmd *pmd, unsigned bits, unsigned mem_le
  * block), or WICK_ERR_INFLATE. */
 wick_err wick__pmd_be_inflate(wick_pmd *pmd, const uint8_t *in, size_t *in_len, uint8_t *out,
                               size_t *out_len);
-wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd);
+/* A new stream: with an empty window, or keeping the window (`keep`). */
+wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd, bool keep);
 /* True when the inflater stopped between blocks (not inside one). */
 bool wick__pmd_be_inflate_boundary(const wick_pmd *pmd);
 

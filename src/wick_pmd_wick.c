@@ -46,9 +46,14 @@ bool wick__pmd_be_inflate_boundary(const wick_pmd *pmd)
     return wick__inflate_boundary((const wick__inflater *)pmd->priv_.inflater);
 }
 
-wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd)
+wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd, bool keep)
 {
-    wick__inflate_reset((wick__inflater *)pmd->priv_.inflater);
+    wick__inflater *s = (wick__inflater *)pmd->priv_.inflater;
+    if (keep) {
+        wick__inflate_restart(s);
+    } else {
+        wick__inflate_reset(s);
+    }
     return WICK_OK;
 }
 #endif /* !WICK_ZLIB || WICK_INFLATE */

@@ -135,9 +135,11 @@ bool wick__pmd_be_inflate_boundary(const wick_pmd *pmd)
     return pmd->priv_.be_boundary;
 }
 
-wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd)
+wick_err wick__pmd_be_inflate_reset(wick_pmd *pmd, bool keep)
 {
-    return inflateReset((z_stream *)pmd->priv_.inflater) == Z_OK ? WICK_OK : WICK_ERR_EXTENSION;
+    /* inflateResetKeep(): zlib's new stream that keeps the window. */
+    z_stream *z = (z_stream *)pmd->priv_.inflater;
+    return (keep ? inflateResetKeep(z) : inflateReset(z)) == Z_OK ? WICK_OK : WICK_ERR_EXTENSION;
 }
 #endif /* WICK_INFLATE */
 

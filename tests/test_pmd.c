@@ -764,6 +764,74 @@ static void test_pmd_pause(void **state)
     }
 }
 
+/* RFC 7692 7.2.2: with context takeover each message is inflated with the
+ * window the last one left, also when that one ended its DEFLATE stream
+ * with a final block (7.2.3.4). The second message here is deflated with
+ * the first one's text as its dictionary, so it refers back into it; it
+ * arrives whole, and fails (1007) when client_no_context_takeover was
+ * agreed, where the window starts empty. */
+static void test_pmd_final_block_context(void **state)
+{
+    (void)state;
+    static const uint8_t key[4] = {0x0a, 0x0b, 0x0c, 0x0d};
+    size_t len = 3000;
+    uint8_t *plain = make_payload(0, len, 11);
+    uint8_t z1[4096], z2[4096], wire[8192];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = plain;
+    zs.avail_in = (uInt)len;
+    zs.next_out = z1;
+    zs.avail_out = sizeof z1;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t n1 = sizeof z1 - zs.avail_out;
+    assert_int_equal(deflateReset(&zs), Z_OK);
+    assert_int_equal(deflateSetDictionary(&zs, plain, (uInt)len), Z_OK);
+    zs.next_in = plain;
+    zs.avail_in = (uInt)len;
+    zs.next_out = z2;
+    zs.avail_out = sizeof z2;
+    assert_int_equal(deflate(&zs, Z_SYNC_FLUSH), Z_OK);
+    size_t n2 = sizeof z2 - zs.avail_out - 4;
+    deflateEnd(&zs);
+    assert_true(n2 < 64); /* it really is a reference to the first message */
+    size_t total = 0, w = 0;
+    assert_int_equal(
+        wick_frame_write(WICK_OP_TEXT, true, WICK_RSV1, key, z1, n1, wire, sizeof wire, &w),
+        WICK_OK);
+    total += w;
+    assert_int_equal(wick_frame_write(WICK_OP_TEXT, true, WICK_RSV1, key, z2, n2, wire + total,
+                                      sizeof wire - total, &w),
+                     WICK_OK);
+    total += w;
+    for (int cnct = 0; cnct < 2; cnct++) {
+        wick_pmd_params prm = params(false, cnct != 0, 15, 15);
+        wick_pmd pmd;
+        wick_conn c;
+        struct pauser p = {malloc(2 * len), 0, 2 * len, 0, 1000000, 0, 0};
+        assert_non_null(p.got);
+        server_conn(&c, &pmd, &prm, NULL, 0, &pause_cb, &p);
+        uint8_t in[8192];
+        memcpy(in, wire, total);
+        size_t used = 0;
+        wick_err rc = wick_conn_recv(&c, in, total, &used);
+        if (cnct) {
+            assert_int_equal(rc, WICK_ERR_INFLATE);
+            assert_int_equal(p.fins, 1);
+        } else {
+            assert_int_equal(rc, WICK_OK);
+            assert_int_equal(p.fins, 2);
+            assert_int_equal(p.len, 2 * len);
+            assert_memory_equal(p.got, plain, len);
+            assert_memory_equal(p.got + len, plain, len);
+        }
+        wick_pmd_release(&pmd);
+        free(p.got);
+    }
+    free(plain);
+}
+
 /* --- Compress once, send to many ----------------------------------------- */
 
 static void test_pmd_prepare(void **state)
@@ -1012,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_pmd_bomb_guard),
         cmocka_unit_test(test_pmd_final_block),
         cmocka_unit_test(test_pmd_pause),
+        cmocka_unit_test(test_pmd_final_block_context),
         cmocka_unit_test(test_pmd_prepare),
         cmocka_unit_test(test_pmd_arena),
         cmocka_unit_test(test_pmd_header_max),
