@@ -7,7 +7,10 @@
  * 0 or 3, the rest is the stream as it is; 1, the rest is data that zlib
  * deflates (level, strategy and message count from byte 1) into sync-flushed
  * messages, as permessage-deflate sends them, sometimes ending in a final
- * block; 2, the same with one byte changed. Byte 1 also seeds the pieces:
+ * block (with byte 0 bit 5 then followed by a second stream that has the
+ * data as its dictionary: both inflaters start it as a new stream that
+ * keeps the window, RFC 7692 7.2.2 across a final block); 2, the same
+ * with one byte changed. Byte 1 also seeds the pieces:
  * wick gets the stream in random input pieces (1-64 bytes) and writes in
  * random output pieces (1-300 bytes); zlib gets it all at once with one
  * output buffer.
@@ -51,7 +54,10 @@ static uint32_t rnd(void)
 
 /* zlib's deflate of data as 1-3 sync-flushed messages (RFC 7692 7.2.1),
  * sometimes finished with a final block instead. */
-static size_t make_stream(const uint8_t *data, size_t len, unsigned bits, unsigned b1)
+/* Where the second stream starts (0: none). */
+static size_t second_at;
+
+static size_t make_stream(const uint8_t *data, size_t len, unsigned bits, unsigned b1, bool second)
 {
     static const int strategies[] = {Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE,
                                      Z_FIXED};
@@ -77,6 +83,21 @@ static size_t make_stream(const uint8_t *data, size_t len, unsigned bits, unsign
             abort();
         }
     }
+    if (finish && second && len != 0) {
+        /* A second stream after the final block that refers back into
+         * the first one's output (RFC 7692 7.2.2 context takeover across
+         * a final block): the data again, with the data as dictionary. */
+        second_at = sizeof(made) - z.avail_out;
+        if (deflateReset(&z) != Z_OK || deflateSetDictionary(&z, data, (uInt)len) != Z_OK) {
+            abort();
+        }
+        z.next_in = (Bytef *)(uintptr_t)data;
+        z.avail_in = (uInt)len;
+        int rc = deflate(&z, Z_SYNC_FLUSH);
+        if (rc != Z_OK || z.avail_in != 0) {
+            abort();
+        }
+    }
     size_t n = sizeof(made) - z.avail_out;
     deflateEnd(&z);
     return n;
@@ -89,11 +110,21 @@ static int zlib_run(const uint8_t *in, size_t len, unsigned bits, size_t *out_le
     if (inflateInit2(&z, -(int)bits) != Z_OK) {
         abort();
     }
+    size_t first = second_at != 0 ? second_at : len;
     z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)len;
+    z.avail_in = (uInt)first;
     z.next_out = zout;
     z.avail_out = OUT_CAP;
     int rc = inflate(&z, Z_SYNC_FLUSH);
+    if (rc == Z_STREAM_END && second_at != 0) {
+        /* A new stream that keeps the window. */
+        if (inflateResetKeep(&z) != Z_OK) {
+            abort();
+        }
+        z.next_in = (Bytef *)(uintptr_t)(in + second_at);
+        z.avail_in = (uInt)(len - second_at);
+        rc = inflate(&z, Z_SYNC_FLUSH);
+    }
     *out_len = OUT_CAP - z.avail_out;
     inflateEnd(&z);
     if (rc == Z_STREAM_END) {
@@ -108,11 +139,12 @@ static int zlib_run(const uint8_t *in, size_t len, unsigned bits, size_t *out_le
     return z.avail_out == 0 ? R_CAPPED : R_MORE;
 }
 
-static int wick_run(const uint8_t *in, size_t len, unsigned bits, size_t *out_len, int *err)
+static int wick_run(const uint8_t *in, size_t len_all, unsigned bits, size_t *out_len, int *err)
 {
     wick__inflate_init(&S, window, bits);
     size_t at = 0;
     size_t n = 0;
+    size_t len = second_at != 0 ? second_at : len_all;
     *err = 0;
     for (;;) {
         size_t il = 1U + rnd() % 64U;
@@ -136,7 +168,13 @@ static int wick_run(const uint8_t *in, size_t len, unsigned bits, size_t *out_le
             if (!wick__inflate_done(&S) || !wick__inflate_boundary(&S)) {
                 abort();
             }
-            return R_DONE;
+            if (len == len_all) {
+                return R_DONE;
+            }
+            wick__inflate_restart(&S); /* the second stream, same window */
+            at = len;
+            len = len_all;
+            continue;
         }
         if (rc < 0) {
             *err = rc;
@@ -167,11 +205,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *in = data + 2;
     size_t len = size - 2;
     uint8_t *copy = NULL;
+    second_at = 0;
     if (mode == 1 || mode == 2) {
         if (len > 16384) {
             len = 16384;
         }
-        len = make_stream(in, len, bits, b1);
+        len = make_stream(in, len, bits, b1, (data[0] & 0x20U) != 0);
         if (mode == 2 && len != 0) {
             made[(size_t)(data[0] ^ (unsigned)size) * 131U % len] ^= (uint8_t)(1U + (b1 >> 1));
         }
