@@ -491,22 +491,43 @@ static void test_pmd_send_frames(void **state)
 
 /* --- Bomb guard ----------------------------------------------------------- */
 
-/* Raw DEFLATE of data as a permessage-deflate payload (tail stripped). */
-static size_t deflate_payload(const uint8_t *data, size_t len, int wbits, uint8_t *out, size_t cap)
+/* Raw DEFLATE (15-bit window) of data as a permessage-deflate payload at
+ * `level`: a sync flush with its 00 00 ff ff removed (RFC 7692 7.2.1), or
+ * with Z_FINISH ending in a final block (7.2.3.4). `dict` (may be NULL)
+ * primes the window, as the previous messages would under context
+ * takeover. */
+static size_t deflate_payload(const uint8_t *data, size_t len, int level, int flush,
+                              const uint8_t *dict, size_t dict_len, uint8_t *out, size_t cap)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    if (dict != NULL) {
+        assert_int_equal(deflateSetDictionary(&z, dict, (uInt)dict_len), Z_OK);
+    }
     z.next_in = (Bytef *)(uintptr_t)data;
     z.avail_in = (uInt)len;
     z.next_out = out;
     z.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+    assert_int_equal(deflate(&z, flush), flush == Z_FINISH ? Z_STREAM_END : Z_OK);
     assert_int_equal(z.avail_in, 0);
     size_t n = cap - z.avail_out;
     deflateEnd(&z);
+    if (flush == Z_FINISH) {
+        return n;
+    }
     assert_true(n >= 4);
     return n - 4;
+}
+
+/* Appends a masked frame to wire[*total..cap). */
+static void add_frame(uint8_t *wire, size_t cap, size_t *total, uint8_t op, bool fin, uint8_t rsv,
+                      const uint8_t key[4], const uint8_t *p, size_t n)
+{
+    size_t w = 0;
+    assert_int_equal(wick_frame_write(op, fin, rsv, key, p, n, wire + *total, cap - *total, &w),
+                     WICK_OK);
+    *total += w;
 }
 
 struct bomb {
@@ -543,7 +564,8 @@ static void run_bomb(uint64_t max_message, uint32_t max_ratio, wick_err want, ui
     uint8_t *wire = malloc(64U * 1024U);
     assert_non_null(plain);
     assert_non_null(wire);
-    size_t n = deflate_payload(plain, plain_len, 15, wire + 14, 64U * 1024U - 14);
+    size_t n =
+        deflate_payload(plain, plain_len, 9, Z_SYNC_FLUSH, NULL, 0, wire + 14, 64U * 1024U - 14);
     /* A server receives masked frames: all-zero key, so no change. */
     wire[0] = 0xC2;
     wire[1] = 0x80 | 127;
@@ -602,16 +624,7 @@ static void test_pmd_final_block(void **state)
         uint8_t *wire = malloc(2 * len + 64);
         assert_non_null(plain);
         assert_non_null(wire);
-        z_stream z;
-        memset(&z, 0, sizeof z);
-        assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-        z.next_in = plain;
-        z.avail_in = (uInt)len;
-        z.next_out = wire + 14;
-        z.avail_out = (uInt)(2 * len + 50);
-        assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-        size_t n = 2 * len + 50 - z.avail_out;
-        deflateEnd(&z);
+        size_t n = deflate_payload(plain, len, 6, Z_FINISH, NULL, 0, wire + 14, 2 * len + 50);
         wire[0] = 0xC2; /* masked with an all-zero key */
         wire[1] = 0x80 | 127;
         for (int b = 0; b < 8; b++) {
@@ -663,101 +676,84 @@ static int pause_data(wick_conn *c, uint8_t op, const uint8_t *d, size_t len, un
 
 static const wick_callbacks pause_cb = {.on_data = pause_data, .on_error = bomb_error};
 
+/* One message of plain_len bytes of `kind` (compressed in `frames`
+ * frames, a sync flush or a `final` block) and an uncompressed "ok", fed
+ * to a server whose on_data pauses every `every` calls. */
+static void run_pause(unsigned kind, size_t plain_len, unsigned frames, unsigned every, bool final)
+{
+    static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+    uint8_t *plain = make_payload(kind, plain_len, 7);
+    size_t cap = plain_len + 1024;
+    uint8_t *z = malloc(cap);
+    uint8_t *wire = malloc(cap + 64);
+    uint8_t *copy = malloc(cap + 64);
+    assert_non_null(z);
+    assert_non_null(wire);
+    assert_non_null(copy);
+    size_t n =
+        deflate_payload(plain, plain_len, 6, final ? Z_FINISH : Z_SYNC_FLUSH, NULL, 0, z, cap);
+    size_t total = 0;
+    for (unsigned f = 0; f < frames; f++) { /* RSV1 on the first */
+        size_t from = n * f / frames, to = n * (f + 1) / frames;
+        add_frame(wire, cap + 64, &total, f == 0 ? WICK_OP_TEXT : WICK_OP_CONT, f + 1 == frames,
+                  f == 0 ? WICK_RSV1 : 0, key, z + from, to - from);
+    }
+    add_frame(wire, cap + 64, &total, WICK_OP_TEXT, true, 0, key, (const uint8_t *)"ok", 2);
+
+    wick_pmd_params prm = params(false, false, 15, 15);
+    wick_pmd pmd;
+    wick_conn c;
+    struct pauser p = {malloc(plain_len + 2), 0, plain_len + 2, 0, every, 0, 0};
+    assert_non_null(p.got);
+    server_conn(&c, &pmd, &prm, NULL, 0, &pause_cb, &p);
+    size_t off = 0;
+    unsigned calls = 0;
+    while (p.fins < 2) {
+        assert_true(++calls < 100000);
+        size_t left = total - off, used = 0;
+        memcpy(copy, wire + off, left);
+        unsigned before = p.calls;
+        wick_err rc = wick_conn_recv(&c, wire + off, left, &used);
+        assert_true(rc == WICK_OK || rc == WICK_PAUSED);
+        assert_true(used <= left);
+        /* Pausing on every call: one piece per recv. */
+        assert_true(p.calls - before <= (every == 1 ? 1U : 3U));
+        assert_true(used > 0 || p.calls > before);
+        if (rc == WICK_PAUSED) {
+            assert_memory_equal(wire + off + used, copy + used, left - used);
+        } else {
+            assert_int_equal(used, left);
+        }
+        off += used;
+    }
+    assert_int_equal(off, total);
+    assert_int_equal(p.len, plain_len + 2);
+    assert_memory_equal(p.got, plain, plain_len);
+    assert_memory_equal(p.got + plain_len, "ok", 2);
+    assert_true(p.biggest <= 1024);
+    /* The work really was cut short: many more calls than frames. */
+    assert_true(calls > plain_len / 1024 / every);
+    wick_pmd_release(&pmd);
+    free(p.got);
+    free(plain);
+    free(z);
+    free(wire);
+    free(copy);
+}
+
 /* on_data pauses (every call, or every third): wick_conn_recv() returns
  * at once, having taken only the input the inflater used, and gives the
  * rest back as it came (masked). So a pausing reader gets at most one
- * 1 KiB piece per call, however much the input inflates to. The message
- * (compressed in 1 or 3 frames, a sync flush or a final block) is
- * followed by an uncompressed one. */
+ * 1 KiB piece per call, however much the input inflates to: 20 KB of
+ * text, 300 KB of zeros. */
 static void test_pmd_pause(void **state)
 {
     (void)state;
-    static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
     for (unsigned kind = 0; kind < 3; kind += 2) {            /* text, zeros */
         for (unsigned frames = 1; frames <= 3; frames += 2) { /* one, three */
             for (unsigned every = 1; every <= 3; every += 2) {
                 for (int final = 0; final < 2; final++) {
-                    size_t plain_len = kind == 0 ? 20000 : 300000;
-                    uint8_t *plain = make_payload(kind, plain_len, 7);
-                    size_t cap = plain_len + 1024;
-                    uint8_t *z = malloc(cap);
-                    uint8_t *wire = malloc(cap + 64);
-                    uint8_t *copy = malloc(cap + 64);
-                    assert_non_null(z);
-                    assert_non_null(wire);
-                    assert_non_null(copy);
-                    z_stream zs;
-                    memset(&zs, 0, sizeof zs);
-                    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY),
-                                     Z_OK);
-                    zs.next_in = plain;
-                    zs.avail_in = (uInt)plain_len;
-                    zs.next_out = z;
-                    zs.avail_out = (uInt)cap;
-                    assert_int_equal(deflate(&zs, final ? Z_FINISH : Z_SYNC_FLUSH),
-                                     final ? Z_STREAM_END : Z_OK);
-                    size_t n = cap - zs.avail_out - (final ? 0U : 4U);
-                    deflateEnd(&zs);
-                    /* Frames: masked, RSV1 on the first. */
-                    size_t total = 0;
-                    for (unsigned f = 0; f < frames; f++) {
-                        size_t from = n * f / frames, to = n * (f + 1) / frames;
-                        uint8_t op = f == 0 ? WICK_OP_TEXT : WICK_OP_CONT;
-                        size_t w = 0;
-                        assert_int_equal(wick_frame_write(op, f + 1 == frames,
-                                                          f == 0 ? WICK_RSV1 : 0, key, z + from,
-                                                          to - from, wire + total, cap + 64 - total,
-                                                          &w),
-                                         WICK_OK);
-                        total += w;
-                    }
-                    size_t w = 0;
-                    assert_int_equal(wick_frame_write(WICK_OP_TEXT, true, 0, key,
-                                                      (const uint8_t *)"ok", 2, wire + total,
-                                                      cap + 64 - total, &w),
-                                     WICK_OK);
-                    total += w;
-
-                    wick_pmd_params prm = params(false, false, 15, 15);
-                    wick_pmd pmd;
-                    wick_conn c;
-                    struct pauser p = {malloc(plain_len + 2), 0, plain_len + 2, 0, every, 0, 0};
-                    assert_non_null(p.got);
-                    server_conn(&c, &pmd, &prm, NULL, 0, &pause_cb, &p);
-                    size_t off = 0;
-                    unsigned calls = 0;
-                    while (p.fins < 2) {
-                        assert_true(++calls < 100000);
-                        size_t left = total - off, used = 0;
-                        memcpy(copy, wire + off, left);
-                        unsigned before = p.calls;
-                        wick_err rc = wick_conn_recv(&c, wire + off, left, &used);
-                        assert_true(rc == WICK_OK || rc == WICK_PAUSED);
-                        assert_true(used <= left);
-                        /* Pausing on every call: one piece per recv. */
-                        assert_true(p.calls - before <= (every == 1 ? 1U : 3U));
-                        assert_true(used > 0 || p.calls > before);
-                        if (rc == WICK_PAUSED) {
-                            assert_memory_equal(wire + off + used, copy + used, left - used);
-                        } else {
-                            assert_int_equal(used, left);
-                        }
-                        off += used;
-                    }
-                    assert_int_equal(off, total);
-                    assert_int_equal(p.len, plain_len + 2);
-                    assert_memory_equal(p.got, plain, plain_len);
-                    assert_memory_equal(p.got + plain_len, "ok", 2);
-                    assert_true(p.biggest <= 1024);
-                    /* The work really was cut short: many more calls
-                     * than frames. */
-                    assert_true(calls > plain_len / 1024 / every);
-                    wick_pmd_release(&pmd);
-                    free(p.got);
-                    free(plain);
-                    free(z);
-                    free(wire);
-                    free(copy);
+                    run_pause(kind, kind == 0 ? 20000 : 300000, frames, every, final != 0);
                 }
             }
         }
@@ -777,34 +773,12 @@ static void test_pmd_final_block_context(void **state)
     size_t len = 3000;
     uint8_t *plain = make_payload(0, len, 11);
     uint8_t z1[4096], z2[4096], wire[8192];
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    zs.next_in = plain;
-    zs.avail_in = (uInt)len;
-    zs.next_out = z1;
-    zs.avail_out = sizeof z1;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    size_t n1 = sizeof z1 - zs.avail_out;
-    assert_int_equal(deflateReset(&zs), Z_OK);
-    assert_int_equal(deflateSetDictionary(&zs, plain, (uInt)len), Z_OK);
-    zs.next_in = plain;
-    zs.avail_in = (uInt)len;
-    zs.next_out = z2;
-    zs.avail_out = sizeof z2;
-    assert_int_equal(deflate(&zs, Z_SYNC_FLUSH), Z_OK);
-    size_t n2 = sizeof z2 - zs.avail_out - 4;
-    deflateEnd(&zs);
+    size_t n1 = deflate_payload(plain, len, 6, Z_FINISH, NULL, 0, z1, sizeof z1);
+    size_t n2 = deflate_payload(plain, len, 6, Z_SYNC_FLUSH, plain, len, z2, sizeof z2);
     assert_true(n2 < 64); /* it really is a reference to the first message */
-    size_t total = 0, w = 0;
-    assert_int_equal(
-        wick_frame_write(WICK_OP_TEXT, true, WICK_RSV1, key, z1, n1, wire, sizeof wire, &w),
-        WICK_OK);
-    total += w;
-    assert_int_equal(wick_frame_write(WICK_OP_TEXT, true, WICK_RSV1, key, z2, n2, wire + total,
-                                      sizeof wire - total, &w),
-                     WICK_OK);
-    total += w;
+    size_t total = 0;
+    add_frame(wire, sizeof wire, &total, WICK_OP_TEXT, true, WICK_RSV1, key, z1, n1);
+    add_frame(wire, sizeof wire, &total, WICK_OP_TEXT, true, WICK_RSV1, key, z2, n2);
     for (int cnct = 0; cnct < 2; cnct++) {
         wick_pmd_params prm = params(false, cnct != 0, 15, 15);
         wick_pmd pmd;

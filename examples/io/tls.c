@@ -100,18 +100,13 @@ void io_tls_free_ctx(io_tls_ctx *ctx)
 }
 
 /* SNI. SSL_set_tlsext_host_name() is a macro that casts the name to
- * void *, which clang's -Wcast-qual rejects for a const string; OpenSSL
- * copies the name, so a copy on the stack will do (DNS names are at most
- * 253 bytes). */
+ * void *, which clang's -Wcast-qual rejects for a const string; this is
+ * that macro's call, with the cast made through uintptr_t (OpenSSL copies
+ * the name and never writes to it). */
 static int set_sni(SSL *ssl, const char *name)
 {
-    char buf[256];
-    size_t n = strlen(name);
-    if (n >= sizeof buf) {
-        return 0;
-    }
-    memcpy(buf, name, n + 1);
-    return (int)SSL_set_tlsext_host_name(ssl, buf);
+    return (int)SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                         (void *)(uintptr_t)name);
 }
 
 bool io_tls_start(io_stream *s, io_tls_ctx *ctx, const char *sni)
